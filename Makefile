@@ -1,0 +1,45 @@
+# `make run` and `make test` each set up what they need; `make install` does only that.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+STORE  ?= ./runlake-data
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	RUNLAKE_STORE="$(STORE)" $(BIN)/runlake demo --if-empty
+	@echo
+	@echo "runlake is starting on http://$(HOST):$(PORT) (store: $(STORE)). Try, in another shell:"
+	@echo "  curl -s 'http://$(HOST):$(PORT)/v1/runs?page_size=3'"
+	@echo "  curl -s -X POST http://$(HOST):$(PORT)/ -H 'ce-specversion: 1.0' -H 'ce-id: demo-1' \\"
+	@echo "       -H 'ce-source: /demo' -H 'ce-type: dev.tekton.event.taskrun.successful.v1' \\"
+	@echo "       -H 'content-type: application/json' --data @../shared/fixtures/tekton/017_CloudEventBody_events-md-taskrun-pending.json"
+	@echo "  RUNLAKE_STORE=$(STORE) $(BIN)/runlake sql \"SELECT pipeline, status, count(*) FROM runs GROUP BY ALL ORDER BY 1, 2\""
+	@echo
+	RUNLAKE_STORE="$(STORE)" $(BIN)/runlake serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) runlake-data .pytest_cache

@@ -1,0 +1,87 @@
+"""Every setting, declared once as data: its environment variable, default and meaning.
+
+README's settings table and DESIGN.md are checked against this list by the tests, and
+nothing here is read at import time: callers ask `load()` when they start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class SettingError(ValueError):
+    """A setting has a value that cannot be used; the message names it."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("RUNLAKE_STORE", "./runlake-data",
+            "a local directory, file:///abs/path, or s3://bucket/prefix"),
+    Setting("RUNLAKE_S3_ENDPOINT", None,
+            "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (MinIO, moto); unset = AWS"),
+    Setting("RUNLAKE_INGEST_TOKENS", None,
+            "comma-separated bearer tokens accepted by ingest; unset = open"),
+    Setting("RUNLAKE_QUERY_TOKENS", None,
+            "token=ns1,ns2;token2=*: which namespaces each token may read; unset = open"),
+    Setting("RUNLAKE_MAX_BODY_BYTES", 16 * 1024 * 1024,
+            "larger request bodies get 413 (log uploads excepted: they stream)", _positive_int),
+    Setting("RUNLAKE_FLUSH_MS", 200,
+            "group commit: the longest a row waits to share a Parquet file", _positive_int),
+    Setting("RUNLAKE_FLUSH_ROWS", 5000,
+            "group commit: the most rows one Parquet file takes", _positive_int),
+    Setting("RUNLAKE_SQL_TIMEOUT_S", 30.0,
+            "SQL requests running longer are cancelled", _positive_float),
+)
+
+BY_ENV: dict[str, Setting] = {s.env: s for s in SETTINGS}
+
+
+def load(environ: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Resolve every setting: overrides (CLI flags, test config) beat the environment, which
+    beats the default. An empty value counts as unset. Raises SettingError naming each bad one."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = overrides.get(setting.env)
+        if raw is None or raw == "":
+            raw = environ.get(setting.env)
+        if raw is None or raw == "":
+            values[setting.env] = setting.default
+            continue
+        if not isinstance(raw, str):
+            values[setting.env] = raw
+            continue
+        try:
+            values[setting.env] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{setting.env}={raw!r}: {exc}")
+    if problems:
+        raise SettingError("; ".join(problems))
+    return values

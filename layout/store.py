@@ -1,0 +1,236 @@
+"""One way to read and write the archive, whether it lives in a local directory or in S3.
+
+Writes are atomic: a local object is written beside its final name, fsynced and renamed;
+an S3 object appears whole when its PUT (or multipart upload) completes. A reader never sees
+half an object, which is what lets ingest answer 202 only after the write is durable.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+
+class StoreError(OSError):
+    """The store could not be read or written; the caller should answer 503 and retry later."""
+
+
+class StoreURLError(ValueError):
+    """RUNLAKE_STORE is not a directory, file:// or s3:// URL."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    mtime: float
+
+
+TMP_SUFFIX = ".tmp"
+
+
+class Store:
+    """Keys are '/'-separated paths relative to the store root, e.g. 'records/kind=.../x.parquet'."""
+
+    url: str
+    fs: pafs.FileSystem
+    root: str
+
+    def path(self, key: str) -> str:
+        return f"{self.root}/{key}" if key else self.root
+
+    def uri(self, key: str) -> str:
+        """The location DuckDB and other engines use for a key or glob."""
+        raise NotImplementedError
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self.open_write(key) as out:
+            out.write(data)
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            with self.fs.open_input_stream(self.path(key), compression=None) as stream:
+                return stream.read()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StoreError(f"cannot read {key}: {exc}") from exc
+
+    @contextmanager
+    def open_read(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            stream = self.fs.open_input_stream(self.path(key), compression=None)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StoreError(f"cannot read {key}: {exc}") from exc
+        with stream:
+            yield stream
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object under a key prefix (a folder), recursively; [] if there is none."""
+        selector = pafs.FileSelector(self.path(prefix.rstrip("/")), recursive=True,
+                                     allow_not_found=True)
+        try:
+            infos = self.fs.get_file_info(selector)
+        except OSError as exc:
+            raise StoreError(f"cannot list {prefix}: {exc}") from exc
+        start = len(self.root) + 1
+        return [
+            ObjectInfo(info.path[start:], info.size or 0,
+                       info.mtime.timestamp() if info.mtime else 0.0)
+            for info in infos
+            if info.type == pafs.FileType.File and not info.path.endswith(TMP_SUFFIX)
+        ]
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self.fs.get_file_info(self.path(key)).type == pafs.FileType.File
+        except OSError as exc:
+            raise StoreError(f"cannot stat {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.fs.delete_file(self.path(key))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot delete {key}: {exc}") from exc
+
+    def check(self) -> None:
+        """Raise StoreError unless the store answers a listing."""
+        self.list("records/_probe")
+
+
+class LocalStore(Store):
+    def __init__(self, directory: str, url: str | None = None) -> None:
+        self.root = os.path.abspath(directory).rstrip("/") or "/"
+        self.url = url or self.root
+        self.fs = pafs.LocalFileSystem()
+
+    def uri(self, key: str) -> str:
+        return self.path(key)
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        final = self.path(key)
+        tmp = f"{final}.{uuid.uuid4().hex[:12]}{TMP_SUFFIX}"
+        try:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            out = open(tmp, "wb")  # noqa: SIM115 - closed below, after fsync
+        except OSError as exc:
+            raise StoreError(f"cannot write {key}: {exc}") from exc
+        try:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+            out.close()
+            os.replace(tmp, final)
+            _fsync_dir(os.path.dirname(final))
+        except BaseException as exc:
+            out.close()
+            _remove_quietly(tmp)
+            if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+                raise StoreError(f"cannot write {key}: {exc}") from exc
+            raise
+
+    def check(self) -> None:
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise StoreError(f"{self.root} is not a directory")
+        parent = self.root if os.path.isdir(self.root) else os.path.dirname(self.root)
+        if not os.access(parent, os.W_OK):
+            raise StoreError(f"{parent} is not writable")
+
+
+class S3Store(Store):
+    def __init__(self, bucket: str, prefix: str, endpoint: str | None = None,
+                 region: str | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint = endpoint
+        self.region = region or os.environ.get("AWS_REGION") or os.environ.get(
+            "AWS_DEFAULT_REGION") or "us-east-1"
+        self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self.root = f"{bucket}/{self.prefix}".rstrip("/")
+        options: dict = {
+            "region": self.region,
+            "connect_timeout": 3,
+            "request_timeout": 30,
+            "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=3),
+        }
+        if endpoint:
+            parsed = urlparse(endpoint)
+            options["endpoint_override"] = parsed.netloc or parsed.path
+            options["scheme"] = parsed.scheme or "https"
+            options["force_virtual_addressing"] = False
+        self.fs = pafs.S3FileSystem(**options)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.path(key)}"
+
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[BinaryIO]:
+        try:
+            out = self.fs.open_output_stream(self.path(key), compression=None)
+        except OSError as exc:
+            raise StoreError(f"cannot write {key}: {exc}") from exc
+        try:
+            yield out
+            # Closing completes the PUT or multipart upload: only now does the object exist.
+            out.close()
+        except OSError as exc:
+            raise StoreError(f"cannot write {key}: {exc}") from exc
+
+    def check(self) -> None:
+        try:
+            info = self.fs.get_file_info(self.bucket)
+        except OSError as exc:
+            raise StoreError(f"cannot reach bucket {self.bucket}: {exc}") from exc
+        if info.type != pafs.FileType.Directory:
+            raise StoreError(f"bucket {self.bucket} does not exist")
+
+
+def open_store(url: str, s3_endpoint: str | None = None) -> Store:
+    """A Store for RUNLAKE_STORE's value: a directory, file:///abs/path or s3://bucket/prefix."""
+    if not url:
+        raise StoreURLError("the store URL is empty")
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise StoreURLError(f"{url!r} names no bucket (expected s3://bucket/prefix)")
+        return S3Store(parsed.netloc, parsed.path, endpoint=s3_endpoint)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise StoreURLError(f"{url!r}: file URLs take an absolute path (file:///path)")
+        return LocalStore(parsed.path, url=url)
+    if parsed.scheme and len(parsed.scheme) > 1:  # one letter would be a Windows drive
+        raise StoreURLError(f"{url!r}: unsupported scheme {parsed.scheme!r} "
+                            "(use a directory, file:// or s3://)")
+    return LocalStore(url)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
