@@ -1,0 +1,1 @@
+"""The ingest service: authenticate, decode and normalize (webhooks/), group-commit to the store."""
