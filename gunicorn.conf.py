@@ -1,0 +1,19 @@
+"""gunicorn settings for `gunicorn 'ingest.app:create_app()'` (and the query app).
+
+Threads matter: group commit shares a Parquet file between requests that overlap in one
+process, and with sync workers no two requests ever overlap.
+"""
+
+import os
+
+bind = os.environ.get("RUNLAKE_BIND", "0.0.0.0:8080")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("RUNLAKE_THREADS", "32"))
+# A slow sender gets 30 s to deliver its request; a worker stuck longer is replaced.
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Each worker opens its own store and writer lazily; nothing is shared across the fork.
+preload_app = False
+accesslog = None

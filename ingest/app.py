@@ -1,0 +1,142 @@
+"""The ingest Flask app: CloudEvents and snapshots in, durable Parquet out.
+
+Serve `ingest.app:create_app()` with gunicorn (see gunicorn.conf.py) or the Lambda handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from ingest.auth import parse_tokens, require_token
+from ingest.errors import ApiError, StoreUnavailable, register_error_handlers
+from ingest.metrics import IngestCounters
+from ingest.writer import GroupCommitWriter
+from layout import settings
+from layout.store import Store, StoreError, open_store
+from webhooks.cloudevents import events_to_rows
+from webhooks.errors import InvalidInput
+from webhooks.snapshots import snapshots_to_rows
+
+ingest_api = Blueprint("ingest", __name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    configure(app, config)
+    app.register_blueprint(ingest_api)
+    register_error_handlers(app)
+    return app
+
+
+def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
+    """Settings from the environment, overridden by `config`; checked now, used lazily."""
+    app.config.update(settings.load(overrides=config))
+    app.config.update({k: v for k, v in (config or {}).items() if k not in settings.BY_ENV})
+    app.config["MAX_CONTENT_LENGTH"] = app.config["RUNLAKE_MAX_BODY_BYTES"]
+
+
+def get_store() -> Store:
+    """The app's store, opened on first use (never at import or in create_app)."""
+    ext = current_app.extensions
+    if "runlake.store" not in ext:
+        ext["runlake.store"] = open_store(current_app.config["RUNLAKE_STORE"],
+                                          current_app.config["RUNLAKE_S3_ENDPOINT"])
+    return ext["runlake.store"]
+
+
+def get_writer() -> GroupCommitWriter:
+    ext = current_app.extensions
+    if "runlake.writer" not in ext:
+        ext["runlake.writer"] = GroupCommitWriter(
+            get_store(), current_app.config["RUNLAKE_FLUSH_MS"],
+            current_app.config["RUNLAKE_FLUSH_ROWS"])
+    return ext["runlake.writer"]
+
+
+def get_counters() -> IngestCounters:
+    return current_app.extensions.setdefault("runlake.ingest_counters", IngestCounters())
+
+
+@ingest_api.before_request
+def _authenticate() -> None:
+    if request.endpoint in ("ingest.events", "ingest.snapshots"):
+        require_token(request.headers, request.args,
+                      parse_tokens(current_app.config["RUNLAKE_INGEST_TOKENS"]))
+
+
+@ingest_api.after_request
+def _count(response: Response) -> Response:
+    if request.endpoint in ("ingest.events", "ingest.snapshots"):
+        get_counters().add("requests", str(response.status_code))
+    return response
+
+
+def _body() -> bytes:
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ApiError(415, f"Content-Encoding {encoding!r} is not accepted here",
+                       ["send events and snapshots uncompressed"])
+    # get_data enforces MAX_CONTENT_LENGTH (413) even without a Content-Length header.
+    return request.get_data(cache=False)
+
+
+def _accept(rows: list[dict], ignored: int) -> tuple[Response, int]:
+    counters = get_counters()
+    try:
+        get_writer().submit(rows)
+    except StoreError as exc:
+        counters.add("rows", "failed", len(rows))
+        raise StoreUnavailable(str(exc)) from exc
+    counters.add("rows", "accepted", len(rows))
+    counters.add("rows", "ignored", ignored)
+    return jsonify({"accepted": len(rows), "ignored": ignored}), 202
+
+
+def _rejected(exc: InvalidInput) -> ApiError:
+    get_counters().add("rows", "rejected")
+    return ApiError(exc.status, exc.error, exc.errors)
+
+
+@ingest_api.post("/", endpoint="events")
+@ingest_api.post("/v1/events", endpoint="events")
+def events() -> tuple[Response, int]:
+    try:
+        rows, ignored = events_to_rows(request.headers, _body(), datetime.now(UTC))
+    except InvalidInput as exc:
+        raise _rejected(exc) from exc
+    return _accept(rows, ignored)
+
+
+@ingest_api.post("/v1/snapshots", endpoint="snapshots")
+def snapshots() -> tuple[Response, int]:
+    source = "watcher"
+    try:
+        rows = snapshots_to_rows(request.headers, _body(), datetime.now(UTC), source=source)
+    except InvalidInput as exc:
+        raise _rejected(exc) from exc
+    return _accept(rows, 0)
+
+
+@ingest_api.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"ok": True})
+
+
+@ingest_api.get("/readyz")
+def readyz() -> Response:
+    try:
+        get_store().check()
+    except StoreError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    return jsonify({"ok": True, "store": get_store().url})
+
+
+@ingest_api.get("/metrics")
+def metrics() -> Response:
+    writer = current_app.extensions.get("runlake.writer")
+    body = get_counters().render(writer.stats if writer else None)
+    return Response(body, mimetype="text/plain; version=0.0.4")
