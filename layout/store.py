@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlparse
@@ -37,7 +37,7 @@ TMP_SUFFIX = ".tmp"
 
 
 class Store:
-    """Keys are '/'-separated paths relative to the store root, e.g. 'records/kind=.../x.parquet'."""
+    """Keys are '/'-separated paths relative to the store root: 'records/kind=.../x.parquet'."""
 
     url: str
     fs: pafs.FileSystem
@@ -230,7 +230,5 @@ def _fsync_dir(directory: str) -> None:
 
 
 def _remove_quietly(path: str) -> None:
-    try:
+    with suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
