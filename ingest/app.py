@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.wsgi import get_input_stream
 
 from ingest.auth import parse_tokens, require_token
 from ingest.errors import ApiError, StoreUnavailable, register_error_handlers
@@ -80,8 +81,24 @@ def _body() -> bytes:
     if encoding not in ("", "identity"):
         raise ApiError(415, f"Content-Encoding {encoding!r} is not accepted here",
                        ["send events and snapshots uncompressed"])
-    # get_data enforces MAX_CONTENT_LENGTH (413) even without a Content-Length header.
-    return request.get_data(cache=False)
+    return read_limited_body(current_app.config["RUNLAKE_MAX_BODY_BYTES"])
+
+
+def read_limited_body(limit: int) -> bytes:
+    """The request body, or 413 once it passes `limit` bytes. Werkzeug's own limit silently
+    truncates a chunked body (no Content-Length), so the reading is done here."""
+    too_large = ApiError(413, f"the body is larger than {limit} bytes",
+                         [f"RUNLAKE_MAX_BODY_BYTES is {limit}"])
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    stream = get_input_stream(request.environ, safe_fallback=False, max_content_length=None)
+    chunks, size = [], 0
+    while chunk := stream.read(min(64 * 1024, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+    return b"".join(chunks)
 
 
 def _accept(rows: list[dict], ignored: int) -> tuple[Response, int]:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from layout import settings
-from layout.store import Store, StoreError, StoreURLError, open_store
+from layout.store import Store, StoreURLError, open_store
 
 FORMATS = click.Choice(["table", "json", "csv"])
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 
 import pytest
+import requests
+from werkzeug.serving import make_server
 
 from tests.conftest import fixture_object
 from tests.ingest import events
@@ -103,23 +106,20 @@ def test_events_body_over_the_limit_is_413_and_nothing_stored(local_store):
     padded["taskRun"]["metadata"]["annotations"] = {"pad": "x" * 2048}
     _assert_error(client.post("/", headers=events.hand_binary(),
                               data=json.dumps(padded).encode()), 413)
-    # Without Content-Length (chunked), the limit still holds.
-    _assert_error(client.post("/", headers=events.hand_binary(),
-                              input_stream=_Chunked(json.dumps(padded).encode())), 413)
+    # Without Content-Length (a chunked upload over real HTTP), the limit still holds.
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    data = json.dumps(padded).encode()
+    chunks = (data[i:i + 256] for i in range(0, len(data), 256))
+    try:
+        response = requests.post(f"http://127.0.0.1:{server.server_port}/",
+                                 headers=events.hand_binary(), data=chunks, timeout=10)
+    finally:
+        server.shutdown()
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
     assert local_store.list("records") == []
     close_writer(app)
-
-
-class _Chunked:
-    """A request body of unknown length, as a chunked upload arrives."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def read(self, size: int = -1) -> bytes:
-        size = len(self.data) if size < 0 else size
-        chunk, self.data = self.data[:size], self.data[size:]
-        return chunk
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer wrong", "Basic c2VjcmV0"])

@@ -55,8 +55,9 @@ def _expected(index: dict) -> dict[str, dict]:
 @pytest.mark.parametrize("mode", MODES)
 def test_roundtrip_every_fixture_lands_once_with_its_values(mode, store, client):
     index = fixture_index()
+    path = "/v1/snapshots" if mode == "snapshot" else "/"
     for headers, body in _requests(mode, index):
-        response = client.post("/", headers=headers, data=body)
+        response = client.post(path, headers=headers, data=body)
         assert response.status_code == 202, response.get_json()
         assert response.get_json()["ignored"] == 0
 

@@ -91,7 +91,7 @@ def test_cli_sql_table_format_is_aligned_text(tmp_path):
     (["sql", "SELECT * FROM read_csv('/etc/passwd')"], 1, "runlake:"),
     (["sql"], 2, "Missing argument"),
     (["sql", "SELECT 1", "--format", "xml"], 2, "Invalid value"),
-    (["import", "/does/not/exist.json"], 2, "does not exist"),
+    (["import", "/does/not/exist.json"], 2, "No such file"),
 ])
 def test_cli_failures_exit_with_one_line_and_no_traceback(tmp_path, args, code, message):
     process = subprocess.run([str(RUNLAKE), *args], capture_output=True, text=True,
