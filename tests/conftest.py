@@ -3,6 +3,7 @@ server on a loopback port) that boto3, pyarrow and DuckDB all reach over HTTP.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -83,10 +84,8 @@ def s3_bucket(moto_s3: MotoS3, request: pytest.FixtureRequest) -> str:
     name = "runlake-" + request.node.name.lower().replace("_", "-")[:40].strip("-")
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
     client = moto_s3.client()
-    try:
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=name)
-    except client.exceptions.BucketAlreadyOwnedByYou:
-        pass
     return name
 
 

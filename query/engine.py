@@ -1,0 +1,309 @@
+"""DuckDB over the store: the views, user SQL in a sandbox, and trusted queries for the API.
+
+One in-memory database per Engine, created on first use. Before any query runs it is set up
+and then locked: the views are created, S3 credentials live only in a DuckDB secret (never in
+the s3_* settings httpfs fills from the environment), external access is limited to the
+store, and the configuration is frozen. Each query runs on its own cursor so threads do not
+share a connection and a timeout interrupts only its own query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import math
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import botocore.session
+import duckdb
+from botocore.exceptions import BotoCoreError
+
+from layout.store import S3Store, Store, StoreError
+from query.sqlguard import SqlError, SqlRefused, check_sql
+from query.views import (
+    RECORDS_GLOB,
+    VIEWS,
+    empty_source,
+    parquet_source,
+    sql_string,
+    view_statements,
+)
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Engine", "SqlError", "SqlRefused", "SqlResult",
+           "SqlTimeout", "StoreError", "httpfs_path", "jsonable"]
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10000
+
+# Settings httpfs copies from AWS_* variables when it loads; duckdb_settings() would show them.
+_S3_CREDENTIAL_SETTINGS = ("s3_access_key_id", "s3_secret_access_key", "s3_session_token")
+
+T = TypeVar("T")
+
+
+class SqlTimeout(SqlError):
+    """The query ran past sql_timeout_s and was cancelled."""
+
+
+@dataclass
+class SqlResult:
+    columns: list[str]
+    rows: list[list]
+    truncated: bool
+
+
+def httpfs_path() -> str:
+    """The httpfs extension shipped in the duckdb-extension-httpfs wheel: no machine here
+    reaches DuckDB's extension host, so it is LOADed from a file, never INSTALLed."""
+    package = importlib.resources.files("duckdb_extension_httpfs")
+    path = package / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
+    if not path.is_file():
+        raise StoreError(f"httpfs for DuckDB {duckdb.__version__} is not installed at {path}")
+    return str(path)
+
+
+class Engine:
+    def __init__(self, store: Store, sql_timeout_s: float = 30.0,
+                 work_dir: str | None = None) -> None:
+        self.store = store
+        self.sql_timeout_s = sql_timeout_s
+        # DuckDB's home (where it would look for secrets and extensions) and spill space;
+        # the working directory may be read-only (Lambda), so never DuckDB's default '.tmp'.
+        self.work_dir = work_dir or os.path.join(tempfile.gettempdir(), "runlake-duckdb")
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._views_over_files: bool | None = None  # None: the views need (re)creating
+        self._aws: Any = None  # botocore credentials, which refresh themselves
+        self._secret: tuple | None = None  # the credentials now in the DuckDB secret
+
+    # -- public -----------------------------------------------------------------------
+
+    def sql(self, text: str, limit: int = DEFAULT_LIMIT) -> SqlResult:
+        """Run one user query over the views. Raises SqlRefused, SqlTimeout, SqlError,
+        StoreError."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise SqlError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+
+        def run(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+            check_sql(con, text, VIEWS)
+            relation = con.sql(text)
+            # One row past the limit tells whether more exist, without computing them all.
+            return relation.columns, relation.limit(limit + 1).fetchall()
+
+        columns, rows = self._run(run)
+        return SqlResult(columns=list(columns),
+                         rows=[[jsonable(value) for value in row] for row in rows[:limit]],
+                         truncated=len(rows) > limit)
+
+    def query(self, sql: str, params: Sequence | Mapping | None = None) -> list[dict[str, Any]]:
+        """Run trusted SQL (written by runlake; user input only in `params`) over the views
+        and the internal `_records`. Values are Python's (datetime, dict, ...)."""
+
+        def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+            result = con.execute(sql, params)
+            names = [column[0] for column in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+        return self._run(run)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # -- running ----------------------------------------------------------------------
+
+    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        for attempt in range(3):
+            con = self._connection()
+            try:
+                return self._with_timeout(con, fn)
+            except duckdb.IOException as exc:
+                # Files vanish under compaction and retention; listing again sees the
+                # merged file (DESIGN: object layout). All of them gone: the store is empty.
+                if attempt < 2 and _vanished(exc):
+                    with self._lock:
+                        self._views_over_files = None
+                    continue
+                raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
+            except duckdb.HTTPException as exc:
+                raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
+            except duckdb.PermissionException as exc:
+                raise SqlRefused(f"outside the sandbox: {_first_line(exc)}") from exc
+            except duckdb.Error as exc:
+                raise SqlError(_first_line(exc)) from exc
+            finally:
+                con.close()
+        raise AssertionError("unreachable")
+
+    def _with_timeout(self, con: duckdb.DuckDBPyConnection,
+                      fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        fired = threading.Event()
+
+        def cancel() -> None:
+            fired.set()
+            with contextlib.suppress(duckdb.Error):  # the query may have just finished
+                con.interrupt()
+
+        timer = threading.Timer(self.sql_timeout_s, cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            return fn(con)
+        except duckdb.InterruptException as exc:
+            if fired.is_set():
+                raise SqlTimeout(f"the query ran longer than {self.sql_timeout_s:g} s "
+                                 "and was cancelled") from exc
+            raise
+        finally:
+            timer.cancel()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """A cursor (its own connection) on the set-up database, views and secret current."""
+        with self._lock:
+            if self._db is None:
+                self._db = self._open()
+            db = self._db
+            try:
+                self._refresh_secret(db)
+                # Once files exist the views read them; while the store is empty, look again
+                # before each query, since DuckDB cannot bind read_parquet to no files.
+                if not self._views_over_files:
+                    over_files = self._store_has_files(db)
+                    if over_files != self._views_over_files:
+                        source = parquet_source(self._glob()) if over_files else empty_source()
+                        for statement in view_statements(source):
+                            db.execute(statement)
+                        self._views_over_files = over_files
+            except (duckdb.IOException, duckdb.HTTPException) as exc:
+                raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
+            return db.cursor()
+
+    # -- setting up -------------------------------------------------------------------
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        os.makedirs(os.path.join(self.work_dir, "tmp"), exist_ok=True)
+        db = duckdb.connect(config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "allow_persistent_secrets": False,
+            "home_directory": self.work_dir,
+            "temp_directory": os.path.join(self.work_dir, "tmp"),
+        })
+        try:
+            db.execute("SET GLOBAL TimeZone = 'UTC'")
+            if isinstance(self.store, S3Store):
+                db.execute(f"LOAD {sql_string(httpfs_path())}")
+                for name in _S3_CREDENTIAL_SETTINGS:
+                    db.execute(f"SET GLOBAL {name} = ''")
+                _assert_no_credential_settings(db)
+                self._aws = botocore.session.get_session().get_credentials()
+                self._refresh_secret(db)
+            # From here on nothing outside the store can be read or written, and no setting
+            # (these included) can change.
+            db.execute(f"SET GLOBAL allowed_directories = [{sql_string(self._allowed_root())}]")
+            db.execute("SET GLOBAL enable_external_access = false")
+            db.execute("SET GLOBAL lock_configuration = true")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _allowed_root(self) -> str:
+        return self.store.uri("").rstrip("/") + "/"
+
+    def _glob(self) -> str:
+        return self.store.uri(RECORDS_GLOB)
+
+    def _store_has_files(self, db: duckdb.DuckDBPyConnection) -> bool:
+        # Through DuckDB itself, so the answer holds for the path read_parquet will take.
+        found = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM glob({sql_string(self._glob())})"
+                           " LIMIT 1)").fetchone()
+        return bool(found and found[0])
+
+    def _refresh_secret(self, db: duckdb.DuckDBPyConnection) -> None:
+        """(Re)create the S3 secret when the credentials changed: temporary credentials from
+        a role or SSO expire, and botocore hands out the refreshed ones."""
+        if not isinstance(self.store, S3Store):
+            return
+        try:
+            frozen = self._aws.get_frozen_credentials() if self._aws is not None else None
+        except BotoCoreError as exc:  # e.g. an SSO or role refresh that cannot reach AWS
+            raise StoreError(f"cannot get AWS credentials: {exc}") from exc
+        current = (frozen.access_key, frozen.secret_key, frozen.token) if frozen else ()
+        if current == self._secret:
+            return
+        db.execute(s3_secret_sql(self.store, *current))
+        self._secret = current
+
+
+def _assert_no_credential_settings(db: duckdb.DuckDBPyConnection) -> None:
+    # A DuckDB upgrade that changed how these settings scope must fail here, not leak.
+    names = ", ".join(sql_string(name) for name in _S3_CREDENTIAL_SETTINGS)
+    left = db.execute("SELECT name FROM duckdb_settings() WHERE name IN (" + names + ")"
+                      " AND coalesce(value, '') <> ''").fetchall()
+    if left:
+        raise RuntimeError(f"DuckDB kept S3 credentials in settings {left}; refusing to start")
+
+
+def s3_secret_sql(store: S3Store, key_id: str | None = None, secret: str | None = None,
+                  token: str | None = None) -> str:
+    options = {"TYPE": "s3", "SCOPE": store.uri(""), "REGION": store.region}
+    if key_id and secret:
+        options.update(KEY_ID=key_id, SECRET=secret)
+    if token:
+        options["SESSION_TOKEN"] = token
+    if store.endpoint:
+        endpoint = urlparse(store.endpoint)
+        options.update(ENDPOINT=endpoint.netloc or endpoint.path, URL_STYLE="path",
+                       USE_SSL=endpoint.scheme != "http")
+    body = ", ".join(f"{name} {value if isinstance(value, bool) else sql_string(value)}"
+                     for name, value in options.items())
+    return f"CREATE OR REPLACE SECRET runlake_store ({body})"
+
+
+def jsonable(value: Any) -> Any:
+    """A DuckDB value as JSON: timestamps RFC 3339 in UTC with Z, maps and structs as objects,
+    decimals and huge integers as numbers, NaN and infinities as null."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.replace(tzinfo=None).isoformat() + "Z"
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
+
+
+def _vanished(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(sign in text for sign in ("No files found", "No such file", "404"))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n")[0]

@@ -1,0 +1,101 @@
+"""The SQL views users query (DESIGN: SQL views), as text over one `records` source.
+
+The source is either the store's Parquet files or, while the store holds none, an empty
+relation with the same columns and types, so an empty archive answers with empty views
+instead of DuckDB's "No files found".
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from layout.latest import LATEST_ORDER_SQL
+from layout.schema import RECORDS_SCHEMA
+
+# Every view a user query may name; `_records` is the raw source the others are built on and
+# stays internal (it still holds duplicate event_ids).
+VIEWS: tuple[str, ...] = ("snapshots", "runs", "taskruns", "pipelineruns", "customruns", "steps")
+RAW_VIEW = "_records"
+
+RECORDS_GLOB = "records/kind=*/date=*/*.parquet"
+
+_COLUMNS = ", ".join(f'"{name}"' for name in RECORDS_SCHEMA.names)
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_string(arrow_type):
+        return "VARCHAR"
+    if pa.types.is_float64(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT"
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
+    if pa.types.is_map(arrow_type):
+        return f"MAP({duckdb_type(arrow_type.key_type)}, {duckdb_type(arrow_type.item_type)})"
+    raise TypeError(f"no DuckDB type for {arrow_type}")
+
+
+def parquet_source(glob_uri: str) -> str:
+    # hive_partitioning=false: the path's kind=taskrun must not replace the file's
+    # kind='TaskRun'. union_by_name: files written before a column existed still read.
+    return (f"SELECT {_COLUMNS} FROM read_parquet({sql_string(glob_uri)}, "
+            "union_by_name = true, hive_partitioning = false)")
+
+
+def empty_source() -> str:
+    columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"'
+                        for field in RECORDS_SCHEMA)
+    return f"SELECT {columns} WHERE false"
+
+
+def view_statements(source: str) -> list[str]:
+    """CREATE OR REPLACE VIEW statements for every view, over `source` (a SELECT)."""
+    kinds = {"taskruns": "TaskRun", "pipelineruns": "PipelineRun", "customruns": "CustomRun"}
+    statements = [
+        f"CREATE OR REPLACE VIEW {RAW_VIEW} AS {source}",
+        # Writers may store one event twice (retries, compaction in progress): keep one.
+        f"""CREATE OR REPLACE VIEW snapshots AS
+            SELECT * FROM {RAW_VIEW}
+            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY received_at) = 1""",
+        f"""CREATE OR REPLACE VIEW runs AS
+            SELECT * FROM snapshots
+            QUALIFY row_number() OVER (PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1""",
+    ]
+    statements += [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
+                   for view, kind in kinds.items()]
+    statements.append(STEPS_VIEW)
+    return statements
+
+
+# status.steps[] of each TaskRun, in the order Tekton lists them (the order they ran).
+# A step is terminated {exitCode, reason, startedAt, finishedAt}, running {startedAt} or
+# waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query.
+STEPS_VIEW = """CREATE OR REPLACE VIEW steps AS
+WITH each_step AS (
+    SELECT uid, namespace, name AS run_name,
+           unnest(json_extract("object", '$.status.steps[*]')) AS step,
+           generate_subscripts(json_extract("object", '$.status.steps[*]'), 1) AS position
+    FROM taskruns
+), fields AS (
+    SELECT uid, namespace, run_name, position,
+           step ->> 'name' AS step,
+           step ->> 'container' AS container,
+           TRY_CAST(step -> 'terminated' ->> 'exitCode' AS INTEGER) AS exit_code,
+           coalesce(step -> 'terminated' ->> 'reason', step -> 'waiting' ->> 'reason') AS reason,
+           TRY_CAST(coalesce(step -> 'terminated' ->> 'startedAt',
+                             step -> 'running' ->> 'startedAt') AS TIMESTAMPTZ) AS started_at,
+           TRY_CAST(step -> 'terminated' ->> 'finishedAt' AS TIMESTAMPTZ) AS finished_at
+    FROM each_step
+)
+SELECT uid, namespace, run_name, step, container, exit_code, reason, started_at, finished_at,
+       epoch(finished_at) - epoch(started_at) AS duration_seconds
+FROM fields
+ORDER BY namespace, uid, position"""

@@ -1,0 +1,93 @@
+from datetime import timedelta
+
+from layout.records import write_records
+from query.engine import Engine
+from query.views import VIEWS
+from tests.conftest import load_fixture
+from tests.query.rows import row
+
+
+def _write_each(store, *rows):
+    """Each snapshot in its own file, as separate ingest requests would store them."""
+    for one in rows:
+        write_records(store, [one])
+
+
+def test_views_runs_keep_the_latest_snapshot_of_each_uid(store):
+    _write_each(
+        store,
+        # finished beats unfinished, even when received earlier and with an older version
+        row("a", status="Succeeded", resource_version="5", received_at=timedelta(0)),
+        row("a", status="Running", resource_version="9", received_at=timedelta(hours=1)),
+        # the larger resource_version, compared as a number ("10" > "9")
+        row("b", resource_version="10", received_at=timedelta(hours=1)),
+        row("b", resource_version="9", received_at=timedelta(hours=2)),
+        # same version: the later received_at
+        row("c", resource_version="7", reason="early", received_at=timedelta(0)),
+        row("c", resource_version="7", reason="late", received_at=timedelta(minutes=1)),
+    )
+    engine = Engine(store)
+    result = engine.sql("SELECT uid, status, resource_version, reason FROM runs ORDER BY uid")
+    assert result.rows == [["a", "Succeeded", "5", "Succeeded"],
+                           ["b", "Running", "10", "Running"],
+                           ["c", "Running", "7", "late"]]
+    assert engine.sql("SELECT count(*) FROM snapshots").rows == [[6]]
+
+
+def test_views_snapshots_count_a_duplicated_event_once(store):
+    twice = row("a", event_id="ev-1")
+    _write_each(store, twice, twice, row("a", event_id="ev-2", resource_version="2"))
+    engine = Engine(store)
+    assert engine.sql("SELECT event_id, count(*) FROM snapshots GROUP BY ALL ORDER BY 1").rows \
+        == [["ev-1", 1], ["ev-2", 1]]
+    assert engine.query("SELECT count(*) AS n FROM _records") == [{"n": 3}]
+
+
+def test_views_kind_comes_from_the_file_not_the_partition_path(local_store):
+    write_records(local_store, [row("t", kind="TaskRun"), row("p", kind="PipelineRun"),
+                                row("c", kind="CustomRun")])
+    engine = Engine(local_store)
+    assert engine.sql("SELECT kind FROM runs ORDER BY kind").rows == [
+        ["CustomRun"], ["PipelineRun"], ["TaskRun"]]
+    for view, uid in (("taskruns", "t"), ("pipelineruns", "p"), ("customruns", "c")):
+        assert engine.sql(f"SELECT uid FROM {view}").rows == [[uid]]
+    # hive_partitioning=false: no `date` column appears from the path either
+    assert "date" not in engine.sql("SELECT * FROM snapshots").columns
+
+
+def test_views_steps_from_a_taskrun_with_terminated_steps(store):
+    obj = load_fixture("009_TaskRun_lighthouse-failed-step-exit2-v1.json")
+    waiting = {"kind": "TaskRun", "status": {"steps": [
+        {"name": "clone", "container": "step-clone",
+         "running": {"startedAt": "2026-03-01T12:00:00Z"}},
+        {"name": "build", "container": "step-build", "waiting": {"reason": "PodInitializing"}},
+    ]}}
+    write_records(store, [row("tr-1", status="Failed", obj=obj),
+                          row("tr-2", obj=waiting),
+                          row("pr-1", kind="PipelineRun", obj=obj)])  # not a TaskRun: no steps
+    engine = Engine(store)
+    result = engine.sql("SELECT * FROM steps WHERE uid = 'tr-1'")
+    assert result.columns == ["uid", "namespace", "run_name", "step", "container", "exit_code",
+                              "reason", "started_at", "finished_at", "duration_seconds"]
+    assert [r[3] for r in result.rows] == [s["name"] for s in obj["status"]["steps"]]
+    build = result.rows[2]
+    assert build == ["tr-1", "ci", "run-tr-1", "build-build", "step-build-build", 2, "Error",
+                     "2020-07-20T18:50:34Z", "2020-07-20T18:50:43Z", 9.0]
+    assert engine.sql("SELECT step, exit_code, reason, started_at, finished_at FROM steps "
+                      "WHERE uid = 'tr-2'").rows == [
+        ["clone", None, None, "2026-03-01T12:00:00Z", None],
+        ["build", None, "PodInitializing", None, None]]
+    assert engine.sql("SELECT count(*) FROM steps WHERE uid = 'pr-1'").rows == [[0]]
+
+
+def test_views_empty_store_gives_empty_views_with_the_file_types(tmp_path, local_store):
+    empty = Engine(local_store)
+    for view in VIEWS:
+        assert empty.sql(f"SELECT * FROM {view}").rows == []
+    empty_types = {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS}
+
+    write_records(local_store, [row("a", obj=load_fixture(
+        "009_TaskRun_lighthouse-failed-step-exit2-v1.json"))])
+    # the same engine sees the first file without a restart, with the same columns and types
+    assert empty.sql("SELECT uid FROM runs").rows == [["a"]]
+    assert {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS} == empty_types
