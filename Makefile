@@ -22,7 +22,7 @@ run: $(STAMP)
 	RUNLAKE_STORE="$(STORE)" $(BIN)/runlake demo --if-empty
 	@echo
 	@echo "runlake is starting on http://$(HOST):$(PORT) (store: $(STORE)). Try, in another shell:"
-	@echo "  curl -s 'http://$(HOST):$(PORT)/v1/runs?page_size=3'"
+	@echo "  curl -s http://$(HOST):$(PORT)/v1/sql -H 'content-type: application/json' -d '{\"sql\": \"SELECT status, count(*) AS n FROM runs GROUP BY 1\"}'"
 	@echo "  curl -s -X POST http://$(HOST):$(PORT)/ -H 'ce-specversion: 1.0' -H 'ce-id: demo-1' \\"
 	@echo "       -H 'ce-source: /demo' -H 'ce-type: dev.tekton.event.taskrun.successful.v1' \\"
 	@echo "       -H 'content-type: application/json' --data @../shared/fixtures/tekton/017_CloudEventBody_events-md-taskrun-pending.json"

@@ -130,9 +130,8 @@ def events() -> tuple[Response, int]:
 
 @ingest_api.post("/v1/snapshots", endpoint="snapshots")
 def snapshots() -> tuple[Response, int]:
-    source = "watcher"
     try:
-        rows = snapshots_to_rows(request.headers, _body(), datetime.now(UTC), source=source)
+        rows = snapshots_to_rows(request.headers, _body(), datetime.now(UTC))
     except InvalidInput as exc:
         raise _rejected(exc) from exc
     return _accept(rows, 0)

@@ -2,18 +2,26 @@
 the rows of many requests into one Parquet file per partition, and each request returns only
 once its rows are durable.
 
-An idle writer flushes at once, so a lone event is not delayed. Rows that arrive while a flush
-is running share the next file, so under load batches grow by themselves. A row that has waited
-RUNLAKE_FLUSH_MS (a slow store) starts a further, parallel flush instead of waiting longer, and
-a batch never takes more than RUNLAKE_FLUSH_ROWS rows (a single larger request goes alone).
+There is no flusher thread: a request that finds the writer idle writes, taking with it every
+row queued so far. Rows that arrive while a flush runs queue up; when the flush ends, the
+request that queued first is woken to write them all as the next file.
+
+An idle writer (no flush in the last RUNLAKE_FLUSH_MS) writes a lone event at once. A busy one
+first lets the file fill while rows keep arriving, until none has come for ARRIVAL_GAP_S: files
+are what cost (a few ms of CPU each, whatever their size), so under load this keeps the CPU
+per event low when it matters most, at the price of a few ms of latency.
+
+No row waits longer than RUNLAKE_FLUSH_MS for that: past it, the wait ends, and a row stuck
+behind a slow flush starts a further, parallel one. A file never takes more than
+RUNLAKE_FLUSH_ROWS rows (a single larger request goes alone).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,14 +29,21 @@ from layout.records import write_records
 from layout.store import Store
 
 Row = Mapping[str, Any]
-MAX_PARALLEL_FLUSHES = 4
+ARRIVAL_GAP_S = 0.002
 
 
-@dataclass
+@dataclass(eq=False)
 class _Pending:
     rows: Sequence[Row]
     since: float
-    done: Future = field(default_factory=Future)
+    wake: threading.Event = field(default_factory=threading.Event)
+    taken: bool = False  # in a batch that some request is writing
+    keys: list[str] | None = None
+    error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.keys is not None or self.error is not None
 
 
 @dataclass
@@ -47,97 +62,106 @@ class GroupCommitWriter:
         self.flush_s = flush_ms / 1000
         self.flush_rows = flush_rows
         self._write = write
-        self._cond = threading.Condition()
-        self._queue: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._queue: deque[_Pending] = deque()
         self._queued_rows = 0
         self._active = 0
-        self._threads: list[threading.Thread] = []
-        self._closed = False
+        self._last_arrival = 0.0
+        self._last_flush_end = float("-inf")
         self.stats = WriterStats()
 
-    def submit(self, rows: Sequence[Row], timeout: float | None = None) -> list[str]:
+    def submit(self, rows: Sequence[Row]) -> list[str]:
         """Block until `rows` are durable in the store; return the keys of the files holding
         them. Raises the store's error (StoreError) if their flush failed: nothing of them is
         then reported as written, and the caller should have the sender retry."""
         if not rows:
             return []
-        pending = _Pending(rows, time.monotonic())
-        with self._cond:
-            if self._closed:
-                raise RuntimeError("writer is closed")
-            self._start_threads()
-            self._queue.append(pending)
+        mine = _Pending(rows, time.monotonic())
+        with self._lock:
+            self._queue.append(mine)
             self._queued_rows += len(rows)
-            self._cond.notify_all()
-        return pending.done.result(timeout)
+            self._last_arrival = mine.since
+            self._changed.notify_all()
+            lead = self._active == 0
+        deadline = mine.since + self.flush_s
+        while True:
+            if lead:
+                self._lead()
+            if mine.done:
+                break
+            timeout = None if mine.taken else max(0.0, deadline - time.monotonic())
+            woken = mine.wake.wait(timeout)
+            mine.wake.clear()
+            if mine.done:
+                break
+            # Woken to write the next file, or waited flush_ms behind a slow flush: write,
+            # unless another request has meanwhile taken these rows into its file.
+            lead = not mine.taken and (woken or time.monotonic() >= deadline)
+        if mine.error is not None:
+            raise mine.error
+        return mine.keys or []
 
     def close(self) -> None:
-        """Flush what is queued, then stop the flusher threads."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        for thread in self._threads:
-            thread.join()
+        """Wait until every queued row has been written (or has failed)."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._queue and self._active == 0)
 
-    def _start_threads(self) -> None:
-        # Threads start on first use, never at import or app creation, so a forking server
-        # (gunicorn) gives each worker its own.
-        if self._threads:
-            return
-        for n in range(MAX_PARALLEL_FLUSHES):
-            thread = threading.Thread(target=self._run, name=f"runlake-flush-{n}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+    def _lead(self) -> None:
+        with self._lock:
+            if not self._queue:
+                return
+            self._active += 1  # from here on, new requests queue behind this one
+            if self._queue[0].since - self._last_flush_end < self.flush_s:
+                self._gather(deadline=self._queue[0].since + self.flush_s)
+            batch = self._take_batch()
+        try:
+            self._flush(batch)
+        finally:
+            with self._lock:
+                self._active -= 1
+                self._last_flush_end = time.monotonic()
+                if self._queue:
+                    self._queue[0].wake.set()  # the oldest waiter writes the next file
+                self._changed.notify_all()
 
-    def _ready(self, now: float) -> bool:
-        if not self._queue:
-            return False
-        return (self._active == 0 or self._closed or self._queued_rows >= self.flush_rows
-                or now - self._queue[0].since >= self.flush_s)
+    def _gather(self, deadline: float) -> None:
+        """Wait (lock held) while rows keep arriving, until the file is full or the oldest row
+        has waited flush_ms."""
+        while self._queued_rows < self.flush_rows:
+            now = time.monotonic()
+            quiet_at = self._last_arrival + ARRIVAL_GAP_S
+            if now >= quiet_at or now >= deadline:
+                return
+            self._changed.wait(min(quiet_at, deadline) - now)
 
     def _take_batch(self) -> list[_Pending]:
         batch, rows = [], 0
         while self._queue and (not batch or rows + len(self._queue[0].rows) <= self.flush_rows):
-            item = self._queue.pop(0)
+            item = self._queue.popleft()
+            item.taken = True
             batch.append(item)
             rows += len(item.rows)
         self._queued_rows -= rows
         return batch
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._ready(time.monotonic()):
-                    if self._closed and not self._queue:
-                        return
-                    wait = None
-                    if self._queue:
-                        wait = max(0.0, self._queue[0].since + self.flush_s - time.monotonic())
-                    self._cond.wait(wait)
-                batch = self._take_batch()
-                self._active += 1
-            try:
-                self._flush(batch)
-            finally:
-                with self._cond:
-                    self._active -= 1
-                    self._cond.notify_all()
 
     def _flush(self, batch: list[_Pending]) -> None:
         rows = [row for item in batch for row in item.rows]
         started = time.monotonic()
         try:
             keys = self._write(self.store, rows)
-        except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
-            with self._cond:
+        except BaseException as exc:  # every waiter must hear of it, whatever it is
+            with self._lock:
                 self.stats.failed_flushes += 1
             for item in batch:
-                item.done.set_exception(exc)
+                item.error = exc
+                item.wake.set()
             return
-        with self._cond:
+        with self._lock:
             self.stats.flushes += 1
             self.stats.rows_written += len(rows)
             self.stats.files_written += len(keys)
             self.stats.flush_seconds += time.monotonic() - started
         for item in batch:
-            item.done.set_result(keys)
+            item.keys = keys
+            item.wake.set()

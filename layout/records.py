@@ -16,10 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from layout.keys import records_key
-from layout.schema import PARQUET_OPTIONS, RECORDS_SCHEMA, SORT_KEYS
+from layout.schema import PARQUET_OPTIONS, RECORDS_SCHEMA
 from layout.store import Store
 
 Row = Mapping[str, Any]
+MAP_COLUMNS = ("labels", "annotations")
 
 
 def partition_of(row: Row) -> tuple[str, date]:
@@ -28,16 +29,18 @@ def partition_of(row: Row) -> tuple[str, date]:
     return row["kind"], moment.astimezone(UTC).date()
 
 
+def _sort_key(row: Row) -> tuple:
+    return (row.get("namespace") or "", row["uid"], row["received_at"])
+
+
 def rows_to_table(rows: Iterable[Row]) -> pa.Table:
-    columns: dict[str, list] = {name: [] for name in RECORDS_SCHEMA.names}
-    for row in rows:
-        for name, values in columns.items():
-            value = row.get(name)
-            if isinstance(value, dict):
-                value = list(value.items())
-            values.append(value)
-    table = pa.Table.from_pydict(columns, schema=RECORDS_SCHEMA)
-    return table.sort_by(SORT_KEYS)
+    """Rows sorted by namespace, uid and received time, so readers can skip row groups."""
+    ordered = [
+        {**row, **{name: list(row[name].items()) for name in MAP_COLUMNS
+                   if isinstance(row.get(name), dict)}}
+        for row in sorted(rows, key=_sort_key)
+    ]
+    return pa.Table.from_pylist(ordered, schema=RECORDS_SCHEMA)
 
 
 def table_to_parquet(table: pa.Table) -> bytes:
