@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.wsgi import get_input_stream
 
+from ingest import logs
 from ingest.auth import parse_tokens, require_token
 from ingest.errors import ApiError, StoreUnavailable, register_error_handlers
 from ingest.metrics import IngestCounters
@@ -28,7 +29,8 @@ ingest_api = Blueprint("ingest", __name__)
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     configure(app, config)
-    app.register_blueprint(ingest_api)
+    for blueprint in INGEST_BLUEPRINTS:
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app
 
@@ -60,6 +62,9 @@ def get_writer() -> GroupCommitWriter:
 
 def get_counters() -> IngestCounters:
     return current_app.extensions.setdefault("runlake.ingest_counters", IngestCounters())
+
+
+INGEST_BLUEPRINTS = (ingest_api, logs.blueprint)
 
 
 @ingest_api.before_request

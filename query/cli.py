@@ -7,60 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
 
-from layout import settings
-from layout.store import Store, StoreURLError, open_store
-
-FORMATS = click.Choice(["table", "json", "csv"])
-
-
-class Failed(click.ClickException):
-    exit_code = 1
-
-    def show(self, file=None) -> None:
-        click.echo(f"runlake: {self.message}", err=True)
-
-
-def fails_cleanly(command: Callable) -> Callable:
-    """Expected failures (bad input, store down, not found) become one line and exit 1."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except (ValueError, OSError, KeyError) as exc:
-            errors = getattr(exc, "errors", None)
-            detail = "; ".join(errors[:5]) if errors and len(errors) > 1 else str(exc)
-            raise Failed(detail or type(exc).__name__) from exc
-
-    return wrapper
-
-
-def store_option(command: Callable) -> Callable:
-    command = click.option("--s3-endpoint", envvar="RUNLAKE_S3_ENDPOINT", default=None,
-                           help="S3-compatible endpoint (RUNLAKE_S3_ENDPOINT).")(command)
-    return click.option("--store", envvar="RUNLAKE_STORE", default=None,
-                        help="Directory, file:// or s3://bucket/prefix (RUNLAKE_STORE).")(command)
-
-
-def resolve(store: str | None, s3_endpoint: str | None, **more: Any) -> dict[str, Any]:
-    """CLI flags over environment over defaults, checked as the services check them."""
-    overrides = {"RUNLAKE_STORE": store, "RUNLAKE_S3_ENDPOINT": s3_endpoint, **more}
-    return settings.load(overrides={k: v for k, v in overrides.items() if v is not None})
-
-
-def open_configured_store(config: dict[str, Any]) -> Store:
-    try:
-        return open_store(config["RUNLAKE_STORE"], config["RUNLAKE_S3_ENDPOINT"])
-    except StoreURLError as exc:
-        raise Failed(str(exc)) from exc
+from query.cli_common import FORMATS, fails_cleanly, open_configured_store, resolve, store_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,6 +101,18 @@ def sql(sql: str, fmt: str, limit: int, store: str | None, s3_endpoint: str | No
     click.echo(format_result(result, fmt), nl=False)
     if result.truncated:
         click.echo(f"runlake: showing the first {limit} rows; use --limit for more", err=True)
+
+
+def _add_commands() -> None:
+    """Each group of commands lives in its own module; they are all registered here."""
+    from query import cli_lifecycle, cli_logs, cli_read, cli_watch
+
+    for module in (cli_read, cli_logs, cli_watch, cli_lifecycle):
+        for command in module.commands:
+            main.add_command(command)
+
+
+_add_commands()
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m query.cli`

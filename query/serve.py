@@ -9,17 +9,17 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from ingest.app import configure, ingest_api
+from ingest.app import INGEST_BLUEPRINTS, configure
 from ingest.errors import register_error_handlers
-from query.api import api as query_api
+from query.app import QUERY_BLUEPRINTS
 
 
 def create_combined_app(config: Mapping[str, Any] | None = None) -> Flask:
     """One app with both blueprints: `POST /` stays ingest, `GET /` is the query side."""
     app = Flask("runlake")
     configure(app, config)
-    app.register_blueprint(ingest_api)
-    app.register_blueprint(query_api)
+    for blueprint in (*INGEST_BLUEPRINTS, *QUERY_BLUEPRINTS):
+        app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app
 

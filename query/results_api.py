@@ -1,0 +1,5 @@
+"""(being written)"""
+
+from flask import Blueprint
+
+blueprint = Blueprint("results_api", __name__)
