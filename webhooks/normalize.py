@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from layout.keys import is_uid
 from layout.schema import KINDS
 from webhooks.body import type_name
 from webhooks.errors import InvalidInput
@@ -85,6 +86,9 @@ def normalize(obj: Mapping, *, received_at: datetime, event_id: str, source: str
         problems.append("metadata.uid is missing")
     elif not isinstance(uid, str):
         problems.append(f"metadata.uid is {type_name(uid)}, not a string")
+    elif not is_uid(uid):
+        # Kubernetes UIDs are lowercase UUIDs; the uid also names the run's log objects.
+        problems.append(f"metadata.uid {uid[:80]!r} is not [a-z0-9-]{{1,63}}")
     name = _optional_string(metadata, "name", "metadata.name", problems)
     namespace = _optional_string(metadata, "namespace", "metadata.namespace", problems)
     labels = _string_map(metadata.get("labels"), "metadata.labels", problems)
@@ -97,6 +101,12 @@ def normalize(obj: Mapping, *, received_at: datetime, event_id: str, source: str
     condition_status, reason, message = _succeeded_condition(status, problems)
 
     text = _compact_json(obj, problems)
+    for what, value in (("the object", text), ("the event id", event_id),
+                        ("the event type", event_type)):
+        if value is not None and not _encodable(value):
+            # A lone surrogate (JSON "\ud800") parses but can never be written as UTF-8:
+            # accepted, it would fail every write and be retried forever.
+            problems.append(f"{what} contains text that is not valid Unicode")
     if problems:
         raise InvalidInput(problems)
 
@@ -277,6 +287,14 @@ def _succeeded_condition(status: Mapping,
 
 def _first_label(labels: Mapping[str, str], keys: tuple[str, ...]) -> str | None:
     return next((labels[key] for key in keys if labels.get(key)), None)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _compact_json(obj: Mapping, problems: list[str]) -> str | None:
