@@ -16,6 +16,7 @@ from ingest import logs
 from ingest.auth import parse_tokens, require_token
 from ingest.errors import ApiError, StoreUnavailable, register_error_handlers
 from ingest.metrics import IngestCounters
+from ingest.openapi import SPEC
 from ingest.writer import GroupCommitWriter
 from layout import settings
 from layout.store import Store, StoreError, open_store
@@ -154,6 +155,11 @@ def readyz() -> Response:
     except StoreError as exc:
         raise StoreUnavailable(str(exc)) from exc
     return jsonify({"ok": True, "store": get_store().url})
+
+
+@ingest_api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(SPEC)
 
 
 @ingest_api.get("/metrics")
