@@ -68,9 +68,10 @@ def get_counters() -> IngestCounters:
 INGEST_BLUEPRINTS = (ingest_api, logs.blueprint)
 
 
-@ingest_api.before_request
+# App-wide, so that it also guards the logs blueprint's PUT (and nothing of the query side).
+@ingest_api.before_app_request
 def _authenticate() -> None:
-    if request.endpoint in ("ingest.events", "ingest.snapshots"):
+    if request.endpoint in ("ingest.events", "ingest.snapshots", "ingest_logs.put_log"):
         require_token(request.headers, request.args,
                       parse_tokens(current_app.config["RUNLAKE_INGEST_TOKENS"]))
 

@@ -85,9 +85,14 @@ SPEC: dict[str, Any] = {
                  "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,63}$"}},
                 {"name": "step", "in": "path", "required": True, "schema": _DNS_LABEL},
             ],
-            "requestBody": {"required": True, "content": {
+            # A step that printed nothing has an empty log.
+            "requestBody": {"required": False, "content": {
                 "text/plain": {"schema": {"type": "string"}}}},
-            "responses": {"201": {"description": "stored"},
+            "responses": {"201": {"description": "stored", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["key", "size_bytes", "stored_bytes"],
+                           "properties": {"key": {"type": "string"},
+                                          "size_bytes": {"type": "integer"},
+                                          "stored_bytes": {"type": "integer"}}}}}},
                           **{k: v for k, v in REFUSALS.items() if k != "413"}},
         }},
         "/healthz": {"get": {"operationId": "healthz",

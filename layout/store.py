@@ -8,6 +8,8 @@ half an object, which is what lets ingest answer 202 only after the write is dur
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -34,6 +36,8 @@ class ObjectInfo:
 
 
 TMP_SUFFIX = ".tmp"
+SPOOL_MEMORY_BYTES = 1024 * 1024
+COPY_CHUNK_BYTES = 1024 * 1024
 
 
 class Store:
@@ -180,18 +184,29 @@ class S3Store(Store):
     def uri(self, key: str) -> str:
         return f"s3://{self.path(key)}"
 
+    def write_bytes(self, key: str, data: bytes) -> None:
+        try:
+            with self.fs.open_output_stream(self.path(key), compression=None) as out:
+                out.write(data)
+        except OSError as exc:
+            raise StoreError(f"cannot write {key}: {exc}") from exc
+
     @contextmanager
     def open_write(self, key: str) -> Iterator[BinaryIO]:
-        try:
-            out = self.fs.open_output_stream(self.path(key), compression=None)
-        except OSError as exc:
-            raise StoreError(f"cannot write {key}: {exc}") from exc
-        try:
-            yield out
-            # Closing completes the PUT or multipart upload: only now does the object exist.
-            out.close()
-        except OSError as exc:
-            raise StoreError(f"cannot write {key}: {exc}") from exc
+        """A stream of unknown length is spooled (to memory, then to a temporary file) and
+        uploaded only once the caller's block succeeds: pyarrow's S3 stream cannot be
+        aborted, and dropping it half-written would complete the upload with a partial
+        object."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
+            yield spool
+            spool.seek(0)
+            try:
+                with self.fs.open_output_stream(self.path(key), compression=None) as out:
+                    # More than the part size becomes a multipart upload; the object exists
+                    # only once the stream closes.
+                    shutil.copyfileobj(spool, out, COPY_CHUNK_BYTES)
+            except OSError as exc:
+                raise StoreError(f"cannot write {key}: {exc}") from exc
 
     def check(self) -> None:
         try:
