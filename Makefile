@@ -31,6 +31,9 @@ run: $(STAMP)
 	RUNLAKE_STORE="$(STORE)" $(BIN)/runlake serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
+	@# The web page's end-to-end test drives Debian's headless chromium.
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -38,9 +41,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# `make bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run; needs root the
+# first time, to install Debian's PostgreSQL and wrk.
 bench: $(STAMP)
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| (apt-get update && apt-get install -y postgresql wrk)
+	$(BIN)/python -m bench $(if $(RUNS),--runs $(RUNS)) $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) runlake-data .pytest_cache

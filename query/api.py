@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ingest.errors import RETRY_AFTER_S, ApiError
 from layout.store import StoreError, open_store
 from query.engine import DEFAULT_LIMIT, MAX_LIMIT, Engine, SqlError, SqlRefused, SqlTimeout
+from query.tenancy import allowed_namespaces
 
 api = Blueprint("api", __name__)
 
@@ -36,6 +37,8 @@ def store_unreadable(exc: StoreError) -> ApiError:
 
 @api.post("/v1/sql")
 def sql() -> Response:
+    # A confined token's query sees only its namespaces' rows, through every view.
+    namespaces = allowed_namespaces()
     if not request.is_json:
         raise ApiError(415, "send the query as application/json",
                        ['expected {"sql": "SELECT ...", "limit": 1000}'])
@@ -52,7 +55,7 @@ def sql() -> Response:
     if problems:
         raise ApiError(400, "invalid SQL request", problems)
     try:
-        result = get_engine().sql(text, limit)
+        result = get_engine().sql(text, limit, namespaces=namespaces)
     except SqlTimeout as exc:
         raise ApiError(400, "the query was cancelled", [str(exc)]) from exc
     except SqlRefused as exc:

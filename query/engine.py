@@ -13,6 +13,7 @@ import contextlib
 import importlib.resources
 import math
 import os
+import re
 import tempfile
 import threading
 import uuid
@@ -20,18 +21,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from time import sleep
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import botocore.session
 import duckdb
+import pyarrow as pa
 from botocore.exceptions import BotoCoreError
 
+from layout.logs import SizeCache, list_logs
 from layout.store import S3Store, Store, StoreError
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
+    LOG_OBJECTS,
+    LOG_OBJECTS_TABLE,
+    RAW_VIEW,
     RECORDS_GLOB,
     VIEWS,
+    Partitions,
     empty_source,
     parquet_source,
     sql_string,
@@ -48,6 +56,11 @@ MAX_LIMIT = 10000
 _S3_CREDENTIAL_SETTINGS = ("s3_access_key_id", "s3_secret_access_key", "s3_session_token")
 
 T = TypeVar("T")
+
+# Tries of a query whose files vanish under it (each sees a newer listing): a partition is
+# rewritten in well under a second, so a few tries, backing off, outlast its deletes.
+_ATTEMPTS = 6
+_BACKOFF_S = 0.02
 
 
 class SqlTimeout(SqlError):
@@ -84,36 +97,48 @@ class Engine:
         self._views_over_files: bool | None = None  # None: the views need (re)creating
         self._aws: Any = None  # botocore credentials, which refresh themselves
         self._secret: tuple | None = None  # the credentials now in the DuckDB secret
+        self._log_sizes: SizeCache = {}  # text sizes of log objects already read
 
     # -- public -----------------------------------------------------------------------
 
-    def sql(self, text: str, limit: int = DEFAULT_LIMIT) -> SqlResult:
-        """Run one user query over the views. Raises SqlRefused, SqlTimeout, SqlError,
-        StoreError."""
+    def sql(self, text: str, limit: int = DEFAULT_LIMIT,
+            namespaces: frozenset[str] | None = None) -> SqlResult:
+        """Run one user query over the views; with `namespaces`, every view shows only rows
+        of those namespaces. Raises SqlRefused, SqlTimeout, SqlError, StoreError."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise SqlError(f"limit must be an integer from 1 to {MAX_LIMIT}")
 
         def run(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
             check_sql(con, text, VIEWS)
+            if namespaces is not None:
+                _confine(con, namespaces)
             relation = con.sql(text)
             # One row past the limit tells whether more exist, without computing them all.
             return relation.columns, relation.limit(limit + 1).fetchall()
 
-        columns, rows = self._run(run)
+        columns, rows = self._run(run, logs=_names_logs(text))
         return SqlResult(columns=list(columns),
                          rows=[[jsonable(value) for value in row] for row in rows[:limit]],
                          truncated=len(rows) > limit)
 
-    def query(self, sql: str, params: Sequence | Mapping | None = None) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Sequence | Mapping | None = None,
+              partitions: Partitions | None = None) -> list[dict[str, Any]]:
         """Run trusted SQL (written by runlake; user input only in `params`) over the views
-        and the internal `_records`. Values are Python's (datetime, dict, ...)."""
+        and the internal `_records`. Values are Python's (datetime, dict, ...). With
+        `partitions`, the views read only those partitions' files (listed afresh each try)."""
 
         def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+            if partitions is not None:
+                # A temp view shadows the shared one in this connection only, and the views
+                # built on `_records` resolve that name when a query runs: they all read just
+                # these partitions here.
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS "
+                            f"{self._partition_source(partitions)}")
             result = con.execute(sql, params)
             names = [column[0] for column in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
-        return self._run(run)
+        return self._run(run, logs=_names_logs(sql))
 
     def close(self) -> None:
         with self._lock:
@@ -123,20 +148,27 @@ class Engine:
 
     # -- running ----------------------------------------------------------------------
 
-    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        for attempt in range(3):
-            con = self._connection()
+    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], logs: bool = False) -> T:
+        for attempt in range(_ATTEMPTS):
+            last = attempt == _ATTEMPTS - 1
+            if attempt:
+                # Let a rewrite in progress finish its deletes before listing again.
+                sleep(_BACKOFF_S * 2 ** (attempt - 1))
+            try:
+                con = self._connection(logs)
+            except _ListingRaced:
+                if not last:  # a file went while the views were being bound: list again
+                    continue
+                raise
             try:
                 return self._with_timeout(con, fn)
-            except duckdb.IOException as exc:
+            except (duckdb.IOException, duckdb.HTTPException) as exc:
                 # Files vanish under compaction and retention; listing again sees the
                 # merged file (DESIGN: object layout). All of them gone: the store is empty.
-                if attempt < 2 and _vanished(exc):
+                if not last and _vanished(exc):
                     with self._lock:
                         self._views_over_files = None
                     continue
-                raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
-            except duckdb.HTTPException as exc:
                 raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
             except duckdb.PermissionException as exc:
                 raise SqlRefused(f"outside the sandbox: {_first_line(exc)}") from exc
@@ -168,7 +200,7 @@ class Engine:
         finally:
             timer.cancel()
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _connection(self, logs: bool = False) -> duckdb.DuckDBPyConnection:
         """A cursor (its own connection) on the set-up database, views and secret current."""
         with self._lock:
             if self._db is None:
@@ -185,8 +217,11 @@ class Engine:
                         for statement in view_statements(source):
                             db.execute(statement)
                         self._views_over_files = over_files
+                if logs:
+                    self._refresh_log_objects(db)
             except (duckdb.IOException, duckdb.HTTPException) as exc:
-                raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
+                error = _ListingRaced if _vanished(exc) else StoreError
+                raise error(f"cannot read the store: {_first_line(exc)}") from exc
             return db.cursor()
 
     # -- setting up -------------------------------------------------------------------
@@ -215,13 +250,37 @@ class Engine:
             db.execute(f"SET GLOBAL allowed_directories = [{sql_string(self._allowed_root())}]")
             db.execute("SET GLOBAL enable_external_access = false")
             db.execute("SET GLOBAL lock_configuration = true")
+            db.execute(LOG_OBJECTS_TABLE)
         except BaseException:
             db.close()
             raise
         return db
 
+    def _refresh_log_objects(self, db: duckdb.DuckDBPyConnection) -> None:
+        """List the store's logs into LOG_OBJECTS for the `logs` view: one listing (a LIST
+        per 1000 objects on S3) plus a trailer read for each object not seen before."""
+        found = list_logs(self.store, cache=self._log_sizes)
+        current = {(log.key, log.stored_bytes) for log in found}
+        for entry in [entry for entry in self._log_sizes if entry[:2] not in current]:
+            del self._log_sizes[entry]
+        listing = pa.table({
+            "namespace": [log.namespace for log in found], "uid": [log.uid for log in found],
+            "step": [log.step for log in found], "key": [log.key for log in found],
+            "size_bytes": pa.array([log.size_bytes for log in found], pa.int64())})
+        cursor = db.cursor()
+        try:
+            cursor.register("_log_listing", listing)
+            cursor.execute(f"CREATE OR REPLACE TABLE {LOG_OBJECTS} AS SELECT * FROM _log_listing")
+        finally:
+            cursor.close()
+
     def _allowed_root(self) -> str:
         return self.store.uri("").rstrip("/") + "/"
+
+    def _partition_source(self, partitions: Partitions) -> str:
+        uris = sorted(self.store.uri(info.key) for prefix in partitions.prefixes()
+                      for info in self.store.list(prefix) if partitions.holds(info.key))
+        return parquet_source(uris) if uris else empty_source()
 
     def _glob(self) -> str:
         return self.store.uri(RECORDS_GLOB)
@@ -246,6 +305,23 @@ class Engine:
             return
         db.execute(s3_secret_sql(self.store, *current))
         self._secret = current
+
+
+def _confine(con: duckdb.DuckDBPyConnection, namespaces: frozenset[str]) -> None:
+    """Shadow every view, in this connection only, by one showing just `namespaces`. User SQL
+    names views unqualified (sqlguard refuses schema and catalog names), and unqualified names
+    resolve to temp objects first, so the query sees nothing else. A view without a
+    namespace column shows nothing at all."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    allowed = "[" + ", ".join(sql_string(n) for n in sorted(namespaces)) + "]::VARCHAR[]"
+    for view in VIEWS:
+        shared = f'"{database}".main."{view}"'
+        try:
+            con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} '
+                        f"WHERE list_contains({allowed}, namespace)")
+        except duckdb.BinderException:
+            con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} '
+                        "WHERE false")
 
 
 def _assert_no_credential_settings(db: duckdb.DuckDBPyConnection) -> None:
@@ -298,6 +374,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     return str(value)
+
+
+class _ListingRaced(StoreError):
+    """A file listed for the views vanished (compaction, retention) before it was read."""
+
+
+def _names_logs(sql: str) -> bool:
+    # Listing the logs costs a store listing; only queries that may read the view pay it.
+    return re.search(r"\blogs\b", sql, re.IGNORECASE) is not None
 
 
 def _vanished(exc: BaseException) -> bool:

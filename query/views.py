@@ -7,14 +7,20 @@ instead of DuckDB's "No files found".
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 import pyarrow as pa
 
 from layout.latest import LATEST_ORDER_SQL
-from layout.schema import RECORDS_SCHEMA
+from layout.schema import FINISHED_STATUSES, RECORDS_SCHEMA
 
 # Every view a user query may name; `_records` is the raw source the others are built on and
 # stays internal (it still holds duplicate event_ids).
-VIEWS: tuple[str, ...] = ("snapshots", "runs", "taskruns", "pipelineruns", "customruns", "steps")
+VIEWS: tuple[str, ...] = ("snapshots", "runs", "taskruns", "pipelineruns", "customruns", "steps",
+                          "logs")
 RAW_VIEW = "_records"
 
 RECORDS_GLOB = "records/kind=*/date=*/*.parquet"
@@ -43,11 +49,51 @@ def duckdb_type(arrow_type: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {arrow_type}")
 
 
-def parquet_source(glob_uri: str) -> str:
+def parquet_source(glob_uri: str | Sequence[str]) -> str:
+    """Over one glob, or a list of files (the partitions a filtered query needs)."""
     # hive_partitioning=false: the path's kind=taskrun must not replace the file's
     # kind='TaskRun'. union_by_name: files written before a column existed still read.
-    return (f"SELECT {_COLUMNS} FROM read_parquet({sql_string(glob_uri)}, "
-            "union_by_name = true, hive_partitioning = false)")
+    files = (sql_string(glob_uri) if isinstance(glob_uri, str)
+             else "[" + ", ".join(sql_string(uri) for uri in glob_uri) + "]")
+    # The typed empty relation, unioned by name, supplies columns that no file has yet:
+    # after a column is added, a store may hold only files written before (DESIGN: contracts).
+    return (f"SELECT {_COLUMNS} FROM ({empty_source()} UNION ALL BY NAME "
+            f"SELECT * FROM read_parquet({files}, "
+            "union_by_name = true, hive_partitioning = false))")
+
+
+_DATE_IN_KEY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+# Past this many (kind, day) prefixes, one listing per kind (filtered by date) is cheaper.
+_MAX_DAY_PREFIXES = 96
+
+
+@dataclass(frozen=True)
+class Partitions:
+    """The (kind, date) partitions a query needs: `kinds` as directory names (taskrun, ...),
+    dates from `first` to `last` inclusive (None: unbounded)."""
+
+    kinds: tuple[str, ...]
+    first: date | None = None
+    last: date | None = None
+
+    def prefixes(self) -> list[str]:
+        """Store prefixes to list: one per (kind, day) for short ranges, else one per kind."""
+        if self.first is not None and self.last is not None:
+            days = (self.last - self.first).days + 1
+            if days <= 0:
+                return []
+            if days * len(self.kinds) <= _MAX_DAY_PREFIXES:
+                return [f"records/kind={kind}/date={(self.first + timedelta(d)).isoformat()}/"
+                        for kind in self.kinds for d in range(days)]
+        return [f"records/kind={kind}/" for kind in self.kinds]
+
+    def holds(self, key: str) -> bool:
+        found = _DATE_IN_KEY.search(key)
+        if not key.endswith(".parquet") or not found:
+            return False
+        day = date.fromisoformat(found.group(1))
+        return ((self.first is None or day >= self.first)
+                and (self.last is None or day <= self.last))
 
 
 def empty_source() -> str:
@@ -71,7 +117,7 @@ def view_statements(source: str) -> list[str]:
     ]
     statements += [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
                    for view, kind in kinds.items()]
-    statements.append(STEPS_VIEW)
+    statements += [STEPS_VIEW, LOGS_VIEW]
     return statements
 
 
@@ -99,3 +145,23 @@ SELECT uid, namespace, run_name, step, container, exit_code, reason, started_at,
        epoch(finished_at) - epoch(started_at) AS duration_seconds
 FROM fields
 ORDER BY namespace, uid, position"""
+
+
+# The store's log objects as the engine last listed them (query.engine refreshes it before a
+# query that names `logs`); internal like _records, never named by user SQL.
+LOG_OBJECTS = "_log_objects"
+LOG_OBJECTS_TABLE = (f"CREATE TABLE IF NOT EXISTS {LOG_OBJECTS} (namespace VARCHAR, uid VARCHAR, "
+                     "step VARCHAR, key VARCHAR, size_bytes BIGINT)")
+
+# Stored logs of known runs (a run's logs outlive its records only while retention is deleting
+# them, and nothing may name such a run), and, unavailable, each step of a finished TaskRun
+# whose log was never stored.
+_FINISHED = ", ".join(sql_string(status) for status in FINISHED_STATUSES)
+LOGS_VIEW = f"""CREATE OR REPLACE VIEW logs AS
+SELECT o.uid, o.namespace, o.step, o.size_bytes, o.key, true AS available
+FROM {LOG_OBJECTS} o SEMI JOIN runs r ON r.uid = o.uid AND r.namespace = o.namespace
+UNION ALL
+SELECT s.uid, s.namespace, s.step, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), false
+FROM steps s SEMI JOIN taskruns t
+    ON t.uid = s.uid AND t.status IN ({_FINISHED})
+ANTI JOIN {LOG_OBJECTS} o ON o.uid = s.uid AND o.namespace = s.namespace AND o.step = s.step"""

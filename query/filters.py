@@ -1,0 +1,227 @@
+"""The filters of `GET /v1/runs`, `GET /v1/summary` and `runlake runs|summary`: parsed from
+request parameters into a parameterized SQL WHERE clause and the date partitions it needs.
+
+Pure logic: no I/O. Every problem is collected, so one 400 lists them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from layout.schema import KINDS, STATUSES
+from query.views import Partitions
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+# Parameters every filtered endpoint takes; `token` is authentication, not a filter.
+FILTER_PARAMS = ("namespace", "kind", "status", "pipeline", "task", "pipeline_run", "label",
+                 "since", "until", "q")
+PAGE_PARAMS = ("page_size", "page_token")
+_IGNORED = ("token",)
+_REPEATABLE = ("namespace", "kind", "status", "label")
+
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_KIND_NAMES = {k.lower(): k for k in KINDS} | {v: k for k, v in KINDS.items()}
+_STATUS_NAMES = {s.lower(): s for s in STATUSES}
+
+
+class FilterError(ValueError):
+    """Bad filter parameters; `.errors` lists each problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class Filters:
+    namespaces: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    pipeline: str | None = None
+    task: str | None = None
+    pipeline_run: str | None = None
+    labels: list[tuple[str, str | None]] = field(default_factory=list)  # (key, value or any)
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_token: str | None = None
+    # The filter parameters as given, for binding a page token to its query.
+    raw: tuple[tuple[str, str], ...] = ()
+
+    def where(self, namespaces_allowed: frozenset[str] | None = None) -> tuple[str, list[Any]]:
+        """A WHERE condition over the `runs` columns (never empty: `true` for no filter)
+        and its parameters. `namespaces_allowed` (the token's) confines every answer."""
+        fixed, fixed_params, other, other_params = self.where_split(namespaces_allowed)
+        return f"{fixed} AND {other}", fixed_params + other_params
+
+    def where_split(self, namespaces_allowed: frozenset[str] | None = None
+                    ) -> tuple[str, list[Any], str, list[Any]]:
+        """The condition in two parts: over columns every snapshot of a run shares
+        (metadata: namespace, kind, name, created_at), which may filter snapshots before the
+        latest one is picked, and over the rest (status, labels), which must filter the
+        latest snapshot. Each part is `true` when empty."""
+        fixed: list[str] = []
+        fixed_params: list[Any] = []
+        other: list[str] = []
+        other_params: list[Any] = []
+        if namespaces_allowed is not None:
+            fixed.append("list_contains(?::VARCHAR[], namespace)")
+            fixed_params.append(sorted(namespaces_allowed))
+        for column, values in (("namespace", self.namespaces), ("kind", self.kinds)):
+            if values:
+                fixed.append(f"list_contains(?::VARCHAR[], {column})")
+                fixed_params.append(values)
+        if self.since is not None:
+            fixed.append("created_at >= ?")
+            fixed_params.append(self.since)
+        if self.until is not None:
+            fixed.append("created_at < ?")
+            fixed_params.append(self.until)
+        if self.q:
+            fixed.append("contains(lower(name), ?)")
+            fixed_params.append(self.q.lower())
+        if self.statuses:
+            other.append("list_contains(?::VARCHAR[], status)")
+            other_params.append(self.statuses)
+        # Label columns can gain a value after the first snapshot: judged on the latest.
+        for column in ("pipeline", "task", "pipeline_run"):
+            value = getattr(self, column)
+            if value is not None:
+                other.append(f"{column} = ?")
+                other_params.append(value)
+        for key, value in self.labels:
+            if value is None:
+                other.append("map_contains(labels, ?)")
+                other_params.append(key)
+            else:
+                other.append("labels[?] = ?")
+                other_params += [key, value]
+        return (" AND ".join(fixed) or "true", fixed_params,
+                " AND ".join(other) or "true", other_params)
+
+    def partitions(self) -> Partitions | None:
+        """The (kind, date) partitions that can hold a matching run, or None for all of them
+        (no kind and no time bound). Dates are the UTC dates of created_at, as the layout's."""
+        if not self.kinds and self.since is None and self.until is None:
+            return None
+        kinds = tuple(KINDS[k] for k in (self.kinds or KINDS))
+        first = self.since.astimezone(UTC).date() if self.since else None
+        # `until` is exclusive: a bound at midnight needs nothing of that day.
+        last = (self.until - timedelta(microseconds=1)).astimezone(UTC).date() \
+            if self.until else None
+        return Partitions(kinds, first, last)
+
+
+def parse_filters(args: Iterable[tuple[str, str]] | Mapping[str, Any], *,
+                  now: datetime | None = None, paged: bool = True,
+                  extra: Iterable[str] = ()) -> Filters:
+    """Filters from parameters: (name, value) pairs, or a mapping of name to a value or a list
+    of values. Raises FilterError listing every problem. Durations (`24h`, `7d`, `90s`, `10m`)
+    count back from `now`."""
+    pairs = _pairs(args)
+    now = now or datetime.now(UTC)
+    known = set(FILTER_PARAMS) | set(_IGNORED) | set(extra) | (set(PAGE_PARAMS) if paged
+                                                                  else set())
+    problems: list[str] = []
+    seen: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if not value.strip() and name in known:
+            continue  # an empty form field means no filter, as an empty setting means unset
+        if name not in known:
+            problems.append(f"{name}: not a parameter; use {', '.join(_listed(paged, extra))}")
+            continue
+        seen.setdefault(name, []).append(value)
+    for name, values in seen.items():
+        if len(values) > 1 and name not in _REPEATABLE:
+            problems.append(f"{name}: given {len(values)} times; give it once")
+
+    filters = Filters()
+    filters.namespaces.extend(seen.get("namespace", []))
+    for value in seen.get("kind", []):
+        kind = _KIND_NAMES.get(value.lower())
+        if kind is None:
+            problems.append(f"kind: {value!r} is not one of {', '.join(KINDS)}")
+        else:
+            filters.kinds.append(kind)
+    for value in seen.get("status", []):
+        status = _STATUS_NAMES.get(value.lower())
+        if status is None:
+            problems.append(f"status: {value!r} is not one of {', '.join(STATUSES)}")
+        else:
+            filters.statuses.append(status)
+    for name in ("pipeline", "task", "pipeline_run", "q"):
+        if name in seen:
+            setattr(filters, name, seen[name][0])
+    for value in seen.get("label", []):
+        key, sep, label_value = value.partition("=")
+        if not key:
+            problems.append(f"label: {value!r} is not key=value (or key, for any value)")
+        else:
+            filters.labels.append((key, label_value if sep else None))
+    for name in ("since", "until"):
+        if name in seen:
+            try:
+                setattr(filters, name, parse_moment(seen[name][0], now))
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+    if filters.since and filters.until and filters.since >= filters.until:
+        problems.append("since: must be earlier than until")
+    if paged:
+        if "page_size" in seen:
+            text = seen["page_size"][0]
+            if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+                problems.append(f"page_size: {text!r} is not an integer from 1 to "
+                                f"{MAX_PAGE_SIZE}")
+            else:
+                filters.page_size = int(text)
+        if "page_token" in seen:
+            filters.page_token = seen["page_token"][0] or None
+    if problems:
+        raise FilterError(problems)
+    filters.raw = tuple(sorted((name, value) for name, values in seen.items()
+                               if name in FILTER_PARAMS for value in values))
+    return filters
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """RFC 3339 (`2026-03-01T12:00:00Z`, or a bare date meaning its UTC midnight) or a
+    duration back from now (`90s`, `10m`, `24h`, `7d`)."""
+    text = text.strip()
+    match = _DURATION.fullmatch(text)
+    if match:
+        return now - timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        if "T" not in text.upper() and " " not in text:
+            raise ValueError
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"{text!r} is neither RFC 3339 (2026-03-01T12:00:00Z) nor a duration "
+                         "(90s, 10m, 24h, 7d)") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone; end it with Z or +HH:MM")
+    return moment.astimezone(UTC)
+
+
+def _pairs(args: Iterable[tuple[str, str]] | Mapping[str, Any]) -> list[tuple[str, str]]:
+    if isinstance(args, Mapping):
+        pairs = []
+        for name, value in args.items():
+            for one in (value if isinstance(value, (list, tuple)) else [value]):
+                if one is not None:
+                    pairs.append((name, str(one)))
+        return pairs
+    return [(name, value) for name, value in args]
+
+
+def _listed(paged: bool, extra: Iterable[str]) -> list[str]:
+    return [*extra, *FILTER_PARAMS, *(PAGE_PARAMS if paged else ())]
