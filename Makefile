@@ -6,8 +6,13 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 STORE  ?= ./runlake-data
+# checkov (Terraform checks in tests/terraform) pins boto3 1.35, older than ours: its own venv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .venv-checkov/bin/checkov
+LAMBDA_DIR   ?= build/lambda
+LAMBDA_IMAGE ?= runlake-lambda:dev
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean lambda
 
 install: $(STAMP)
 
@@ -30,7 +35,11 @@ run: $(STAMP)
 	@echo
 	RUNLAKE_STORE="$(STORE)" $(BIN)/runlake serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+$(CHECKOV):
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+
+test: $(STAMP) $(CHECKOV)
 	@# The web page's end-to-end test drives Debian's headless chromium.
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
@@ -48,5 +57,20 @@ bench: $(STAMP)
 		|| (apt-get update && apt-get install -y postgresql wrk)
 	$(BIN)/python -m bench $(if $(RUNS),--runs $(RUNS)) $(if $(QUICK),--quick)
 
+# The Lambda image's build context (Dockerfile, pinned requirements, sources); built too when
+# a Docker engine answers. Push it to terraform's ecr_repository_url as var.image_tag.
+lambda:
+	rm -rf $(LAMBDA_DIR)
+	mkdir -p $(LAMBDA_DIR)
+	cp Dockerfile requirements.txt $(LAMBDA_DIR)/
+	cp -R layout webhooks ingest query $(LAMBDA_DIR)/
+	find $(LAMBDA_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	@if docker info >/dev/null 2>&1; then \
+		docker build --platform linux/amd64 -t $(LAMBDA_IMAGE) $(LAMBDA_DIR); \
+	else \
+		echo "$(LAMBDA_DIR) is ready; no Docker engine here, so build it elsewhere:"; \
+		echo "  docker build --platform linux/amd64 -t <ecr_repository_url>:<image_tag> $(LAMBDA_DIR)"; \
+	fi
+
 clean:
-	rm -rf $(VENV) runlake-data .pytest_cache
+	rm -rf $(VENV) .venv-checkov build runlake-data .pytest_cache

@@ -234,6 +234,9 @@ class Engine:
             "allow_community_extensions": False,
             "allow_persistent_secrets": False,
             "home_directory": self.work_dir,
+            # Never ~/.duckdb/extensions: in Lambda only /tmp is writable (httpfs itself is
+            # LOADed from its wheel, see httpfs_path).
+            "extension_directory": os.path.join(self.work_dir, "extensions"),
             "temp_directory": os.path.join(self.work_dir, "tmp"),
         })
         try:

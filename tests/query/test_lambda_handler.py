@@ -111,3 +111,22 @@ def test_lambda_lifecycle_bad_input_fails_before_touching_the_store(archive: Sto
     with pytest.raises(ValueError):
         lambda_lifecycle.handler(scheduler_input(older_than="soon"), LambdaContext())
     assert sorted(info.key for info in archive.list("")) == before
+
+
+def test_lambda_handler_duckdb_writes_only_under_tmpdir(archive: Store, tmp_path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The image sets TMPDIR=/tmp, Lambda's only writable directory; here a fresh one stands in.
+    import tempfile
+
+    from query.api import ENGINE_KEY
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    event = sql_event("SELECT count(*) FROM runs", query="token=admin")
+    assert lambda_handler.handler(event, LambdaContext())["statusCode"] == 200
+    engine = lambda_handler._app.app.extensions[ENGINE_KEY]
+    names = ("home_directory", "extension_directory", "temp_directory")
+    found = engine.query("SELECT name, value FROM duckdb_settings() WHERE list_contains($1, name)",
+                         [list(names)])
+    assert {row["name"] for row in found} == set(names)
+    for row in found:
+        assert row["value"].startswith(str(tmp_path)), row
