@@ -1,6 +1,71 @@
-"""`make bench`: every benchmark in bench/, each writing its raw JSON under bench/out/."""
+"""`make bench`: every benchmark in bench/, each writing its raw JSON under bench/out/, then
+bench/RESULTS.md from all of them.
 
-from bench import ingest_rate
+    .venv/bin/python -m bench [--runs 100000,1000000] [--quick] [--no-postgres]
+
+Each benchmark runs in its own process, so one's memory and threads do not colour the next.
+`--quick` is a smoke size (a few seconds of load, 2,000 runs) that proves the scripts work;
+its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import report
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_RUNS = 2000
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of run counts: {text!r}") from None
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError("each run count must be at least 100")
+    return sizes
+
+
+def _run(module: str, *args: str) -> None:
+    command = [sys.executable, "-m", module, *args]
+    print("+ " + " ".join(command[1:]), flush=True)
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, check=True)
+    print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=_sizes, default=[100_000, 1_000_000],
+                        help="comma-separated run counts for the query benchmark")
+    parser.add_argument("--quick", action="store_true", help="a smoke size: minutes, not hours")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="skip PostgreSQL (Tekton Results' design) in the query benchmark")
+    args = parser.parse_args(argv)
+    sizes = [QUICK_RUNS] if args.quick else args.runs
+    out_dir = ROOT / "bench/out"
+    if args.quick:
+        # a smoke run must not overwrite real figures
+        out_dir = out_dir / "quick"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    _run("bench.ingest_rate", "--seconds", "3" if args.quick else "15",
+         "--out", str(out_dir / "ingest_rate.json"))
+    for runs in sizes:
+        _run("bench.query", "--runs", str(runs), "--out-dir", str(out_dir),
+             *(["--warm", "2", "--cold", "1"] if args.quick else []),
+             *(["--no-postgres"] if args.no_postgres else []))
+    if not args.quick:  # its smoke size would overwrite bench/out/listing.json
+        _run("bench.listing")
+    results = out_dir / "RESULTS.md" if args.quick else report.RESULTS
+    report.main(["--out-dir", str(out_dir), "--results", str(results)])
+
 
 if __name__ == "__main__":
-    ingest_rate.main()
+    main()

@@ -23,6 +23,8 @@ from pathlib import Path
 import boto3
 import requests
 
+from bench.report import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT.parent / "shared/fixtures/tekton/029_TaskRun_konflux-succeeded-results-v1.json"
 VENV_BIN = Path(sys.executable).parent
@@ -74,6 +76,25 @@ def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
         stderr=subprocess.DEVNULL)
 
 
+def peak_rss(pid: int) -> dict:
+    """VmHWM (peak resident set) of the gunicorn master and of each worker, in bytes."""
+
+    def hwm(p: int) -> int:
+        with open(f"/proc/{p}/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status
+                        if line.startswith("VmHWM:"))
+
+    workers = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1]
+                                            .split()[1]) == pid:
+                workers.append(hwm(int(entry.name)))
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended while we looked
+    return {"master_peak_rss_bytes": hwm(pid), "worker_peak_rss_bytes": sorted(workers)}
+
+
 def stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     process.wait(30)
@@ -85,6 +106,7 @@ def measure(name: str, app: str, env: dict, body: Path, args, count_files) -> di
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
         result = run_wrk(f"http://127.0.0.1:{port}/", body, args.seconds, args.connections)
+        result.update(peak_rss(server.pid))
     finally:
         stop(server)
     if count_files:
@@ -142,7 +164,7 @@ def main() -> None:
     for result in results[1:]:
         result["ratio_to_bare"] = round(result["events_per_s"] / ceiling, 3)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"connections": args.connections,
+    Path(args.out).write_text(json.dumps({"machine": machine(), "connections": args.connections,
                                           "seconds": args.seconds, "results": results},
                                          indent=2))
     for r in results:
