@@ -98,6 +98,7 @@ class Engine:
         self._aws: Any = None  # botocore credentials, which refresh themselves
         self._secret: tuple | None = None  # the credentials now in the DuckDB secret
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
+        self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
 
     # -- public -----------------------------------------------------------------------
 
@@ -262,6 +263,10 @@ class Engine:
     def _refresh_log_objects(self, db: duckdb.DuckDBPyConnection) -> None:
         """List the store's logs into LOG_OBJECTS for the `logs` view: one listing (a LIST
         per 1000 objects on S3) plus a trailer read for each object not seen before."""
+        with self._log_refresh:
+            self._replace_log_objects(db)
+
+    def _replace_log_objects(self, db: duckdb.DuckDBPyConnection) -> None:
         found = list_logs(self.store, cache=self._log_sizes)
         current = {(log.key, log.stored_bytes) for log in found}
         for entry in [entry for entry in self._log_sizes if entry[:2] not in current]:
@@ -273,7 +278,16 @@ class Engine:
         cursor = db.cursor()
         try:
             cursor.register("_log_listing", listing)
-            cursor.execute(f"CREATE OR REPLACE TABLE {LOG_OBJECTS} AS SELECT * FROM _log_listing")
+            # Replaced in one transaction, never dropped: a query in another thread sees the
+            # old listing or the new one, not a missing table.
+            cursor.execute("BEGIN TRANSACTION")
+            cursor.execute(f"DELETE FROM {LOG_OBJECTS}")
+            cursor.execute(f"INSERT INTO {LOG_OBJECTS} SELECT * FROM _log_listing")
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            raise
         finally:
             cursor.close()
 
