@@ -7,9 +7,10 @@ row queued so far. Rows that arrive while a flush runs queue up; when the flush 
 request that queued first is woken to write them all as the next file.
 
 An idle writer (no flush in the last RUNLAKE_FLUSH_MS) writes a lone event at once. A busy one
-first lets the file fill while rows keep arriving, until none has come for ARRIVAL_GAP_S: files
-are what cost (a few ms of CPU each, whatever their size), so under load this keeps the CPU
-per event low when it matters most, at the price of a few ms of latency.
+first lets the file fill while rows keep arriving, until none has come for as long as the last
+flush took (at least MIN_ARRIVAL_GAP_S; a loaded machine spaces arrivals out, and so waits
+longer). Files are what cost (a few ms of CPU each, whatever their size), so under load this
+keeps the CPU per event low when it matters most, at the price of a few ms of latency.
 
 No row waits longer than RUNLAKE_FLUSH_MS for that: past it, the wait ends, and a row stuck
 behind a slow flush starts a further, parallel one. A file never takes more than
@@ -29,7 +30,7 @@ from layout.records import write_records
 from layout.store import Store
 
 Row = Mapping[str, Any]
-ARRIVAL_GAP_S = 0.002
+MIN_ARRIVAL_GAP_S = 0.002
 
 
 @dataclass(eq=False)
@@ -69,6 +70,7 @@ class GroupCommitWriter:
         self._active = 0
         self._last_arrival = 0.0
         self._last_flush_end = float("-inf")
+        self._last_flush_took = 0.0
         self.stats = WriterStats()
 
     def submit(self, rows: Sequence[Row]) -> list[str]:
@@ -130,7 +132,7 @@ class GroupCommitWriter:
         has waited flush_ms."""
         while self._queued_rows < self.flush_rows:
             now = time.monotonic()
-            quiet_at = self._last_arrival + ARRIVAL_GAP_S
+            quiet_at = self._last_arrival + max(MIN_ARRIVAL_GAP_S, self._last_flush_took)
             if now >= quiet_at or now >= deadline:
                 return
             self._changed.wait(min(quiet_at, deadline) - now)
@@ -161,7 +163,8 @@ class GroupCommitWriter:
             self.stats.flushes += 1
             self.stats.rows_written += len(rows)
             self.stats.files_written += len(keys)
-            self.stats.flush_seconds += time.monotonic() - started
+            self._last_flush_took = time.monotonic() - started
+            self.stats.flush_seconds += self._last_flush_took
         for item in batch:
             item.keys = keys
             item.wake.set()
