@@ -99,13 +99,7 @@ def _inflate(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def read_log(store: Store, key: str) -> Iterator[bytes]:
     """The text of a stored log, in chunks. Opens the object at once, so FileNotFoundError
     (not stored) and StoreError come from this call; later chunks may raise StoreError."""
-    try:
-        stream = store.fs.open_input_stream(store.path(key), compression=None)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise StoreError(f"cannot read {key}: {exc}") from exc
-    return _read_stream(stream, key)
+    return _read_stream(store.open_input(key), key)
 
 
 def _read_stream(stream: BinaryIO, key: str) -> Iterator[bytes]:

@@ -63,24 +63,28 @@ class Store:
         raise NotImplementedError
         yield  # pragma: no cover
 
-    def read_bytes(self, key: str) -> bytes:
+    def open_input(self, key: str) -> BinaryIO:
+        """The object's bytes as a stream, opened now: FileNotFoundError if it is not
+        stored, StoreError if the store cannot be read. The caller closes it."""
         try:
-            with self.fs.open_input_stream(self.path(key), compression=None) as stream:
-                return stream.read()
+            return self.fs.open_input_stream(self.path(key), compression=None)
         except FileNotFoundError:
             raise
         except OSError as exc:
             raise StoreError(f"cannot read {key}: {exc}") from exc
 
+    def read_bytes(self, key: str) -> bytes:
+        with self.open_read(key) as stream:
+            try:
+                return stream.read()
+            except FileNotFoundError:
+                raise  # vanished mid-read (compaction, retention): the caller lists again
+            except OSError as exc:
+                raise StoreError(f"cannot read {key}: {exc}") from exc
+
     @contextmanager
     def open_read(self, key: str) -> Iterator[BinaryIO]:
-        try:
-            stream = self.fs.open_input_stream(self.path(key), compression=None)
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise StoreError(f"cannot read {key}: {exc}") from exc
-        with stream:
+        with self.open_input(key) as stream:
             yield stream
 
     def list(self, prefix: str) -> list[ObjectInfo]:
