@@ -17,3 +17,6 @@ keepalive = 5
 # Each worker opens its own store and writer lazily; nothing is shared across the fork.
 preload_app = False
 accesslog = None
+# If you turn the access log on (accesslog = "-"), keep this format: the default one logs the
+# query string, and Tekton's sink sends its token as ?token=.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss "%(a)s"'

@@ -24,6 +24,11 @@ def create_combined_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+# gunicorn's default access line holds the whole request line, query string included, and
+# Tekton's sink sends its token as ?token=: log the path alone.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss "%(a)s"'
+
+
 class _Server(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
@@ -47,4 +52,5 @@ def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 1
         "threads": threads,
         "timeout": 60,
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
     }).run()
