@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ingest.errors import RETRY_AFTER_S, ApiError
 from layout.store import StoreError, open_store
 from query.engine import DEFAULT_LIMIT, MAX_LIMIT, Engine, SqlError, SqlRefused, SqlTimeout
+from query.openapi import SPEC
 from query.tenancy import allowed_namespaces
 
 api = Blueprint("api", __name__)
@@ -33,6 +34,11 @@ def get_engine() -> Engine:
 def store_unreadable(exc: StoreError) -> ApiError:
     return ApiError(503, "the store cannot be read; retry later", [str(exc)],
                     {"Retry-After": str(RETRY_AFTER_S)})
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(SPEC)
 
 
 @api.post("/v1/sql")
