@@ -10,10 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from werkzeug.wsgi import get_input_stream
 
 from ingest import logs
 from ingest.auth import parse_tokens, require_token
+from ingest.body import (
+    BODY_IDLE_TIMEOUT_S,
+    EVENT_BODY_DEADLINE_S,
+    SlowSender,
+    body_reader,
+    too_slow,
+)
 from ingest.errors import ApiError, StoreUnavailable, register_error_handlers
 from ingest.metrics import IngestCounters
 from ingest.openapi import SPEC
@@ -41,6 +47,8 @@ def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     app.config.update(settings.load(overrides=config))
     app.config.update({k: v for k, v in (config or {}).items() if k not in settings.BY_ENV})
     app.config["MAX_CONTENT_LENGTH"] = app.config["RUNLAKE_MAX_BODY_BYTES"]
+    app.config.setdefault("BODY_IDLE_TIMEOUT_S", BODY_IDLE_TIMEOUT_S)
+    app.config.setdefault("EVENT_BODY_DEADLINE_S", EVENT_BODY_DEADLINE_S)
 
 
 def get_store() -> Store:
@@ -98,13 +106,17 @@ def read_limited_body(limit: int) -> bytes:
                          [f"RUNLAKE_MAX_BODY_BYTES is {limit}"])
     if request.content_length is not None and request.content_length > limit:
         raise too_large
-    stream = get_input_stream(request.environ, safe_fallback=False, max_content_length=None)
+    read = body_reader(request.environ, current_app.config["BODY_IDLE_TIMEOUT_S"],
+                       current_app.config["EVENT_BODY_DEADLINE_S"])
     chunks, size = [], 0
-    while chunk := stream.read(min(64 * 1024, limit + 1 - size)):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise too_large
+    try:
+        while chunk := read(min(64 * 1024, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+    except SlowSender as exc:
+        raise too_slow() from exc
     return b"".join(chunks)
 
 

@@ -8,9 +8,9 @@ valid. A repeat replaces the stored log.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
-from werkzeug.wsgi import get_input_stream
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from ingest.body import SlowSender, body_reader, too_slow
 from ingest.errors import ApiError, StoreUnavailable
 from layout.keys import InvalidKeyPart, log_key
 from layout.logs import InvalidLog, write_log
@@ -36,10 +36,13 @@ def put_log(namespace: str, uid: str, step: str) -> tuple[Response, int]:
     except InvalidKeyPart as exc:
         raise ApiError(400, "invalid log name", str(exc).split("; ")) from exc
     # No max_content_length: logs stream, whatever RUNLAKE_MAX_BODY_BYTES says.
-    stream = get_input_stream(request.environ, safe_fallback=False, max_content_length=None)
+    # An inactivity timeout but no deadline: a large log may rightly take long.
+    read = body_reader(request.environ, current_app.config["BODY_IDLE_TIMEOUT_S"])
     try:
-        stored = write_log(get_store(), namespace, uid, step, stream.read,
+        stored = write_log(get_store(), namespace, uid, step, read,
                            gzipped=ENCODINGS[encoding])
+    except SlowSender as exc:
+        raise too_slow() from exc
     except InvalidLog as exc:
         raise ApiError(400, "invalid log body", [str(exc)]) from exc
     except StoreError as exc:

@@ -32,6 +32,7 @@ ACCEPTED = {
 REFUSALS = {
     "400": _error("malformed input: every problem listed, nothing stored"),
     "401": _error("missing or wrong token"),
+    "408": _error("the sender stalled mid-body (30 s), or an event body took over 60 s"),
     "413": _error("body larger than RUNLAKE_MAX_BODY_BYTES"),
     "415": _error("unsupported content type or encoding"),
     "503": _error("the store cannot be written; retry after Retry-After seconds"),
