@@ -46,6 +46,14 @@ class FlakyStore(LocalStore):
         super().write_bytes(key, data)
 
 
+class SlowStore(LocalStore):
+    """A real local store whose writes take 300 ms, as a congested S3 would."""
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        time.sleep(0.3)
+        super().write_bytes(key, data)
+
+
 def _body(n: int) -> bytes:
     obj = copy.deepcopy(TEMPLATE)
     obj["metadata"]["uid"] = str(uuid.UUID(int=n + 1))
@@ -115,6 +123,26 @@ def test_faults_one_write_in_ten_fails_yet_every_event_is_stored_once(tmp_path):
                for r in sender.refusals)
     assert count(store, "snapshots") == 400
     assert count(store, "runs") == 400
+
+
+def test_faults_slow_store_under_load_acknowledges_only_what_is_stored(tmp_path):
+    store = SlowStore(str(tmp_path / "store"))
+    app = app_for(store, RUNLAKE_FLUSH_MS="100")
+    app.extensions["runlake.store"] = store
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sender = Sender(f"http://127.0.0.1:{server.server_port}/")
+    try:
+        _load(sender, total=300, threads=12)
+    finally:
+        server.shutdown()
+        close_writer(app)
+    writer = app.extensions["runlake.writer"]
+    assert sender.other == [] and sender.refusals == []
+    assert sender.acknowledged == set(range(300))
+    assert count(store, "snapshots") == 300
+    # 300 ms per file: without shared files this would take 90 s; with them, far fewer.
+    assert writer.stats.files_written * 3 <= 300
 
 
 def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_path):
