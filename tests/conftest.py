@@ -7,11 +7,13 @@ import contextlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 
 from layout.store import LocalStore, Store, open_store
@@ -39,6 +41,18 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     for name, value in FAKE_AWS.items():
         monkeypatch.setenv(name, value)
+
+
+def wait_until_up(url: str, seconds: float = 30) -> None:
+    """Wait until a server we started answers `url` at all; fail the test if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up within {seconds} s")
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ import requests
 from werkzeug.serving import make_server
 
 from layout.store import LocalStore, StoreError
-from tests.conftest import fixture_object, free_port
+from tests.conftest import fixture_object, free_port, wait_until_up
 from tests.ingest import events
 from tests.ingest.conftest import app_for, close_writer, count
 
@@ -155,12 +155,7 @@ def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_p
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/"
-        for _ in range(100):
-            try:
-                requests.get(url + "healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_up(url + "healthz")
         sender = Sender(url)
         loader = threading.Thread(target=_load, args=(sender, 1500))
         loader.start()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nce-id: a\r\n"
@@ -37,12 +37,7 @@ def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path):
          "--threads", "2", factory], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
         stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
         for sock in stalled:
             sock.sendall(HEAD + b"{")  # then nothing more

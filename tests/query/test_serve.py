@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
-from tests.conftest import fixture_object, free_port
+from tests.conftest import fixture_object, free_port, wait_until_up
 from tests.ingest import events
 
 RUNLAKE = Path(sys.executable).with_name("runlake")
@@ -26,12 +25,7 @@ def test_serve_ingests_and_answers_and_never_logs_a_token(tmp_path):
                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_up(f"{base}/healthz")
         run = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
         body = json.dumps({"taskRun": run})
         sent = requests.post(f"{base}/?token=ingest-secret-1", headers=events.hand_binary(),

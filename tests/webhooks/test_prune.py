@@ -4,31 +4,14 @@ PipelineRun only once every child is archived."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import timedelta
 
 import kubernetes
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.webhooks.kubeapi import FakeKube
-from tests.webhooks.sinkapp import RecordingSink
 from tests.webhooks.watchkit import NOW, add_with_pods, archived, demo_runs, wait_for, watching
 from webhooks.prune import RunRef, delete_run, parse_duration, prunable
-
-
-@pytest.fixture
-def kube() -> Iterator[FakeKube]:
-    server = FakeKube().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[RecordingSink]:
-    server = RecordingSink().start()
-    yield server
-    server.stop()
 
 
 def _ref(name: str, *, archived: bool = True, age_h: float | None = 2, owners=(),

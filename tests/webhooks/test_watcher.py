@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 import requests
 
 from tests.conftest import fixture_object, free_port
@@ -23,20 +21,6 @@ from tests.webhooks.watchkit import (
     watching,
 )
 from webhooks.watch_metrics import WatchMetrics, serve_metrics
-
-
-@pytest.fixture
-def kube() -> Iterator[FakeKube]:
-    server = FakeKube().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sink() -> Iterator[RecordingSink]:
-    server = RecordingSink().start()
-    yield server
-    server.stop()
 
 
 def _no_duplicates(sink: RecordingSink) -> None:
