@@ -19,13 +19,15 @@ RUN pip install --no-cache-dir --requirement ${LAMBDA_TASK_ROOT}/requirements.tx
 
 COPY layout/ ${LAMBDA_TASK_ROOT}/layout/
 COPY webhooks/ ${LAMBDA_TASK_ROOT}/webhooks/
+COPY service/ ${LAMBDA_TASK_ROOT}/service/
 COPY ingest/ ${LAMBDA_TASK_ROOT}/ingest/
 COPY query/ ${LAMBDA_TASK_ROOT}/query/
+COPY runlake/ ${LAMBDA_TASK_ROOT}/runlake/
 
 # `runlake watch` for the cluster side (the Deployment overrides the entrypoint with it).
-RUN printf '#!/bin/sh\nexec python3 -c "from query.cli import main; main()" "$@"\n' \
+RUN printf '#!/bin/sh\nexec python3 -c "from runlake.cli.main import main; main()" "$@"\n' \
         > /usr/local/bin/runlake \
     && chmod 755 /usr/local/bin/runlake \
-    && python3 -c "import ingest.lambda_handler, query.lambda_handler, query.lambda_lifecycle"
+    && python3 -c "import ingest.lambda_handler, query.http.lambda_handler, runlake.lambda_lifecycle"
 
 CMD ["ingest.lambda_handler.handler"]

@@ -63,7 +63,7 @@ lambda:
 	rm -rf $(LAMBDA_DIR)
 	mkdir -p $(LAMBDA_DIR)
 	cp Dockerfile requirements.txt $(LAMBDA_DIR)/
-	cp -R layout webhooks ingest query $(LAMBDA_DIR)/
+	cp -R layout webhooks service ingest query runlake $(LAMBDA_DIR)/
 	find $(LAMBDA_DIR) -name __pycache__ -prune -exec rm -rf {} +
 	@if docker info >/dev/null 2>&1; then \
 		docker build --platform linux/amd64 -t $(LAMBDA_IMAGE) $(LAMBDA_DIR); \

@@ -53,8 +53,8 @@ def _write_chunk(args: tuple[str, str | None, int, int]) -> int:
     from layout.keys import records_key
     from layout.records import partition_of, rows_to_table, table_to_parquet, write_records
     from layout.store import LocalStore, open_store
-    from tests.layout.history import running_snapshot
-    from webhooks.demo import generate
+    from runlake.demo.generate import generate
+    from tests.helpers.history import running_snapshot
     from webhooks.snapshots import objects_to_rows
 
     store = open_store(url, endpoint)
@@ -133,7 +133,7 @@ def _one_day(engine, store, day) -> dict[str, Any]:
 
 
 def _summary(store) -> dict[str, Any]:
-    from query.app import create_app
+    from query.http.app import create_app
 
     app = create_app({"RUNLAKE_STORE": store.url, "RUNLAKE_SQL_TIMEOUT_S": "600"})
     client = app.test_client()

@@ -116,7 +116,7 @@ def query_section(data: dict) -> list[str]:
     postgres = data.get("postgres", {}).get("timings", {})
     lines = [f"## Query latency, {runs:,} runs", "", _machine_line(data.get("machine")), "",
              f"`.venv/bin/python -m bench.query --runs {runs} --warm {data['warm_repeats']} "
-             f"--cold {data['cold_repeats']}`: demo history (`webhooks.demo.generate`, seed "
+             f"--cold {data['cold_repeats']}`: demo history (`runlake.demo.generate`, seed "
              f"{dataset['seed']}, {dataset['days']} days up to {dataset['now'][:10]}), written "
              f"through `ingest.archive.import_objects` in {dataset['runlake_write_s']} s"
              + (f"; COPY into PostgreSQL and VACUUM ANALYZE took {data['postgres']['load_s']} s"

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ingest.body import SlowSender, body_reader, too_slow
-from ingest.errors import ApiError, StoreUnavailable
+from ingest.context import get_store
 from layout.keys import InvalidKeyPart, log_key
 from layout.logs import InvalidLog, write_log
 from layout.store import StoreError
+from service.body import SlowSender, body_reader, too_slow
+from service.errors import ApiError, StoreUnavailable
 
 blueprint = Blueprint("ingest_logs", __name__)
+PUT_ENDPOINT = "ingest_logs.put_log"
 
 ENCODINGS = {"": False, "identity": False, "gzip": True, "x-gzip": True}
 
 
 @blueprint.put("/v1/logs/<namespace>/<uid>/<step>", endpoint="put_log")
 def put_log(namespace: str, uid: str, step: str) -> tuple[Response, int]:
-    from ingest.app import get_store  # ingest.app imports this module
-
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ENCODINGS:
         raise ApiError(415, f"Content-Encoding {encoding!r} is not accepted here",

@@ -5,21 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ERROR = {
-    "type": "object",
-    "required": ["error", "errors", "status"],
-    "properties": {
-        "error": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "status": {"type": "integer"},
-    },
-}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
+from service.openapi import ERROR, error_spec
 
 ACCEPTED = {
     "description": "every accepted row is durable in the store",
@@ -30,12 +16,12 @@ ACCEPTED = {
 }
 
 REFUSALS = {
-    "400": _error("malformed input: every problem listed, nothing stored"),
-    "401": _error("missing or wrong token"),
-    "408": _error("the sender stalled mid-body (30 s), or an event body took over 60 s"),
-    "413": _error("body larger than RUNLAKE_MAX_BODY_BYTES"),
-    "415": _error("unsupported content type or encoding"),
-    "503": _error("the store cannot be written; retry after Retry-After seconds"),
+    "400": error_spec("malformed input: every problem listed, nothing stored"),
+    "401": error_spec("missing or wrong token"),
+    "408": error_spec("the sender stalled mid-body (30 s), or an event body took over 60 s"),
+    "413": error_spec("body larger than RUNLAKE_MAX_BODY_BYTES"),
+    "415": error_spec("unsupported content type or encoding"),
+    "503": error_spec("the store cannot be written; retry after Retry-After seconds"),
 }
 
 _CE_HEADERS = [
@@ -100,7 +86,7 @@ SPEC: dict[str, Any] = {
                              "responses": {"200": {"description": "the process answers"}}}},
         "/readyz": {"get": {"operationId": "readyz", "responses": {
             "200": {"description": "the store is reachable"},
-            "503": _error("the store cannot be reached")}}},
+            "503": error_spec("the store cannot be reached")}}},
         "/metrics": {"get": {"operationId": "metrics", "responses": {
             "200": {"description": "Prometheus text exposition",
                     "content": {"text/plain": {"schema": {"type": "string"}}}}}}},

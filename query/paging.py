@@ -1,4 +1,5 @@
-"""Keyset page tokens for `GET /v1/runs`: newest `created_at` first, `uid` breaking ties.
+"""Page tokens: one codec (`encode`/`decode`) for every paged answer, and the keyset of
+`GET /v1/runs`: newest `created_at` first, `uid` breaking ties.
 
 A token holds the last run shown (its created_at and uid), the absolute since/until of the
 first page (so `since=24h` means the same window on every page), and a hash of the filters it
@@ -10,6 +11,7 @@ sort last. The token is opaque to clients (base64url JSON) but carries nothing s
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Sequence
@@ -34,30 +36,47 @@ class PageKey:
     until: datetime | None = None
 
 
+def fingerprint(value: Any) -> str:
+    """A short digest of what a token is bound to (filters, order, ...)."""
+    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()[:16]
+
+
 def filters_hash(raw: Sequence[tuple[str, str]]) -> str:
-    return hashlib.sha256(json.dumps(list(raw)).encode()).hexdigest()[:16]
+    return fingerprint(list(raw))
+
+
+def encode(body: dict[str, Any], bound_to: str) -> str:
+    """An opaque page token: `body` (JSON values) and what it was made for, base64url JSON."""
+    text = json.dumps({**body, "f": bound_to}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def decode(token: str, bound_to: str) -> dict[str, Any]:
+    """The body of a token made by `encode` for `bound_to`; PageTokenError otherwise."""
+    try:
+        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        made_for = body.pop("f")
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
+        raise PageTokenError("page_token: not a token this service gave out") from None
+    if made_for != bound_to:
+        raise PageTokenError("page_token: it belongs to a query with other filters; "
+                             "repeat the filters of the first page")
+    return body
 
 
 def encode_token(key: PageKey, raw_filters: Sequence[tuple[str, str]]) -> str:
-    body = {"c": _micros(key.created_at), "u": key.uid, "s": _micros(key.since),
-            "e": _micros(key.until), "f": filters_hash(raw_filters)}
-    text = json.dumps(body, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+    return encode({"c": _micros(key.created_at), "u": key.uid, "s": _micros(key.since),
+                   "e": _micros(key.until)}, filters_hash(raw_filters))
 
 
 def decode_token(token: str, raw_filters: Sequence[tuple[str, str]]) -> PageKey:
     """Raises PageTokenError for a token this service did not make for these filters."""
+    body = decode(token, filters_hash(raw_filters))
     try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        key = PageKey(_moment(body["c"]), _text(body["u"]), _moment(body["s"]),
-                      _moment(body["e"]))
-        made_for = body["f"]
+        return PageKey(_moment(body["c"]), _text(body["u"]), _moment(body["s"]),
+                       _moment(body["e"]))
     except (ValueError, TypeError, KeyError, OverflowError):
         raise PageTokenError("page_token: not a token this service gave out") from None
-    if made_for != filters_hash(raw_filters):
-        raise PageTokenError("page_token: it belongs to a query with other filters; "
-                             "repeat the filters of the first page")
-    return key
 
 
 def after_sql(key: PageKey) -> tuple[str, list[Any]]:

@@ -17,13 +17,13 @@ locals {
       concurrency = var.ingest_concurrency
     }
     query = {
-      command     = "query.lambda_handler.handler"
+      command     = "query.http.lambda_handler.handler"
       memory      = var.query_memory_mb
       timeout     = 30
       concurrency = var.query_concurrency
     }
     lifecycle = {
-      command     = "query.lambda_lifecycle.handler"
+      command     = "runlake.lambda_lifecycle.handler"
       memory      = var.lifecycle_memory_mb
       timeout     = 900
       concurrency = 1 # compaction and retention must never overlap on one store

@@ -110,6 +110,21 @@ def s3_store(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
+def ssm_parameter(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch):
+    """Writes an SSM SecureString on the moto server, which boto3 in the handler reads."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", moto_s3.endpoint)
+    client = boto3.client("ssm", region_name="us-east-1")
+
+    def put(name: str, value: str) -> str:
+        client.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        return name
+
+    return put
+
+
+@pytest.fixture
 def local_store(tmp_path: Path) -> LocalStore:
     return LocalStore(str(tmp_path / "store"))
 

@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from layout.keys import log_key
 from layout.store import LocalStore
-from query.demo import write_demo
-from query.serve import create_combined_app
+from runlake.demo.write import write_demo
+from runlake.serve import create_combined_app
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -11,8 +11,8 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.conftest import fixture_object
-from tests.ingest import events
-from tests.ingest.conftest import app_for, close_writer
+from tests.helpers.apps import app_for, close_writer
+from tests.helpers import events
 
 TASKRUN = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 GOOD_BODY = json.dumps({"taskRun": TASKRUN}).encode()

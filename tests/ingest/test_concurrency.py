@@ -12,8 +12,8 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.conftest import fixture_object
-from tests.ingest import events
-from tests.ingest.conftest import app_for, close_writer, count
+from tests.helpers.apps import app_for, close_writer, count
+from tests.helpers import events
 
 TEMPLATE = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 EVENTS, THREADS = 2000, 16

@@ -4,7 +4,6 @@ service's GET /v1/runs/<uid>/logs."""
 from __future__ import annotations
 
 import base64
-import copy
 import gzip
 import hashlib
 import os
@@ -20,31 +19,11 @@ from botocore.exceptions import EndpointConnectionError
 
 from ingest.archive import import_objects
 from layout.store import open_store
-from query.app import create_app as create_query_app
+from runlake.demo.generate import demo_step_log
 from tests.conftest import free_port
-from tests.ingest.conftest import app_for, close_writer
-from webhooks.demo import demo_step_log, generate
+from tests.helpers.apps import app_for, close_writer, finished_taskruns, query_client
 
 TEXT = "héllo \x1b[1;32mgreen\x1b[0m ✓ 日本語\r\nno newline at the end".encode()
-
-
-def finished_taskruns(steps: int = 2, count: int = 1, seed: int = 11) -> list[dict]:
-    """Demo TaskRuns that finished, cut to `steps` steps."""
-    found = [obj for obj in generate(60, seed=seed)
-             if obj["kind"] == "TaskRun" and obj["status"].get("completionTime")
-             and len(obj["status"].get("steps", [])) >= steps]
-    chosen = [copy.deepcopy(obj) for obj in found[:count]]
-    for obj in chosen:
-        obj["status"]["steps"] = obj["status"]["steps"][:steps]
-    assert len(chosen) == count
-    return chosen
-
-
-def query_client(store, **config):
-    app = create_query_app({"RUNLAKE_STORE": store.url,
-                            "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None), **config})
-    app.testing = True
-    return app.test_client()
 
 
 @pytest.fixture

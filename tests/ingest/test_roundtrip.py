@@ -11,8 +11,8 @@ import pytest
 from layout.latest import latest_key
 from layout.store import LocalStore
 from tests.conftest import fixture_index, fixture_object
-from tests.ingest import events
-from tests.ingest.conftest import app_for, close_writer, count, runs
+from tests.helpers.apps import app_for, close_writer, count, runs
+from tests.helpers import events
 
 MODES = ["binary", "structured", "batch", "snapshot"]
 FINISHED = ("Succeeded", "Failed", "Cancelled", "TimedOut")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from tests.conftest import fixture_object
-from tests.ingest import events
-from tests.ingest.conftest import app_for, close_writer, count
+from tests.helpers.apps import app_for, close_writer, count
+from tests.helpers import events
 
 NAMES = ["001_PipelineRun_ec-simple-build-pipelineref.json",
          "029_TaskRun_konflux-succeeded-results-v1.json",

@@ -14,7 +14,7 @@ from layout.compaction import compact, dedupe_sorted, list_partitions, read_file
 from layout.records import write_records
 from layout.schema import SORT_KEYS
 from query.engine import Engine
-from tests.layout.history import NOW, archive, history
+from tests.helpers.history import NOW, archive, history
 from webhooks.snapshots import objects_to_rows
 
 COUNTS = """SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM snapshots) AS

@@ -16,7 +16,7 @@ from layout.keys import records_key
 from layout.records import rows_to_table, write_records
 from layout.schema import LAYOUT_VERSION, PARQUET_OPTIONS, RECORDS_SCHEMA
 from query.engine import Engine
-from tests.layout.history import NOW, history
+from tests.helpers.history import NOW, history
 from webhooks.snapshots import objects_to_rows
 
 # The column the "previous" schema lacks, as if it had been added in this release.

@@ -18,7 +18,7 @@ from layout.retention import (
     parse_policy,
 )
 from query.engine import Engine
-from tests.layout.history import NOW, archive, history, store_logs
+from tests.helpers.history import NOW, archive, history, store_logs
 
 POLICY = """
 defaultRetention: 14d

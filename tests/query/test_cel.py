@@ -10,7 +10,7 @@ from layout.records import write_records
 from layout.store import LocalStore
 from query.cel import RECORDS, RESULTS, CelError, Params, parse, translate
 from query.engine import Engine
-from tests.query.rows import T0, row
+from tests.helpers.rows import T0, row
 
 DAY = timedelta(days=1)
 
@@ -39,7 +39,7 @@ ROWS = [
         completed_at=T0 + timedelta(minutes=2), obj=_obj("CustomRun", "Cancelled")),
 ]
 
-# The Results API's record rows, as query.results_api builds them (every run its own result).
+# The Results API's record rows, as query.http.results builds them (every run its own result).
 RECORDS_SQL = """SELECT uid FROM (
     SELECT *, namespace || '/results/' || uid || '/records/' || uid AS record_name,
            uid AS result_uid, api_version || '.' || kind AS data_type,

@@ -10,7 +10,7 @@ from layout.records import write_records
 from layout.store import StoreError, open_store
 from query.engine import Engine, SqlError, SqlRefused, SqlTimeout, httpfs_path
 from tests.conftest import free_port
-from tests.query.rows import row
+from tests.helpers.rows import row
 
 SECRET = "testing-secret"  # AWS_SECRET_ACCESS_KEY, as tests/conftest.py sets it
 

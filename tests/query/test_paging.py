@@ -11,7 +11,7 @@ from query.engine import Engine
 from query.filters import parse_filters
 from query.paging import PageKey, PageTokenError, decode_token, encode_token
 from query.runs import list_runs
-from tests.query.rows import T0, row
+from tests.helpers.rows import T0, row
 
 RAW = (("namespace", "ci"),)
 

@@ -3,7 +3,7 @@ import pytest
 from layout.records import write_records
 from query.engine import Engine, SqlRefused
 from query.sqlguard import find_problems
-from tests.query.rows import row
+from tests.helpers.rows import row
 
 HOSTILE = [
     ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv()"),

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from layout.store import LocalStore
-from query.app import create_app
-from query.demo import write_demo
-from tests.query.history import latest_runs
+from query.http.app import create_app
+from runlake.demo.write import write_demo
+from tests.helpers.expected import latest_runs
 
 STATUS_FIELDS = {"Succeeded": "succeeded", "Failed": "failed", "Cancelled": "cancelled",
                  "TimedOut": "timed_out", "Running": "running", "Pending": "pending"}

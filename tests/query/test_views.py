@@ -4,7 +4,7 @@ from layout.records import write_records
 from query.engine import Engine
 from query.views import VIEWS
 from tests.conftest import load_fixture
-from tests.query.rows import row
+from tests.helpers.rows import row
 
 
 def _write_each(store, *rows):

@@ -29,7 +29,7 @@ from layout import settings
 from layout.records import write_records
 from layout.schema import KINDS, RECORDS_SCHEMA
 from tests.conftest import MotoS3, fixture_object
-from tests.ingest.events import hand_binary
+from tests.helpers.events import hand_binary
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"
@@ -191,7 +191,7 @@ def test_terraform_handlers_name_importable_callables(root: dict[str, Any]) -> N
 
 def test_terraform_function_environment_is_what_the_code_reads(root: dict[str, Any]) -> None:
     from ingest.lambda_handler import TOKEN_PARAMETERS as INGEST_PARAMETERS
-    from query.lambda_handler import TOKEN_PARAMETERS as QUERY_PARAMETERS
+    from query.http.lambda_handler import TOKEN_PARAMETERS as QUERY_PARAMETERS
 
     environment = root["locals"]["function_environment"]
     parameters = {"ingest": INGEST_PARAMETERS, "query": QUERY_PARAMETERS, "lifecycle": {}}
@@ -361,7 +361,7 @@ def deployed(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -
     import boto3
 
     from ingest import lambda_handler as ingest_handler
-    from query import lambda_handler as query_handler
+    from query.http import lambda_handler as query_handler
 
     monkeypatch.setenv("RUNLAKE_STORE", f"s3://{s3_bucket}")
     monkeypatch.setenv("RUNLAKE_S3_ENDPOINT", moto_s3.endpoint)
@@ -383,9 +383,9 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
         root: dict[str, Any], deployed: str, caplog: pytest.LogCaptureFixture) -> None:
     from ingest import lambda_handler as ingest_handler
     from layout.store import open_store
-    from query import lambda_handler as query_handler
-    from query import lambda_lifecycle
-    from tests.ingest.test_lambda_handler import LambdaContext, http_api_event
+    from query.http import lambda_handler as query_handler
+    from runlake import lambda_lifecycle
+    from tests.helpers.lambda_events import LambdaContext, http_api_event
 
     bucket, context = deployed, LambdaContext()
     store = open_store(f"s3://{bucket}", os.environ["RUNLAKE_S3_ENDPOINT"])
@@ -464,7 +464,7 @@ def test_terraform_functions_run_the_image_make_lambda_builds(root: dict[str, An
     # Every handler Terraform names imports from the context's own sources.
     commands = [f["command"] for f in root["locals"]["functions"].values()]
     probe = "; ".join(f"import {c.rpartition('.')[0]}" for c in commands)
-    probe += "; import query.web, sys; assert query.web.__file__.startswith(sys.argv[1])"
+    probe += "; import query.http.web, sys; assert query.http.web.__file__.startswith(sys.argv[1])"
     done = subprocess.run([sys.executable, "-c", probe, str(context)], cwd=context,
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(context)})

@@ -1,0 +1,36 @@
+"""The query service's Flask app: `gunicorn 'query.http.app:create_app()'`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify
+
+from layout import settings
+from query.http import logs, openapi, results, runs, sql, summary, web
+from service.errors import register_error_handlers
+
+health = Blueprint("query_health", __name__)
+
+
+@health.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"ok": True})
+
+
+# Every blueprint of the query service, in one place for create_app and `runlake serve`.
+QUERY_BLUEPRINTS = (openapi.blueprint, sql.blueprint, runs.blueprint, summary.blueprint,
+                    logs.blueprint, results.blueprint, web.blueprint)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Settings come from the environment, overridden by `config` (keys are the variable
+    names, e.g. RUNLAKE_STORE); other keys in `config` (TESTING, ...) go to Flask as given."""
+    app = Flask(__name__)
+    app.config.update(settings.load(overrides=config))
+    app.config.update({k: v for k, v in (config or {}).items() if k not in settings.BY_ENV})
+    register_error_handlers(app)
+    for blueprint in (health, *QUERY_BLUEPRINTS):
+        app.register_blueprint(blueprint)
+    return app

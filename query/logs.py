@@ -1,0 +1,102 @@
+"""A run's step logs as one text: which stored logs, in which order, under which headers.
+What `GET /v1/runs/<uid>/logs` and `runlake logs` print.
+
+Without a step: every stored step log in the order the run lists its steps (the latest
+snapshot's status.steps; logs of steps it does not list, e.g. sidecars, follow by name), each
+under a `==> <step> <==` line, a blank line between them, as `tail` prints several files.
+With a step: that step's text alone, byte for byte.
+
+A PipelineRun's logs are its TaskRuns' logs, the TaskRuns in the order they started, each
+step labelled `<taskrun-name>/<step>`; a step may be given as such a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from layout.keys import is_uid, log_key
+from layout.logs import read_log
+from layout.store import Store
+from query.engine import Engine
+from query.runs import get_run
+
+
+@dataclass(frozen=True)
+class LogPart:
+    label: str  # the step, or <taskrun-name>/<step> for a PipelineRun's TaskRuns
+    key: str
+
+
+class LogNotFound(LookupError):
+    """The run, or the asked step's log, is unknown (or in a namespace the caller may not
+    read: the same answer, so nothing leaks)."""
+
+
+def run_log_parts(engine: Engine, uid: str,
+                  allowed: frozenset[str] | None) -> list[LogPart] | None:
+    """The run's stored step logs in print order; None if the run is unknown to the caller."""
+    run = get_run(engine, uid, allowed) if is_uid(uid) else None
+    if run is None:
+        return None
+    if run["kind"] != "PipelineRun":
+        return _own_parts(run, "")
+    parts: list[LogPart] = []
+    for child in run["steps"]:  # its TaskRuns and CustomRuns, in start order
+        if child.get("kind") != "TaskRun" or not child.get("uid"):
+            continue
+        child_run = get_run(engine, child["uid"], allowed)
+        if child_run is not None:
+            parts += _own_parts(child_run, f"{child_run['name']}/")
+    return parts
+
+
+def _own_parts(run: dict, label_prefix: str) -> list[LogPart]:
+    # get_run lists the logs stored under the run's namespace and uid, in step order.
+    return [LogPart(label_prefix + log["step"], log_key(run["namespace"], run["uid"], log["step"]))
+            for log in run.get("logs") or []]
+
+
+def open_logs(store: Store, parts: list[LogPart], step: str | None) -> Iterator[bytes]:
+    """The text to print, as chunks. The first log is opened now, so an unknown step
+    (LogNotFound) or a store that cannot be read (StoreError) raises here, before any
+    byte is sent; logs that vanish later (retention) are skipped."""
+    if step is not None:
+        chosen = [part for part in parts if part.label == step]
+        if not chosen:
+            raise LogNotFound(f"no log stored for step {step!r}")
+        try:
+            return read_log(store, chosen[0].key)
+        except FileNotFoundError as exc:
+            raise LogNotFound(f"no log stored for step {step!r}") from exc
+    for index, part in enumerate(parts):
+        try:
+            first = read_log(store, part.key)
+        except FileNotFoundError:
+            continue
+        return _all_logs(store, part, first, parts[index + 1:])
+    raise LogNotFound("no step log is stored for this run")
+
+
+def _all_logs(store: Store, part: LogPart, chunks: Iterator[bytes],
+              rest: list[LogPart]) -> Iterator[bytes]:
+    yield f"==> {part.label} <==\n".encode()
+    yield from _ending_in_newline(chunks)
+    for part in rest:
+        try:
+            chunks = read_log(store, part.key)
+        except FileNotFoundError:
+            continue
+        yield f"\n==> {part.label} <==\n".encode()
+        yield from _ending_in_newline(chunks)
+
+
+def _ending_in_newline(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    # So the next header starts a line even after a log whose last line has no newline.
+    last = b"\n"
+    for chunk in chunks:
+        if chunk:
+            last = chunk[-1:]
+            yield chunk
+    if last != b"\n":
+        yield b"\n"

@@ -1,0 +1,61 @@
+"""`runlake import` and `runlake demo`: put runs into the archive from a shell."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from runlake.cli.common import fails_cleanly, open_configured_store, resolve, store_option
+
+
+@click.command("import")
+@click.argument("file", type=click.File("rb"))
+@store_option
+@fails_cleanly
+def import_(file, store: str | None, s3_endpoint: str | None) -> None:
+    """Archive objects from FILE (or - for stdin): one object, a JSON list, or the output of
+    `kubectl get taskruns,pipelineruns -A -o json`. One bad item stores nothing."""
+    from ingest.archive import import_document
+
+    target = open_configured_store(resolve(store, s3_endpoint))
+    document = _parse_document(file.read())
+    rows = import_document(target, document)
+    click.echo(f"imported {rows} snapshot{'s' * (rows != 1)} into {target.url}")
+
+
+def _parse_document(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as json_error:
+        import yaml  # kubectl -o yaml output, including several documents
+
+        try:
+            docs = [d for d in yaml.safe_load_all(data) if d is not None]
+        except yaml.YAMLError:
+            raise ValueError(f"input is neither JSON nor YAML: {json_error}") from None
+        return docs[0] if len(docs) == 1 else docs
+
+
+@click.command()
+@click.option("--runs", default=500, show_default=True, type=click.IntRange(1),
+              help="PipelineRuns and TaskRuns together.")
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already has runs.")
+@store_option
+@fails_cleanly
+def demo(runs: int, seed: int, if_empty: bool, store: str | None,
+         s3_endpoint: str | None) -> None:
+    """Write a realistic demo history of N runs into the store."""
+    from runlake.demo.write import write_demo
+
+    target = open_configured_store(resolve(store, s3_endpoint))
+    if if_empty and target.list("records"):
+        click.echo(f"{target.url} already holds runs; no demo data written")
+        return
+    summary = write_demo(target, runs, seed=seed)
+    click.echo(f"wrote a demo history into {target.url}: {summary}")
+
+
+commands: list[click.Command] = [import_, demo]

@@ -1,0 +1,150 @@
+"""`runlake compact` and `runlake retention` as an operator runs them, with honest exit codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.archive import import_objects
+from layout.compaction import list_partitions
+from layout.evolution import MARKER_KEY
+from layout.store import LocalStore
+from query.engine import Engine
+from runlake.cli.lifecycle import parse_size
+from runlake.cli.main import main
+from runlake.demo.generate import generate
+from tests.helpers.history import running_snapshot, store_logs
+
+
+def _run(store: LocalStore, *args: str):
+    return CliRunner().invoke(main, list(args), env={"RUNLAKE_STORE": store.root},
+                              catch_exceptions=False)
+
+
+@pytest.fixture
+def filled(local_store: LocalStore) -> tuple[LocalStore, list[dict]]:
+    # Relative to the real clock: the CLI decides ages against the time it runs at.
+    objects = list(generate(30, seed=6, now=datetime.now(UTC), days=21))
+    for i in range(0, len(objects), 5):
+        import_objects(local_store, [running_snapshot(o) for o in objects[i:i + 5]])
+        import_objects(local_store, objects[i:i + 5])
+    for obj in objects:
+        if obj["kind"] == "TaskRun":
+            store_logs(local_store, obj)
+    return local_store, objects
+
+
+def _count(store: LocalStore, sql: str = "SELECT count(*) AS n FROM runs") -> int:
+    engine = Engine(store)
+    try:
+        return engine.query(sql)[0]["n"]
+    finally:
+        engine.close()
+
+
+def test_cli_compact_merges_and_a_second_run_finds_nothing(filled):
+    store, objects = filled
+    result = _run(store, "compact")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("compacted ")
+    assert all(len(files) == 1 for files in list_partitions(store).values())
+    assert _count(store) == len(objects)
+    assert store.exists(MARKER_KEY)
+
+    result = _run(store, "compact", "--older-than", "1h", "--target-size", "64MiB")
+    assert result.exit_code == 0, result.output
+    assert result.output == "nothing to compact\n"
+
+
+def test_cli_compact_partition_and_latest_only_after(filled):
+    store, objects = filled
+    kind, day = next(p for p, files in list_partitions(store).items() if len(files) > 1)
+    result = _run(store, "compact", "--partition", f"kind={kind},date={day}")
+    assert result.exit_code == 0, result.output
+    assert len(list_partitions(store)[(kind, day)]) == 1
+
+    snapshots = _count(store, "SELECT count(*) AS n FROM snapshots")
+    result = _run(store, "compact", "--latest-only-after", "7d")
+    assert result.exit_code == 0, result.output
+    assert _count(store) == len(objects)
+    assert _count(store, "SELECT count(*) AS n FROM snapshots") < snapshots
+
+
+@pytest.mark.parametrize("args", [
+    ["compact", "--older-than", "soon"],
+    ["compact", "--target-size", "big"],
+    ["compact", "--unknown"],
+    ["retention"],
+    ["retention", "--policy", "/nonexistent/policy.yaml"],
+])
+def test_cli_lifecycle_usage_errors_exit_2(local_store, args):
+    result = _run(local_store, *args)
+    assert result.exit_code == 2, result.output
+
+
+@pytest.mark.parametrize("partition", ["kind=jobs", "date=yesterday", "size=1"])
+def test_cli_compact_bad_partition_exits_1_with_one_line(local_store, partition):
+    result = _run(local_store, "compact", "--partition", partition)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and result.output.startswith("runlake: ")
+
+
+def test_cli_compact_refuses_a_store_of_a_newer_layout(filled):
+    store, _ = filled
+    store.write_bytes(MARKER_KEY, json.dumps({"layout_version": 99}).encode())
+    result = _run(store, "compact")
+    assert result.exit_code == 1
+    assert "upgrade runlake" in result.output and "Traceback" not in result.output
+
+
+def test_cli_retention_dry_run_prints_what_would_go_then_deletes_it(filled, tmp_path):
+    store, objects = filled
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("defaultRetention: 10d\npolicies:\n"
+                      "  - {name: payments, selector: {matchNamespaces: [payments]},"
+                      " retention: 3d}\n")
+    logs_before = len(store.list("logs"))
+
+    result = _run(store, "retention", "--policy", str(policy), "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "would delete:"
+    results, runs = (int(n) for n in
+                     lines[1].split(": ")[1].replace("(", "").split(" runs")[0].split(" "))
+    assert 0 < results <= runs < len(objects)
+    assert "records: " in lines[2] and "bytes" in lines[2]
+    assert "logs: " in lines[3] and "objects" in lines[3]
+    assert _count(store) == len(objects)
+    assert len(store.list("logs")) == logs_before
+
+    result = _run(store, "retention", "--policy", str(policy))
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == lines[1]
+    assert _count(store) == len(objects) - runs
+    assert len(store.list("logs")) < logs_before
+
+    result = _run(store, "retention", "--policy", str(policy), "--dry-run")
+    assert "results: 0 (0 runs)" in result.output
+
+
+def test_cli_retention_bad_policy_exits_1_listing_problems(local_store, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("defaultRetention: forever\npolicies:\n  - {name: x}\n")
+    result = _run(local_store, "retention", "--policy", str(policy))
+    assert result.exit_code == 1
+    assert "defaultRetention" in result.output and "retention is required" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_cli_parse_size_units():
+    assert parse_size("128MiB") == 128 * 1024 * 1024
+    assert parse_size("64MB") == 64_000_000
+    assert parse_size("1gib") == 1024 ** 3
+    assert parse_size("2048") == 2048
+    with pytest.raises(ValueError):
+        parse_size("12")
