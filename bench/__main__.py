@@ -42,11 +42,18 @@ def _run(module: str, *args: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=_sizes, default=[100_000, 1_000_000],
-                        help="comma-separated run counts for the query benchmark")
+    parser.add_argument(
+        "--runs",
+        type=_sizes,
+        default=[100_000, 1_000_000],
+        help="comma-separated run counts for the query benchmark",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke size: minutes, not hours")
-    parser.add_argument("--no-postgres", action="store_true",
-                        help="skip PostgreSQL (Tekton Results' design) in the query benchmark")
+    parser.add_argument(
+        "--no-postgres",
+        action="store_true",
+        help="skip PostgreSQL (Tekton Results' design) in the query benchmark",
+    )
     args = parser.parse_args(argv)
     sizes = [QUICK_RUNS] if args.quick else args.runs
     out_dir = ROOT / "bench/out"
@@ -55,12 +62,23 @@ def main(argv: list[str] | None = None) -> None:
         out_dir = out_dir / "quick"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    _run("bench.ingest_rate", "--seconds", "3" if args.quick else "15",
-         "--out", str(out_dir / "ingest_rate.json"))
+    _run(
+        "bench.ingest_rate",
+        "--seconds",
+        "3" if args.quick else "15",
+        "--out",
+        str(out_dir / "ingest_rate.json"),
+    )
     for runs in sizes:
-        _run("bench.query", "--runs", str(runs), "--out-dir", str(out_dir),
-             *(["--warm", "2", "--cold", "1"] if args.quick else []),
-             *(["--no-postgres"] if args.no_postgres else []))
+        _run(
+            "bench.query",
+            "--runs",
+            str(runs),
+            "--out-dir",
+            str(out_dir),
+            *(["--warm", "2", "--cold", "1"] if args.quick else []),
+            *(["--no-postgres"] if args.no_postgres else []),
+        )
     if not args.quick:  # its smoke size would overwrite bench/out/listing.json
         _run("bench.listing")
     results = out_dir / "RESULTS.md" if args.quick else report.RESULTS

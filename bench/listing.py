@@ -43,8 +43,11 @@ def _timed(fn: Callable[[], Any], repeat: int = 3) -> dict[str, Any]:
         start = time.perf_counter()
         answer = fn()
         times.append(time.perf_counter() - start)
-    return {"cold_s": round(times[0], 3), "warm_s": round(min(times[1:] or times), 3),
-            "answer": answer}
+    return {
+        "cold_s": round(times[0], 3),
+        "warm_s": round(min(times[1:] or times), 3),
+        "answer": answer,
+    }
 
 
 def _write_chunk(args: tuple[str, str | None, int, int]) -> int:
@@ -64,6 +67,7 @@ def _write_chunk(args: tuple[str, str | None, int, int]) -> int:
             path = Path(store.path(records_key(*partition_of(rows[0]))))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(table_to_parquet(rows_to_table(rows)))
+
     # A seed per chunk: uids come from the seeded generator, so chunks never share one.
     runs = generate(end - start, seed=start + 1, now=NOW, days=30)
     written = 0
@@ -102,12 +106,16 @@ def measure(store, day: date, with_api: bool) -> dict[str, Any]:
     out["list_records"] = _timed(lambda: len(store.list("records")))
     engine = Engine(store, sql_timeout_s=600)
     try:
-        out["count_runs"] = _timed(
-            lambda: engine.query("SELECT count(*) AS n FROM runs")[0]["n"])
-        out["one_day_through_views"] = _timed(lambda: engine.query(
-            "SELECT count(*) AS n FROM runs WHERE created_at >= $1 AND created_at < $2",
-            [datetime(day.year, day.month, day.day, tzinfo=UTC),
-             datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)])[0]["n"])
+        out["count_runs"] = _timed(lambda: engine.query("SELECT count(*) AS n FROM runs")[0]["n"])
+        out["one_day_through_views"] = _timed(
+            lambda: engine.query(
+                "SELECT count(*) AS n FROM runs WHERE created_at >= $1 AND created_at < $2",
+                [
+                    datetime(day.year, day.month, day.day, tzinfo=UTC),
+                    datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1),
+                ],
+            )[0]["n"]
+        )
         out["one_day_partitions_only"] = _one_day(engine, store, day)
     finally:
         engine.close()
@@ -123,13 +131,15 @@ def _one_day(engine, store, day) -> dict[str, Any]:
         Partitions = None  # noqa: N806
     if Partitions is not None:
         wanted = Partitions(kinds=("taskrun", "pipelinerun", "customrun"), first=day, last=day)
-        return _timed(lambda: engine.query("SELECT count(*) AS n FROM runs",
-                                           partitions=wanted)[0]["n"])
+        return _timed(
+            lambda: engine.query("SELECT count(*) AS n FROM runs", partitions=wanted)[0]["n"]
+        )
     import duckdb
 
     glob = store.uri(f"records/kind=*/date={day.isoformat()}/*.parquet")
-    return _timed(lambda: duckdb.sql(
-        f"SELECT count(DISTINCT uid) FROM read_parquet('{glob}')").fetchone()[0])
+    return _timed(
+        lambda: duckdb.sql(f"SELECT count(DISTINCT uid) FROM read_parquet('{glob}')").fetchone()[0]
+    )
 
 
 def _summary(store) -> dict[str, Any]:
@@ -165,8 +175,10 @@ def run_local(files: int, directory: str, workers: int) -> dict[str, Any]:
     result["compact"] = compact_timed(store)
     result["after_compact"] = measure(store, day, with_api=True)
     result["latest_only"] = compact_timed(store, latest_only_after=timedelta(days=7))
-    result["after_latest_only"] = {"files": len(store.list("records")),
-                                   "bytes": sum(i.size for i in store.list("records"))}
+    result["after_latest_only"] = {
+        "files": len(store.list("records")),
+        "bytes": sum(i.size for i in store.list("records")),
+    }
     return result
 
 
@@ -189,8 +201,10 @@ def run_s3(files: int, workers: int) -> dict[str, Any]:
         # The moto server lives in this process: fill from threads of it, not other processes.
         start = time.perf_counter()
         total = _write_chunk((url, endpoint, 0, files // 2))
-        result: dict[str, Any] = {"fill_s": round(time.perf_counter() - start, 1),
-                                  "files_written": total}
+        result: dict[str, Any] = {
+            "fill_s": round(time.perf_counter() - start, 1),
+            "files_written": total,
+        }
         store = open_store(url, endpoint)
         day = busiest_day(store)
         result["before"] = measure(store, day, with_api=False)
@@ -208,8 +222,11 @@ def main() -> None:
     parser.add_argument("--dir", default=None, help="where to build the local store")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", action="store_true", help="keep the local store")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke size (2,000 files, no S3) whose figures mean nothing")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke size (2,000 files, no S3) whose figures mean nothing",
+    )
     args = parser.parse_args()
     if args.quick:
         args.files, args.s3_files = 2000, 0

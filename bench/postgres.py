@@ -65,8 +65,10 @@ CREATE UNIQUE INDEX records_by_name ON records (parent, result_name, name);
 """
 
 _CREATED = "(data->'metadata'->>'creationTimestamp')::TIMESTAMP WITH TIME ZONE"
-_DURATION = ("(data->'status'->>'completionTime')::TIMESTAMP WITH TIME ZONE - "
-             "(data->'status'->>'startTime')::TIMESTAMP WITH TIME ZONE")
+_DURATION = (
+    "(data->'status'->>'completionTime')::TIMESTAMP WITH TIME ZONE - "
+    "(data->'status'->>'startTime')::TIMESTAMP WITH TIME ZONE"
+)
 _REASON = "(data->'status'->'conditions'->0->>'reason')"
 
 
@@ -77,19 +79,24 @@ def queries(namespace: str, uid: str, pipeline: str, now: datetime) -> dict[str,
     return {
         # GET parents/<ns>/results/-/records?page_size=50&order_by=create_time desc
         "first_page_namespace": (
-            "SELECT * FROM records WHERE parent = %s "
-            "ORDER BY created_time DESC, id DESC LIMIT 51", (namespace,)),
+            "SELECT * FROM records WHERE parent = %s ORDER BY created_time DESC, id DESC LIMIT 51",
+            (namespace,),
+        ),
         # GET parents/-/results/-/records?filter=data.metadata.uid == "<uid>"
         "run_by_uid": (
             "SELECT * FROM records WHERE ((data->'metadata'->>'uid') = %s) "
-            "ORDER BY id ASC LIMIT 51", (uid,)),
+            "ORDER BY id ASC LIMIT 51",
+            (uid,),
+        ),
         # filter=data_type == PIPELINE_RUN && data.metadata.labels['tekton.dev/pipeline'] == p
         #        && data.metadata.creationTimestamp > timestamp(now - 7d)
         "pipeline_last_7_days": (
             "SELECT * FROM records WHERE ((type = 'tekton.dev/v1.PipelineRun') AND "
             "((data->'metadata'->'labels'->>'tekton.dev/pipeline') = %s) AND "
             f"({_CREATED} > %s::TIMESTAMP WITH TIME ZONE)) "
-            "ORDER BY created_time DESC, id DESC", (pipeline, week_ago)),
+            "ORDER BY created_time DESC, id DESC",
+            (pipeline, week_ago),
+        ),
         # records/summary?summary=total,failed&group_by=day, grouped by pipeline as well
         "failure_rate_per_pipeline_day": (
             "SELECT data->'metadata'->'labels'->>'tekton.dev/pipeline' AS pipeline, "
@@ -98,13 +105,17 @@ def queries(namespace: str, uid: str, pipeline: str, now: datetime) -> dict[str,
             f"COUNT(CASE WHEN {_REASON} = 'Failed' THEN 1 END)::float / COUNT(*) AS failure_rate "
             "FROM records WHERE ((type = 'tekton.dev/v1.PipelineRun') AND "
             f"({_CREATED} > %s::TIMESTAMP WITH TIME ZONE)) "
-            "GROUP BY 1, 2 ORDER BY 1, 2", (month_ago,)),
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+            (month_ago,),
+        ),
         # Results has no percentile summary; the same jsonb expressions, in percentile_cont
         "p95_duration_per_task": (
             "SELECT data->'metadata'->'labels'->>'tekton.dev/task' AS task, "
             f"percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM {_DURATION})) "
             "AS p95_seconds FROM records WHERE (type = 'tekton.dev/v1.TaskRun') "
-            "GROUP BY 1 ORDER BY 1", ()),
+            "GROUP BY 1 ORDER BY 1",
+            (),
+        ),
     }
 
 
@@ -146,19 +157,49 @@ def running(shared_buffers: str = "1GB") -> Iterator[Postgres]:
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
     server = Postgres(root, port)
-    subprocess.run([*as_user, _bin("initdb"), "-D", str(data), "-U", "postgres",
-                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-                   check=True, capture_output=True)
-    options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} "
-               f"-c shared_buffers={shared_buffers} -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_wal_size=4GB")
-    subprocess.run([*as_user, _bin("pg_ctl"), "-D", str(data), "-l", str(root / "log"),
-                    "-o", options, "-w", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *as_user,
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} "
+        f"-c shared_buffers={shared_buffers} -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_wal_size=4GB"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(root / "log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield server
     finally:
-        subprocess.run([*as_user, _bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_user, _bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -168,11 +209,16 @@ def load(server: Postgres, results_tsv: Path, records_tsv: Path) -> float:
     with server.connect() as con:
         con.execute(RESULTS_SCHEMA)
         for table, path in (("results", results_tsv), ("records", records_tsv)):
-            columns = ("parent, id, name, created_time, updated_time" if table == "results"
-                       else "parent, result_id, result_name, id, name, type, data, "
-                            "created_time, updated_time, etag")
-            with con.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy, \
-                    path.open("rb") as source:
+            columns = (
+                "parent, id, name, created_time, updated_time"
+                if table == "results"
+                else "parent, result_id, result_name, id, name, type, data, "
+                "created_time, updated_time, etag"
+            )
+            with (
+                con.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                path.open("rb") as source,
+            ):
                 while chunk := source.read(1 << 20):
                     copy.write(chunk)
         con.execute("VACUUM ANALYZE")
@@ -187,13 +233,14 @@ def sizes(server: Postgres) -> dict[str, int]:
             "coalesce(pg_total_relation_size(reltoastrelid), 0), "
             "pg_indexes_size('records'), pg_total_relation_size('records'), "
             "pg_total_relation_size('results') "
-            "FROM pg_class WHERE relname = 'records'").fetchone()
-    return dict(zip(("heap", "toast", "indexes", "total", "results_table_total"), row,
-                    strict=True))
+            "FROM pg_class WHERE relname = 'records'"
+        ).fetchone()
+    return dict(zip(("heap", "toast", "indexes", "total", "results_table_total"), row, strict=True))
 
 
-def time_queries(server: Postgres, questions: dict[str, tuple], warm_repeats: int,
-                 cold_repeats: int) -> dict[str, dict]:
+def time_queries(
+    server: Postgres, questions: dict[str, tuple], warm_repeats: int, cold_repeats: int
+) -> dict[str, dict]:
     """Warm: one connection, each query repeated (the first run discarded). Cold: a new
     connection, so a new backend process, for each run; timing includes connecting."""
     out: dict[str, dict] = {}

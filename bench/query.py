@@ -40,10 +40,12 @@ DAYS = 30
 SEED = 7
 NAMESPACE = "ci"
 PIPELINE = "go-service-ci"
-SUMMARY_COLUMNS = ("uid, namespace, name, kind, api_version, status, reason, message, "
-                   "pipeline, pipeline_run, task, pipeline_task, created_at, started_at, "
-                   "completed_at, duration_seconds, labels, annotations, resource_version, "
-                   "event_type, event_id, source, received_at")
+SUMMARY_COLUMNS = (
+    "uid, namespace, name, kind, api_version, status, reason, message, "
+    "pipeline, pipeline_run, task, pipeline_task, created_at, started_at, "
+    "completed_at, duration_seconds, labels, annotations, resource_version, "
+    "event_type, event_id, source, received_at"
+)
 # Logs: every run's step logs would be hundreds of thousands of small objects; their size
 # per run is measured on a sample instead (logs are plain gzip objects either way).
 LOG_SAMPLES = 2000
@@ -68,23 +70,32 @@ def questions(uid: str, now: datetime = NOW) -> dict[str, Question]:
         # day back while they hold less than a page)
         "first_page_namespace": Question(
             f"SELECT {SUMMARY_COLUMNS} FROM runs WHERE namespace = ? "
-            "ORDER BY created_at DESC, uid DESC LIMIT 51", (NAMESPACE,),
-            (every_kind, (now - timedelta(days=1)).date(), now.date()), widen=True),
+            "ORDER BY created_at DESC, uid DESC LIMIT 51",
+            (NAMESPACE,),
+            (every_kind, (now - timedelta(days=1)).date(), now.date()),
+            widen=True,
+        ),
         # GET /v1/runs/<uid>: find the partition from the uid column, then read that one
         "run_by_uid": Question("SELECT * FROM runs WHERE uid = ?", (uid,), "locate"),
         "pipeline_last_7_days": Question(
             f"SELECT {SUMMARY_COLUMNS} FROM pipelineruns WHERE pipeline = ? AND created_at > ? "
-            "ORDER BY created_at DESC, uid DESC", (PIPELINE, week_ago),
-            (("pipelinerun",), week_ago.date(), now.date())),
+            "ORDER BY created_at DESC, uid DESC",
+            (PIPELINE, week_ago),
+            (("pipelinerun",), week_ago.date(), now.date()),
+        ),
         "failure_rate_per_pipeline_day": Question(
             "SELECT pipeline, date_trunc('day', created_at) AS day, count(*) AS total, "
             "count(*) FILTER (WHERE status = 'Failed') AS failed, "
             "count(*) FILTER (WHERE status = 'Failed') / count(*) AS failure_rate "
             "FROM pipelineruns WHERE created_at > ? GROUP BY ALL ORDER BY 1, 2",
-            (month_ago,), (("pipelinerun",), month_ago.date(), now.date())),
+            (month_ago,),
+            (("pipelinerun",), month_ago.date(), now.date()),
+        ),
         "p95_duration_per_task": Question(
             "SELECT task, quantile_cont(duration_seconds, 0.95) AS p95_seconds "
-            "FROM taskruns GROUP BY task ORDER BY task", ()),
+            "FROM taskruns GROUP BY task ORDER BY task",
+            (),
+        ),
     }
 
 
@@ -93,26 +104,28 @@ def ask(engine: Any, question: Question) -> list[dict]:
     from query.views import Partitions
 
     if question.partitions == "locate":
-        found = engine.query("SELECT kind, created_at FROM _records WHERE uid = ? LIMIT 1",
-                             question.params)
+        found = engine.query(
+            "SELECT kind, created_at FROM _records WHERE uid = ? LIMIT 1", question.params
+        )
         if not found:
             return []
         day = found[0]["created_at"].astimezone(UTC).date()
         kind = found[0]["kind"].lower()
-        return engine.query(question.sql, question.params,
-                            partitions=Partitions((kind,), day, day))
+        return engine.query(question.sql, question.params, partitions=Partitions((kind,), day, day))
     if question.partitions is None:
         return engine.query(question.sql, question.params)
     kinds, first, last = question.partitions
     if question.widen:
         for days in (1, 7, 35):
-            rows = engine.query(question.sql, question.params,
-                                partitions=Partitions(kinds, last - timedelta(days=days), last))
+            rows = engine.query(
+                question.sql,
+                question.params,
+                partitions=Partitions(kinds, last - timedelta(days=days), last),
+            )
             if len(rows) > 50:
                 return rows
         return engine.query(question.sql, question.params)
-    return engine.query(question.sql, question.params,
-                        partitions=Partitions(kinds, first, last))
+    return engine.query(question.sql, question.params, partitions=Partitions(kinds, first, last))
 
 
 # --- the data set ----------------------------------------------------------------------------
@@ -177,15 +190,36 @@ def build_dataset(runs: int, data_dir: Path, postgres_files: bool = True) -> dic
             result_key = (meta["namespace"], owner)
             if result_key not in results:
                 results[result_key] = str(uuid.UUID(int=len(results) + 1))
-                results_tsv.write("\t".join((meta["namespace"], results[result_key], owner,
-                                             meta["creationTimestamp"],
-                                             meta["creationTimestamp"])) + "\n")
+                results_tsv.write(
+                    "\t".join(
+                        (
+                            meta["namespace"],
+                            results[result_key],
+                            owner,
+                            meta["creationTimestamp"],
+                            meta["creationTimestamp"],
+                        )
+                    )
+                    + "\n"
+                )
             record_id = str(uuid.UUID(int=(1 << 64) + n))
-            records_tsv.write("\t".join((
-                meta["namespace"], results[result_key], owner, record_id, meta["uid"],
-                f"{obj['apiVersion']}.{obj['kind']}", _copy_text(text),
-                meta["creationTimestamp"], meta["creationTimestamp"], record_id[-12:],
-            )) + "\n")
+            records_tsv.write(
+                "\t".join(
+                    (
+                        meta["namespace"],
+                        results[result_key],
+                        owner,
+                        record_id,
+                        meta["uid"],
+                        f"{obj['apiVersion']}.{obj['kind']}",
+                        _copy_text(text),
+                        meta["creationTimestamp"],
+                        meta["creationTimestamp"],
+                        record_id[-12:],
+                    )
+                )
+                + "\n"
+            )
         batch.append(obj)
         if len(batch) >= BATCH_ROWS:
             flush()
@@ -195,10 +229,16 @@ def build_dataset(runs: int, data_dir: Path, postgres_files: bool = True) -> dic
         if handle is not None:
             handle.close()
     manifest = {
-        "runs": runs, "seed": SEED, "now": NOW.isoformat(), "days": DAYS,
-        "postgres_files": postgres_files, "sample_uid": sample_uid,
-        "raw_json_bytes": raw_json_bytes, "results": len(results),
-        "log_sample_runs": log_runs, "log_sample_text_bytes": log_text,
+        "runs": runs,
+        "seed": SEED,
+        "now": NOW.isoformat(),
+        "days": DAYS,
+        "postgres_files": postgres_files,
+        "sample_uid": sample_uid,
+        "raw_json_bytes": raw_json_bytes,
+        "results": len(results),
+        "log_sample_runs": log_runs,
+        "log_sample_text_bytes": log_text,
         "log_sample_gzip_bytes": log_gz,
         "build_s": round(time.perf_counter() - started, 1),
         "runlake_write_s": round(write_s, 1),
@@ -235,9 +275,23 @@ def _child(store_path: str, names: list[str], uid: str, repeats: int) -> None:
 
 def _run_child(store_path: Path, names: list[str], uid: str, repeats: int) -> dict:
     result = subprocess.run(
-        [sys.executable, "-m", "bench.query", "--child", str(store_path), "--uid", uid,
-         "--repeats", str(repeats), *[f"--question={name}" for name in names]],
-        cwd=ROOT, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-m",
+            "bench.query",
+            "--child",
+            str(store_path),
+            "--uid",
+            uid,
+            "--repeats",
+            str(repeats),
+            *[f"--question={name}" for name in names],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -248,12 +302,18 @@ def time_runlake(store_path: Path, uid: str, warm_repeats: int, cold_repeats: in
     warm = _run_child(store_path, names, uid, warm_repeats)
     timings: dict[str, dict] = {}
     for name in names:
-        cold = [_run_child(store_path, [name], uid, 0)["timings"][name]["first_s"]
-                for _ in range(cold_repeats)]
+        cold = [
+            _run_child(store_path, [name], uid, 0)["timings"][name]["first_s"]
+            for _ in range(cold_repeats)
+        ]
         entry = warm["timings"][name]
-        timings[name] = {"rows": entry["rows"], "warm_s": entry["warm_s"], "cold_s": cold,
-                         "warm_median_s": statistics.median(entry["warm_s"]),
-                         "cold_median_s": statistics.median(cold)}
+        timings[name] = {
+            "rows": entry["rows"],
+            "warm_s": entry["warm_s"],
+            "cold_s": cold,
+            "warm_median_s": statistics.median(entry["warm_s"]),
+            "cold_median_s": statistics.median(cold),
+        }
     return {"timings": timings, "peak_rss_bytes": warm["peak_rss_bytes"]}
 
 
@@ -266,11 +326,12 @@ def storage(manifest: dict, store_path: Path, pg_sizes: dict | None) -> dict:
     logs_per_run = manifest["log_sample_gzip_bytes"] / max(manifest["log_sample_runs"], 1)
     out = {
         "runs": runs,
-        "runlake_records_bytes": sum(parquet), "runlake_records_files": len(parquet),
+        "runlake_records_bytes": sum(parquet),
+        "runlake_records_files": len(parquet),
         "runlake_records_bytes_per_run": sum(parquet) / runs,
         "logs_gzip_bytes_per_run": logs_per_run,
-        "logs_text_bytes_per_run":
-            manifest["log_sample_text_bytes"] / max(manifest["log_sample_runs"], 1),
+        "logs_text_bytes_per_run": manifest["log_sample_text_bytes"]
+        / max(manifest["log_sample_runs"], 1),
         "raw_json_bytes_per_run": manifest["raw_json_bytes"] / runs,
     }
     out["runlake_bytes_per_run"] = out["runlake_records_bytes_per_run"] + logs_per_run
@@ -278,48 +339,61 @@ def storage(manifest: dict, store_path: Path, pg_sizes: dict | None) -> dict:
         out["postgres"] = pg_sizes
         out["postgres_bytes_per_run"] = pg_sizes["total"] / runs
         out["postgres_with_results_bytes_per_run"] = (
-            (pg_sizes["total"] + pg_sizes["results_table_total"]) / runs)
+            pg_sizes["total"] + pg_sizes["results_table_total"]
+        ) / runs
     return out
 
 
 # --- the whole benchmark ---------------------------------------------------------------------
 
 
-def run(runs: int, data_dir: Path | None, with_postgres: bool, warm_repeats: int,
-        cold_repeats: int, out_dir: Path = OUT) -> dict:
+def run(
+    runs: int,
+    data_dir: Path | None,
+    with_postgres: bool,
+    warm_repeats: int,
+    cold_repeats: int,
+    out_dir: Path = OUT,
+) -> dict:
     began = time.perf_counter()
     temporary = data_dir is None
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="runlake-bench-query-"))
     try:
         manifest = build_dataset(runs, data_dir, postgres_files=with_postgres)
-        print(f"[query {runs}] data set ready ({manifest['build_s']} s)", file=sys.stderr,
-              flush=True)
+        print(
+            f"[query {runs}] data set ready ({manifest['build_s']} s)", file=sys.stderr, flush=True
+        )
         store_path = data_dir / "store"
         uid = manifest["sample_uid"]
         runlake = time_runlake(store_path, uid, warm_repeats, cold_repeats)
         print(f"[query {runs}] runlake timed", file=sys.stderr, flush=True)
-        result: dict[str, Any] = {"machine": report.machine(), "runs": runs, "dataset": manifest,
-                                  "warm_repeats": warm_repeats, "cold_repeats": cold_repeats,
-                                  "runlake": runlake}
+        result: dict[str, Any] = {
+            "machine": report.machine(),
+            "runs": runs,
+            "dataset": manifest,
+            "warm_repeats": warm_repeats,
+            "cold_repeats": cold_repeats,
+            "runlake": runlake,
+        }
         pg_sizes = None
         if with_postgres:
             from bench import postgres
 
             with postgres.running() as server:
-                load_s = postgres.load(server, data_dir / "results.tsv",
-                                       data_dir / "records.tsv")
+                load_s = postgres.load(server, data_dir / "results.tsv", data_dir / "records.tsv")
                 pg_sizes = postgres.sizes(server)
                 pg_timings = postgres.time_queries(
-                    server, postgres.queries(NAMESPACE, uid, PIPELINE, NOW),
-                    warm_repeats, cold_repeats)
+                    server,
+                    postgres.queries(NAMESPACE, uid, PIPELINE, NOW),
+                    warm_repeats,
+                    cold_repeats,
+                )
             print(f"[query {runs}] postgres timed", file=sys.stderr, flush=True)
             result["postgres"] = {"load_s": round(load_s, 1), "timings": pg_timings}
             for name, timing in runlake["timings"].items():
                 pg = pg_timings[name]
-                timing["postgres_over_runlake_warm"] = pg["warm_median_s"] / timing[
-                    "warm_median_s"]
-                timing["postgres_over_runlake_cold"] = pg["cold_median_s"] / timing[
-                    "cold_median_s"]
+                timing["postgres_over_runlake_warm"] = pg["warm_median_s"] / timing["warm_median_s"]
+                timing["postgres_over_runlake_cold"] = pg["cold_median_s"] / timing["cold_median_s"]
         result["storage"] = storage(manifest, store_path, pg_sizes)
         result["elapsed_s"] = round(time.perf_counter() - began, 1)
     finally:
@@ -333,8 +407,12 @@ def run(runs: int, data_dir: Path | None, with_postgres: bool, warm_repeats: int
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="keep (and reuse) the generated data here instead of a temp dir")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep (and reuse) the generated data here instead of a temp dir",
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--warm", type=int, default=5, help="warm repeats per question")
     parser.add_argument("--cold", type=int, default=3, help="cold runs per question")
@@ -347,13 +425,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         _child(args.child, args.question, args.uid, args.repeats)
         return
-    result = run(args.runs, args.data_dir, not args.no_postgres, args.warm, args.cold,
-                 args.out_dir)
+    result = run(args.runs, args.data_dir, not args.no_postgres, args.warm, args.cold, args.out_dir)
     for name, timing in result["runlake"]["timings"].items():
-        print(f"{name:32} warm {timing['warm_median_s'] * 1000:8.1f} ms  "
-              f"cold {timing['cold_median_s'] * 1000:8.1f} ms  rows {timing['rows']}  "
-              f"pg/runlake warm {timing.get('postgres_over_runlake_warm', float('nan')):.2f} "
-              f"cold {timing.get('postgres_over_runlake_cold', float('nan')):.2f}")
+        print(
+            f"{name:32} warm {timing['warm_median_s'] * 1000:8.1f} ms  "
+            f"cold {timing['cold_median_s'] * 1000:8.1f} ms  rows {timing['rows']}  "
+            f"pg/runlake warm {timing.get('postgres_over_runlake_warm', float('nan')):.2f} "
+            f"cold {timing.get('postgres_over_runlake_cold', float('nan')):.2f}"
+        )
     print(f"elapsed {result['elapsed_s']} s")
 
 

@@ -59,15 +59,21 @@ def machine() -> dict[str, Any]:
     """Cores, memory, Python and date of this machine, recorded next to each measurement."""
     with open("/proc/meminfo") as meminfo:
         total_kib = int(meminfo.readline().split()[1])
-    return {"cores": os.cpu_count(), "memory_gib": round(total_kib / 2**20, 1),
-            "python": sys.version.split()[0], "date": date.today().isoformat()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(total_kib / 2**20, 1),
+        "python": sys.version.split()[0],
+        "date": date.today().isoformat(),
+    }
 
 
 def _machine_line(info: dict | None) -> str:
     if not info:
         return "Machine: not recorded."
-    return (f"Machine: {info['cores']} cores, {info['memory_gib']:g} GiB, Python "
-            f"{info['python']}, {info['date']}.")
+    return (
+        f"Machine: {info['cores']} cores, {info['memory_gib']:g} GiB, Python "
+        f"{info['python']}, {info['date']}."
+    )
 
 
 def _ms(seconds: float | None) -> str:
@@ -91,21 +97,46 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def ingest_section(data: dict) -> list[str]:
-    lines = ["## Ingest rate", "", _machine_line(data.get("machine")), "",
-             f"`.venv/bin/python -m bench.ingest_rate --seconds {data['seconds']} "
-             f"--connections {data['connections']}`: `gunicorn -c gunicorn.conf.py -w 2` "
-             f"(gthread), `wrk -t2 -c{data['connections']}`, each request a binary-mode TaskRun "
-             "event of 2 KB with its own ce-id and uid (bench/post_event.lua). Peak RSS is "
-             "each gunicorn worker's VmHWM after the load.", ""]
+    lines = [
+        "## Ingest rate",
+        "",
+        _machine_line(data.get("machine")),
+        "",
+        f"`.venv/bin/python -m bench.ingest_rate --seconds {data['seconds']} "
+        f"--connections {data['connections']}`: `gunicorn -c gunicorn.conf.py -w 2` "
+        f"(gthread), `wrk -t2 -c{data['connections']}`, each request a binary-mode TaskRun "
+        "event of 2 KB with its own ce-id and uid (bench/post_event.lua). Peak RSS is "
+        "each gunicorn worker's VmHWM after the load.",
+        "",
+    ]
     rows = []
     for result in data["results"]:
         workers = result.get("worker_peak_rss_bytes") or []
-        rows.append([result["name"], f"{result['events_per_s']:,.0f}", result["p50"],
-                     result["p99"], _ratio(result.get("ratio_to_bare", 1.0)),
-                     result.get("files_per_1000_events", "-"), result.get("non_2xx", 0),
-                     " / ".join(_mib(w) for w in workers) or "-"])
-    lines += _table(["server", "events/s", "p50", "p99", "ratio to bare",
-                     "files per 1,000 events", "non-2xx", "worker peak RSS"], rows)
+        rows.append(
+            [
+                result["name"],
+                f"{result['events_per_s']:,.0f}",
+                result["p50"],
+                result["p99"],
+                _ratio(result.get("ratio_to_bare", 1.0)),
+                result.get("files_per_1000_events", "-"),
+                result.get("non_2xx", 0),
+                " / ".join(_mib(w) for w in workers) or "-",
+            ]
+        )
+    lines += _table(
+        [
+            "server",
+            "events/s",
+            "p50",
+            "p99",
+            "ratio to bare",
+            "files per 1,000 events",
+            "non-2xx",
+            "worker peak RSS",
+        ],
+        rows,
+    )
     return lines + ["", INGEST_NOTES, ""]
 
 
@@ -114,81 +145,152 @@ def query_section(data: dict) -> list[str]:
     dataset = data["dataset"]
     timings = data["runlake"]["timings"]
     postgres = data.get("postgres", {}).get("timings", {})
-    lines = [f"## Query latency, {runs:,} runs", "", _machine_line(data.get("machine")), "",
-             f"`.venv/bin/python -m bench.query --runs {runs} --warm {data['warm_repeats']} "
-             f"--cold {data['cold_repeats']}`: demo history (`runlake.demo.generate`, seed "
-             f"{dataset['seed']}, {dataset['days']} days up to {dataset['now'][:10]}), written "
-             f"through `ingest.archive.import_objects` in {dataset['runlake_write_s']} s"
-             + (f"; COPY into PostgreSQL and VACUUM ANALYZE took {data['postgres']['load_s']} s"
-                if "postgres" in data else "")
-             + f". The whole benchmark took {data.get('elapsed_s', '?')} s.", ""]
+    lines = [
+        f"## Query latency, {runs:,} runs",
+        "",
+        _machine_line(data.get("machine")),
+        "",
+        f"`.venv/bin/python -m bench.query --runs {runs} --warm {data['warm_repeats']} "
+        f"--cold {data['cold_repeats']}`: demo history (`runlake.demo.generate`, seed "
+        f"{dataset['seed']}, {dataset['days']} days up to {dataset['now'][:10]}), written "
+        f"through `ingest.archive.import_objects` in {dataset['runlake_write_s']} s"
+        + (
+            f"; COPY into PostgreSQL and VACUUM ANALYZE took {data['postgres']['load_s']} s"
+            if "postgres" in data
+            else ""
+        )
+        + f". The whole benchmark took {data.get('elapsed_s', '?')} s.",
+        "",
+    ]
     rows = []
     for name, timing in timings.items():
         pg = postgres.get(name, {})
-        rows.append([QUESTIONS.get(name, name), timing["rows"], _ms(timing["warm_median_s"]),
-                     _ms(timing["cold_median_s"]), _ms(pg.get("warm_median_s")),
-                     _ms(pg.get("cold_median_s")),
-                     _ratio(timing.get("postgres_over_runlake_warm")),
-                     _ratio(timing.get("postgres_over_runlake_cold"))])
-    lines += _table(["question", "rows", "runlake warm", "runlake cold", "PostgreSQL warm",
-                     "PostgreSQL cold", "PG / runlake warm", "PG / runlake cold"], rows)
-    mismatched = [name for name, timing in timings.items()
-                  if name in postgres and postgres[name]["rows"] != timing["rows"]]
+        rows.append(
+            [
+                QUESTIONS.get(name, name),
+                timing["rows"],
+                _ms(timing["warm_median_s"]),
+                _ms(timing["cold_median_s"]),
+                _ms(pg.get("warm_median_s")),
+                _ms(pg.get("cold_median_s")),
+                _ratio(timing.get("postgres_over_runlake_warm")),
+                _ratio(timing.get("postgres_over_runlake_cold")),
+            ]
+        )
+    lines += _table(
+        [
+            "question",
+            "rows",
+            "runlake warm",
+            "runlake cold",
+            "PostgreSQL warm",
+            "PostgreSQL cold",
+            "PG / runlake warm",
+            "PG / runlake cold",
+        ],
+        rows,
+    )
+    mismatched = [
+        name
+        for name, timing in timings.items()
+        if name in postgres and postgres[name]["rows"] != timing["rows"]
+    ]
     if mismatched:
-        lines += ["", "Row counts differ between the two systems for: "
-                  + ", ".join(mismatched) + "."]
+        lines += [
+            "",
+            "Row counts differ between the two systems for: " + ", ".join(mismatched) + ".",
+        ]
     return lines + [""]
 
 
 def storage_section(results: list[dict]) -> list[str]:
-    lines = ["## Storage per run", "",
-             "Bytes on disk per run. runlake: records Parquet (zstd, one file per partition "
-             "and batch) plus step logs (gzip objects; measured on a sample of runs, "
-             "`runlake demo`'s logs). Raw JSON: each object as compact JSON. PostgreSQL: "
-             "`pg_total_relation_size('records')` (heap + TOAST + indexes); logs live outside "
-             "PostgreSQL in Tekton Results too (S3/GCS/PVC), so add the same log bytes to "
-             "compare whole archives.", ""]
+    lines = [
+        "## Storage per run",
+        "",
+        "Bytes on disk per run. runlake: records Parquet (zstd, one file per partition "
+        "and batch) plus step logs (gzip objects; measured on a sample of runs, "
+        "`runlake demo`'s logs). Raw JSON: each object as compact JSON. PostgreSQL: "
+        "`pg_total_relation_size('records')` (heap + TOAST + indexes); logs live outside "
+        "PostgreSQL in Tekton Results too (S3/GCS/PVC), so add the same log bytes to "
+        "compare whole archives.",
+        "",
+    ]
     rows = []
     for data in results:
         s = data["storage"]
         pg = s.get("postgres", {})
-        rows.append([f"{s['runs']:,}", f"{s['runlake_records_bytes_per_run']:,.0f}",
-                     f"{s['logs_gzip_bytes_per_run']:,.0f}", f"{s['runlake_bytes_per_run']:,.0f}",
-                     f"{s['raw_json_bytes_per_run']:,.0f}",
-                     f"{pg['heap'] / s['runs']:,.0f}" if pg else "-",
-                     f"{pg['toast'] / s['runs']:,.0f}" if pg else "-",
-                     f"{pg['indexes'] / s['runs']:,.0f}" if pg else "-",
-                     f"{s['postgres_bytes_per_run']:,.0f}" if pg else "-",
-                     _ratio(s['postgres_bytes_per_run'] / s['runlake_records_bytes_per_run'])
-                     if pg else "-"])
-    lines += _table(["runs", "runlake records", "logs (gzip)", "runlake total", "raw JSON",
-                     "PG heap", "PG TOAST", "PG indexes", "PG records total",
-                     "PG / runlake records"], rows)
+        rows.append(
+            [
+                f"{s['runs']:,}",
+                f"{s['runlake_records_bytes_per_run']:,.0f}",
+                f"{s['logs_gzip_bytes_per_run']:,.0f}",
+                f"{s['runlake_bytes_per_run']:,.0f}",
+                f"{s['raw_json_bytes_per_run']:,.0f}",
+                f"{pg['heap'] / s['runs']:,.0f}" if pg else "-",
+                f"{pg['toast'] / s['runs']:,.0f}" if pg else "-",
+                f"{pg['indexes'] / s['runs']:,.0f}" if pg else "-",
+                f"{s['postgres_bytes_per_run']:,.0f}" if pg else "-",
+                _ratio(s["postgres_bytes_per_run"] / s["runlake_records_bytes_per_run"])
+                if pg
+                else "-",
+            ]
+        )
+    lines += _table(
+        [
+            "runs",
+            "runlake records",
+            "logs (gzip)",
+            "runlake total",
+            "raw JSON",
+            "PG heap",
+            "PG TOAST",
+            "PG indexes",
+            "PG records total",
+            "PG / runlake records",
+        ],
+        rows,
+    )
     return lines + [""]
 
 
 def memory_section(results: list[dict], ingest: dict | None) -> list[str]:
-    lines = ["## Memory", "",
-             "Peak RSS (`getrusage` ru_maxrss of the process) of the query process (one "
-             "Engine running the whole question set, warm repeats included) on each store; "
-             "ingest: VmHWM of each gunicorn worker after the ingest-rate load.", ""]
-    rows = [[f"query process, {data['runs']:,} runs", _mib(data["runlake"]["peak_rss_bytes"])]
-            for data in results]
+    lines = [
+        "## Memory",
+        "",
+        "Peak RSS (`getrusage` ru_maxrss of the process) of the query process (one "
+        "Engine running the whole question set, warm repeats included) on each store; "
+        "ingest: VmHWM of each gunicorn worker after the ingest-rate load.",
+        "",
+    ]
+    rows = [
+        [f"query process, {data['runs']:,} runs", _mib(data["runlake"]["peak_rss_bytes"])]
+        for data in results
+    ]
     for result in (ingest or {}).get("results", []):
         if result.get("worker_peak_rss_bytes"):
-            rows.append([f"gunicorn worker, {result['name']}",
-                         " / ".join(_mib(w) for w in result["worker_peak_rss_bytes"])])
+            rows.append(
+                [
+                    f"gunicorn worker, {result['name']}",
+                    " / ".join(_mib(w) for w in result["worker_peak_rss_bytes"]),
+                ]
+            )
     lines += _table(["process", "peak RSS"], rows)
     return lines + [""]
 
 
 def _flatten(data: Any, prefix: str = "") -> list[list[Any]]:
     if isinstance(data, dict):
-        return [row for key, value in data.items()
-                for row in _flatten(value, f"{prefix}.{key}" if prefix else str(key))]
+        return [
+            row
+            for key, value in data.items()
+            for row in _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        ]
     if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
-        return [row for n, item in enumerate(data)
-                for row in _flatten(item, f"{prefix}[{item.get('name', n)}]")]
+        return [
+            row
+            for n, item in enumerate(data)
+            for row in _flatten(item, f"{prefix}[{item.get('name', n)}]")
+        ]
     return [[f"`{prefix}`", data]]
 
 
@@ -204,14 +306,20 @@ def generic_section(name: str, data: Any) -> list[str]:
 def render(out_dir: Path, profile_notes: str = "") -> str:
     files = {path.name: json.loads(path.read_text()) for path in sorted(out_dir.glob("*.json"))}
     ingest = files.pop("ingest_rate.json", None)
-    queries = sorted((files.pop(name) for name in list(files) if name.startswith("query_")),
-                     key=lambda data: data["runs"])
-    lines = ["# Benchmark results", "",
-             "Generated by `make bench` (`python -m bench.report` rewrites this file from the "
-             "raw JSON in bench/out/, which is not committed). Every process (load "
-             "generator, servers, PostgreSQL, DuckDB) shares the machine's cores, and on a "
-             "shared machine repeated runs vary by ±25 % or more: compare figures of one run "
-             "with each other.", ""]
+    queries = sorted(
+        (files.pop(name) for name in list(files) if name.startswith("query_")),
+        key=lambda data: data["runs"],
+    )
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `make bench` (`python -m bench.report` rewrites this file from the "
+        "raw JSON in bench/out/, which is not committed). Every process (load "
+        "generator, servers, PostgreSQL, DuckDB) shares the machine's cores, and on a "
+        "shared machine repeated runs vary by ±25 % or more: compare figures of one run "
+        "with each other.",
+        "",
+    ]
     if ingest:
         lines += ingest_section(ingest)
     for data in queries:

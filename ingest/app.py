@@ -47,5 +47,6 @@ def configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 @guard.before_app_request
 def _authenticate() -> None:
     if request.endpoint in AUTHENTICATED:
-        require_token(request.headers, request.args,
-                      parse_tokens(current_app.config["RUNLAKE_INGEST_TOKENS"]))
+        require_token(
+            request.headers, request.args, parse_tokens(current_app.config["RUNLAKE_INGEST_TOKENS"])
+        )

@@ -23,8 +23,12 @@ def import_document(store: Store, document: Any, source: str = "import") -> int:
     return len(rows)
 
 
-def import_objects(store: Store, objects: Iterable[Mapping[str, Any]],
-                   source: str = "import", batch_rows: int = BATCH_ROWS) -> int:
+def import_objects(
+    store: Store,
+    objects: Iterable[Mapping[str, Any]],
+    source: str = "import",
+    batch_rows: int = BATCH_ROWS,
+) -> int:
     """Archive a stream of objects in batches (memory stays flat for millions of runs)."""
     written = 0
     for batch in _batches(objects, batch_rows):

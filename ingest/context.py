@@ -13,8 +13,9 @@ from layout.store import Store, open_store
 def get_store() -> Store:
     ext = current_app.extensions
     if "runlake.store" not in ext:
-        ext["runlake.store"] = open_store(current_app.config["RUNLAKE_STORE"],
-                                          current_app.config["RUNLAKE_S3_ENDPOINT"])
+        ext["runlake.store"] = open_store(
+            current_app.config["RUNLAKE_STORE"], current_app.config["RUNLAKE_S3_ENDPOINT"]
+        )
     return ext["runlake.store"]
 
 
@@ -22,8 +23,10 @@ def get_writer() -> GroupCommitWriter:
     ext = current_app.extensions
     if "runlake.writer" not in ext:
         ext["runlake.writer"] = GroupCommitWriter(
-            get_store(), current_app.config["RUNLAKE_FLUSH_MS"],
-            current_app.config["RUNLAKE_FLUSH_ROWS"])
+            get_store(),
+            current_app.config["RUNLAKE_FLUSH_MS"],
+            current_app.config["RUNLAKE_FLUSH_ROWS"],
+        )
     return ext["runlake.writer"]
 
 

@@ -31,11 +31,17 @@ def _count(response: Response) -> Response:
 def _body() -> bytes:
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
-        raise ApiError(415, f"Content-Encoding {encoding!r} is not accepted here",
-                       ["send events and snapshots uncompressed"])
+        raise ApiError(
+            415,
+            f"Content-Encoding {encoding!r} is not accepted here",
+            ["send events and snapshots uncompressed"],
+        )
     config = current_app.config
-    return read_limited_body(config["RUNLAKE_MAX_BODY_BYTES"], config["BODY_IDLE_TIMEOUT_S"],
-                             config["EVENT_BODY_DEADLINE_S"])
+    return read_limited_body(
+        config["RUNLAKE_MAX_BODY_BYTES"],
+        config["BODY_IDLE_TIMEOUT_S"],
+        config["EVENT_BODY_DEADLINE_S"],
+    )
 
 
 def _accept(rows: list[dict], ignored: int) -> tuple[Response, int]:

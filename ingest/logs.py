@@ -27,8 +27,11 @@ ENCODINGS = {"": False, "identity": False, "gzip": True, "x-gzip": True}
 def put_log(namespace: str, uid: str, step: str) -> tuple[Response, int]:
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ENCODINGS:
-        raise ApiError(415, f"Content-Encoding {encoding!r} is not accepted here",
-                       ["send the log as text, or gzipped with Content-Encoding: gzip"])
+        raise ApiError(
+            415,
+            f"Content-Encoding {encoding!r} is not accepted here",
+            ["send the log as text, or gzipped with Content-Encoding: gzip"],
+        )
     # Werkzeug decodes %2f and friends before routing, so '..' or a slash in a name arrives
     # here (or matches no route); log_key admits only [a-z0-9-].
     try:
@@ -39,20 +42,21 @@ def put_log(namespace: str, uid: str, step: str) -> tuple[Response, int]:
     # An inactivity timeout but no deadline: a large log may rightly take long.
     read = body_reader(request.environ, current_app.config["BODY_IDLE_TIMEOUT_S"])
     try:
-        stored = write_log(get_store(), namespace, uid, step, read,
-                           gzipped=ENCODINGS[encoding])
+        stored = write_log(get_store(), namespace, uid, step, read, gzipped=ENCODINGS[encoding])
     except SlowSender as exc:
         raise too_slow() from exc
     except InvalidLog as exc:
         raise ApiError(400, "invalid log body", [str(exc)]) from exc
     except StoreError as exc:
         raise StoreUnavailable(str(exc)) from exc
-    return jsonify({"key": stored.key, "size_bytes": stored.size_bytes,
-                    "stored_bytes": stored.stored_bytes}), 201
+    return jsonify(
+        {"key": stored.key, "size_bytes": stored.size_bytes, "stored_bytes": stored.stored_bytes}
+    ), 201
 
 
 @blueprint.put("/v1/logs/<path:rest>", endpoint="bad_log_path")
 def bad_log_path(rest: str) -> Response:
     # Any other shape (a decoded %2f, an empty or extra segment) is a bad name, not a 404.
-    raise ApiError(400, "invalid log name",
-                   [f"{rest!r}: a log is PUT at /v1/logs/<namespace>/<uid>/<step>"])
+    raise ApiError(
+        400, "invalid log name", [f"{rest!r}: a log is PUT at /v1/logs/<namespace>/<uid>/<step>"]
+    )

@@ -27,8 +27,10 @@ class IngestCounters:
         with self._lock:
             counts = dict(self._counts)
         for outcome in ("accepted", "ignored", "rejected", "failed"):
-            lines.append(f'runlake_ingest_rows_total{{outcome="{outcome}"}} '
-                         f'{counts.get(("rows", outcome), 0)}')
+            lines.append(
+                f'runlake_ingest_rows_total{{outcome="{outcome}"}} '
+                f"{counts.get(('rows', outcome), 0)}"
+            )
         lines += [
             "# HELP runlake_ingest_requests_total Requests by HTTP status.",
             "# TYPE runlake_ingest_requests_total counter",

@@ -9,10 +9,18 @@ from service.openapi import ERROR, error_spec
 
 ACCEPTED = {
     "description": "every accepted row is durable in the store",
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["accepted", "ignored"],
-        "properties": {"accepted": {"type": "integer", "minimum": 0},
-                       "ignored": {"type": "integer", "minimum": 0}}}}},
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["accepted", "ignored"],
+                "properties": {
+                    "accepted": {"type": "integer", "minimum": 0},
+                    "ignored": {"type": "integer", "minimum": 0},
+                },
+            }
+        }
+    },
 }
 
 REFUSALS = {
@@ -32,12 +40,16 @@ _CE_HEADERS = [
 _EVENTS = {
     "summary": "A Tekton CloudEvent in binary, structured or batch mode",
     "parameters": _CE_HEADERS,
-    "requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "application/cloudevents+json": {"schema": {"type": "object"}},
-        "application/cloudevents-batch+json": {"schema": {"type": "array",
-                                                          "items": {"type": "object"}}},
-    }},
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/cloudevents+json": {"schema": {"type": "object"}},
+            "application/cloudevents-batch+json": {
+                "schema": {"type": "array", "items": {"type": "object"}}
+            },
+        },
+    },
     "responses": {"202": ACCEPTED, **REFUSALS},
 }
 
@@ -48,47 +60,100 @@ SPEC: dict[str, Any] = {
     "info": {"title": "runlake ingest", "version": "1"},
     "components": {
         "schemas": {"Error": ERROR},
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                            "token": {"type": "apiKey", "in": "query", "name": "token"}},
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "token": {"type": "apiKey", "in": "query", "name": "token"},
+        },
     },
     "paths": {
         "/": {"post": {**_EVENTS, "operationId": "postEventRoot"}},
         "/v1/events": {"post": {**_EVENTS, "operationId": "postEvent"}},
-        "/v1/snapshots": {"post": {
-            "operationId": "postSnapshots",
-            "summary": "A Kubernetes object, {\"items\": [...]} as kubectl get -o json prints, "
-                       "or a JSON array of objects",
-            "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"oneOf": [
-                    {"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}}},
-            "responses": {"202": ACCEPTED, **REFUSALS},
-        }},
-        "/v1/logs/{namespace}/{uid}/{step}": {"put": {
-            "operationId": "putLog",
-            "summary": "A step's log text, streamed, any size; a repeat replaces",
-            "parameters": [
-                {"name": "namespace", "in": "path", "required": True, "schema": _DNS_LABEL},
-                {"name": "uid", "in": "path", "required": True,
-                 "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,63}$"}},
-                {"name": "step", "in": "path", "required": True, "schema": _DNS_LABEL},
-            ],
-            # A step that printed nothing has an empty log.
-            "requestBody": {"required": False, "content": {
-                "text/plain": {"schema": {"type": "string"}}}},
-            "responses": {"201": {"description": "stored", "content": {"application/json": {
-                "schema": {"type": "object", "required": ["key", "size_bytes", "stored_bytes"],
-                           "properties": {"key": {"type": "string"},
-                                          "size_bytes": {"type": "integer"},
-                                          "stored_bytes": {"type": "integer"}}}}}},
-                          **{k: v for k, v in REFUSALS.items() if k != "413"}},
-        }},
-        "/healthz": {"get": {"operationId": "healthz",
-                             "responses": {"200": {"description": "the process answers"}}}},
-        "/readyz": {"get": {"operationId": "readyz", "responses": {
-            "200": {"description": "the store is reachable"},
-            "503": error_spec("the store cannot be reached")}}},
-        "/metrics": {"get": {"operationId": "metrics", "responses": {
-            "200": {"description": "Prometheus text exposition",
-                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/v1/snapshots": {
+            "post": {
+                "operationId": "postSnapshots",
+                "summary": 'A Kubernetes object, {"items": [...]} as kubectl get -o json prints, '
+                "or a JSON array of objects",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {"type": "object"},
+                                    {"type": "array", "items": {"type": "object"}},
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {"202": ACCEPTED, **REFUSALS},
+            }
+        },
+        "/v1/logs/{namespace}/{uid}/{step}": {
+            "put": {
+                "operationId": "putLog",
+                "summary": "A step's log text, streamed, any size; a repeat replaces",
+                "parameters": [
+                    {"name": "namespace", "in": "path", "required": True, "schema": _DNS_LABEL},
+                    {
+                        "name": "uid",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,63}$"},
+                    },
+                    {"name": "step", "in": "path", "required": True, "schema": _DNS_LABEL},
+                ],
+                # A step that printed nothing has an empty log.
+                "requestBody": {
+                    "required": False,
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "stored",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["key", "size_bytes", "stored_bytes"],
+                                    "properties": {
+                                        "key": {"type": "string"},
+                                        "size_bytes": {"type": "integer"},
+                                        "stored_bytes": {"type": "integer"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **{k: v for k, v in REFUSALS.items() if k != "413"},
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "responses": {"200": {"description": "the process answers"}},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "responses": {
+                    "200": {"description": "the store is reachable"},
+                    "503": error_spec("the store cannot be reached"),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
     },
 }

@@ -57,8 +57,13 @@ class WriterStats:
 
 
 class GroupCommitWriter:
-    def __init__(self, store: Store, flush_ms: int = 200, flush_rows: int = 5000,
-                 write: Callable[[Store, Sequence[Row]], list[str]] = write_records) -> None:
+    def __init__(
+        self,
+        store: Store,
+        flush_ms: int = 200,
+        flush_rows: int = 5000,
+        write: Callable[[Store, Sequence[Row]], list[str]] = write_records,
+    ) -> None:
         self.store = store
         self.flush_s = flush_ms / 1000
         self.flush_rows = flush_rows

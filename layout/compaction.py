@@ -50,7 +50,7 @@ Partition = tuple[str, str]  # (kind directory value, e.g. 'taskrun'; 'YYYY-MM-D
 
 @dataclass
 class CompactionReport:
-    partitions: int = 0          # partitions rewritten
+    partitions: int = 0  # partitions rewritten
     files_read: int = 0
     files_written: int = 0
     rows_read: int = 0
@@ -60,9 +60,11 @@ class CompactionReport:
     skipped: list[str] = field(default_factory=list)  # "<partition>: why"
 
     def summary(self) -> str:
-        return (f"{self.partitions} partition(s): {self.files_read} files "
-                f"({self.bytes_read} bytes, {self.rows_read} rows) -> {self.files_written} "
-                f"files ({self.bytes_written} bytes, {self.rows_written} rows)")
+        return (
+            f"{self.partitions} partition(s): {self.files_read} files "
+            f"({self.bytes_read} bytes, {self.rows_read} rows) -> {self.files_written} "
+            f"files ({self.bytes_written} bytes, {self.rows_written} rows)"
+        )
 
 
 class PartitionVanished(Exception):
@@ -86,16 +88,22 @@ def parse_partition(text: str) -> tuple[str | None, str | None]:
     return kind, day
 
 
-def list_partitions(store: Store, kind: str | None = None,
-                    day: str | None = None) -> dict[Partition, list[ObjectInfo]]:
+def list_partitions(
+    store: Store, kind: str | None = None, day: str | None = None
+) -> dict[Partition, list[ObjectInfo]]:
     """Every records partition (optionally one kind and/or date) with its Parquet files."""
-    prefix = "records/" + (f"kind={kind}/" if kind else "") + (
-        f"date={day}/" if kind and day else "")
+    prefix = (
+        "records/" + (f"kind={kind}/" if kind else "") + (f"date={day}/" if kind and day else "")
+    )
     partitions: dict[Partition, list[ObjectInfo]] = defaultdict(list)
     for info in store.list(prefix):
         parts = info.key.split("/")
-        if (len(parts) != 4 or not parts[1].startswith("kind=")
-                or not parts[2].startswith("date=") or not parts[3].endswith(".parquet")):
+        if (
+            len(parts) != 4
+            or not parts[1].startswith("kind=")
+            or not parts[2].startswith("date=")
+            or not parts[3].endswith(".parquet")
+        ):
             continue
         key = (parts[1][5:], parts[2][5:])
         if day and key[1] != day:
@@ -132,8 +140,15 @@ def dedupe_sorted(table: pa.Table) -> pa.Table:
 def latest_only(table: pa.Table, cutoff: datetime) -> pa.Table:
     """Keep only the latest snapshot of each run that finished (or, never finished, was
     created) before `cutoff`; other runs keep every snapshot. `runs` picks the same row."""
-    columns = ("uid", "status", "resource_version", "received_at", "event_id",
-               "completed_at", "created_at")
+    columns = (
+        "uid",
+        "status",
+        "resource_version",
+        "received_at",
+        "event_id",
+        "completed_at",
+        "created_at",
+    )
     rows = table.select(list(columns)).to_pylist()
     latest: dict[str, tuple[tuple, int]] = {}
     for index, row in enumerate(rows):
@@ -167,13 +182,21 @@ def split_by_size(table: pa.Table, target_size: int) -> list[bytes]:
         if cut < len(uids):
             bounds.append(cut)
     bounds.append(table.num_rows)
-    return [table_to_parquet(table.slice(a, b - a))
-            for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [
+        table_to_parquet(table.slice(a, b - a))
+        for a, b in zip(bounds, bounds[1:], strict=False)
+        if b > a
+    ]
 
 
-def rewrite(store: Store, partition: Partition, old: list[ObjectInfo], table: pa.Table,
-            target_size: int, before_delete: Callable[[list[str]], None] | None = None,
-            ) -> list[tuple[str, int]]:
+def rewrite(
+    store: Store,
+    partition: Partition,
+    old: list[ObjectInfo],
+    table: pa.Table,
+    target_size: int,
+    before_delete: Callable[[list[str]], None] | None = None,
+) -> list[tuple[str, int]]:
     """Write `table` as the partition's new file(s), then delete `old`. Returns (key, size)
     of each file written (none when the table is empty)."""
     kind, day = partition
@@ -190,10 +213,17 @@ def rewrite(store: Store, partition: Partition, old: list[ObjectInfo], table: pa
     return written
 
 
-def compact(store: Store, *, kind: str | None = None, day: str | None = None,
-            older_than: timedelta = timedelta(0), target_size: int = DEFAULT_TARGET_SIZE,
-            latest_only_after: timedelta | None = None, now: datetime | None = None,
-            before_delete: Callable[[list[str]], None] | None = None) -> CompactionReport:
+def compact(
+    store: Store,
+    *,
+    kind: str | None = None,
+    day: str | None = None,
+    older_than: timedelta = timedelta(0),
+    target_size: int = DEFAULT_TARGET_SIZE,
+    latest_only_after: timedelta | None = None,
+    now: datetime | None = None,
+    before_delete: Callable[[list[str]], None] | None = None,
+) -> CompactionReport:
     """Compact every partition (or those of `kind`/`day`). `older_than` leaves younger files
     alone; `latest_only_after` also drops superseded snapshots of runs finished longer ago.
     `before_delete(new_keys)` runs between writing and deleting (tests kill a run there).

@@ -42,8 +42,10 @@ def conform(table: pa.Table) -> pa.Table:
     version = file_layout_version(table.schema)
     unknown = [name for name in table.column_names if name not in RECORDS_SCHEMA.names]
     if version > LAYOUT_VERSION or unknown:
-        raise LayoutTooNew(f"written by a newer runlake (layout {version}, columns "
-                           f"{unknown or 'known'}); upgrade runlake to rewrite it")
+        raise LayoutTooNew(
+            f"written by a newer runlake (layout {version}, columns "
+            f"{unknown or 'known'}); upgrade runlake to rewrite it"
+        )
     columns = []
     for field in RECORDS_SCHEMA:
         if field.name in table.column_names:
@@ -72,6 +74,8 @@ def ensure_layout(store: Store) -> int:
         return LAYOUT_VERSION
     version = marker.get("layout_version")
     if not isinstance(version, int) or version > LAYOUT_VERSION:
-        raise LayoutTooNew(f"the store has layout version {version!r}; this runlake knows "
-                           f"up to {LAYOUT_VERSION}: upgrade runlake")
+        raise LayoutTooNew(
+            f"the store has layout version {version!r}; this runlake knows "
+            f"up to {LAYOUT_VERSION}: upgrade runlake"
+        )
     return version

@@ -1,7 +1,7 @@
 """Object keys of layout version 1, and the validation that keeps every key inside the store.
 
-    records/kind=<taskrun|pipelinerun|customrun>/date=<YYYY-MM-DD>/<writer>-<sortable-id>.parquet
-    logs/<namespace>/<run-uid>/<step>.log.gz
+records/kind=<taskrun|pipelinerun|customrun>/date=<YYYY-MM-DD>/<writer>-<sortable-id>.parquet
+logs/<namespace>/<run-uid>/<step>.log.gz
 """
 
 from __future__ import annotations

@@ -41,8 +41,14 @@ class StoredLog:
     stored_bytes: int  # of the gzip object
 
 
-def write_log(store: Store, namespace: str, uid: str, step: str,
-              read: Callable[[int], bytes], gzipped: bool = False) -> StoredLog:
+def write_log(
+    store: Store,
+    namespace: str,
+    uid: str,
+    step: str,
+    read: Callable[[int], bytes],
+    gzipped: bool = False,
+) -> StoredLog:
     """Store a step log, replacing any earlier one. `read(n)` returns up to n bytes of the
     upload, b"" at its end. Raises InvalidKeyPart (bad names, before anything is read),
     InvalidLog (nothing stored) and StoreError."""
@@ -91,7 +97,8 @@ def _inflate(chunks: Iterable[bytes]) -> Iterator[bytes]:
             if text:
                 yield text
             data = decompressor.unconsumed_tail or (
-                decompressor.unused_data if decompressor.eof else b"")
+                decompressor.unused_data if decompressor.eof else b""
+            )
     if not decompressor.eof:
         raise InvalidLog("the gzip data ends inside a member (truncated)")
 
@@ -121,7 +128,7 @@ def parse_log_key(key: str) -> tuple[str, str, str] | None:
     """(namespace, uid, step) of a log key, or None for anything else under logs/."""
     if not key.startswith(LOGS_PREFIX) or not key.endswith(LOG_SUFFIX):
         return None
-    parts = key[len(LOGS_PREFIX):-len(LOG_SUFFIX)].split("/")
+    parts = key[len(LOGS_PREFIX) : -len(LOG_SUFFIX)].split("/")
     if len(parts) != 3:
         return None
     try:
@@ -135,8 +142,12 @@ def parse_log_key(key: str) -> tuple[str, str, str] | None:
 SizeCache = dict[tuple[str, int, float], int]
 
 
-def list_logs(store: Store, namespace: str | None = None, uid: str | None = None,
-              cache: SizeCache | None = None) -> list[StoredLog]:
+def list_logs(
+    store: Store,
+    namespace: str | None = None,
+    uid: str | None = None,
+    cache: SizeCache | None = None,
+) -> list[StoredLog]:
     """Every stored log (of one namespace, or one run), with its text's size. The size comes
     from the gzip trailer (one small ranged read per log, remembered in `cache` by key, size
     and mtime, so a long-lived caller reads each object once). ISIZE counts modulo 4 GiB:
@@ -146,19 +157,24 @@ def list_logs(store: Store, namespace: str | None = None, uid: str | None = None
         prefix += f"{namespace}/"
         if uid is not None:
             prefix += f"{uid}/"
-    infos = [(info, parsed) for info in store.list(prefix)
-             if (parsed := parse_log_key(info.key)) is not None]
+    infos = [
+        (info, parsed)
+        for info in store.list(prefix)
+        if (parsed := parse_log_key(info.key)) is not None
+    ]
     cache = cache if cache is not None else {}
     missing = [info for info, _ in infos if (info.key, info.size, info.mtime) not in cache]
     if missing:
         workers = 1 if isinstance(store, LocalStore) or len(missing) < 4 else 16
         with ThreadPoolExecutor(workers) as pool:
-            for info, size in zip(missing, pool.map(lambda i: _text_size(store, i), missing),
-                                  strict=True):
+            for info, size in zip(
+                missing, pool.map(lambda i: _text_size(store, i), missing), strict=True
+            ):
                 cache[(info.key, info.size, info.mtime)] = size
-    return [StoredLog(ns, run, step, info.key, cache[(info.key, info.size, info.mtime)],
-                      info.size)
-            for info, (ns, run, step) in sorted(infos, key=lambda pair: pair[0].key)]
+    return [
+        StoredLog(ns, run, step, info.key, cache[(info.key, info.size, info.mtime)], info.size)
+        for info, (ns, run, step) in sorted(infos, key=lambda pair: pair[0].key)
+    ]
 
 
 def _text_size(store: Store, info: ObjectInfo) -> int:

@@ -36,8 +36,14 @@ def _sort_key(row: Row) -> tuple:
 def rows_to_table(rows: Iterable[Row]) -> pa.Table:
     """Rows sorted by namespace, uid and received time, so readers can skip row groups."""
     ordered = [
-        {**row, **{name: list(row[name].items()) for name in MAP_COLUMNS
-                   if isinstance(row.get(name), dict)}}
+        {
+            **row,
+            **{
+                name: list(row[name].items())
+                for name in MAP_COLUMNS
+                if isinstance(row.get(name), dict)
+            },
+        }
         for row in sorted(rows, key=_sort_key)
     ]
     return pa.Table.from_pylist(ordered, schema=RECORDS_SCHEMA)

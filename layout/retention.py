@@ -188,8 +188,12 @@ def parse_policy(text: str | bytes) -> Policy:
         if not isinstance(selector, dict):
             errors.append(f"{where}.selector must be a mapping")
             selector = {}
-        unknown = set(selector) - {"matchNamespaces", "matchLabels", "matchAnnotations",
-                                   "matchStatuses"}
+        unknown = set(selector) - {
+            "matchNamespaces",
+            "matchLabels",
+            "matchAnnotations",
+            "matchStatuses",
+        }
         if unknown:
             errors.append(f"{where}.selector: unknown fields {sorted(unknown)}")
         if raw.get("retention") in (None, ""):
@@ -200,14 +204,26 @@ def parse_policy(text: str | bytes) -> Policy:
         except ValueError as exc:
             errors.append(f"{where}.retention: {exc}")
             continue
-        rules.append(Rule(name, Selector(
-            namespaces=_strings(selector.get("matchNamespaces"), f"{where}.matchNamespaces",
-                                errors),
-            labels=_string_lists(selector.get("matchLabels"), f"{where}.matchLabels", errors),
-            annotations=_string_lists(selector.get("matchAnnotations"),
-                                      f"{where}.matchAnnotations", errors),
-            statuses=_strings(selector.get("matchStatuses"), f"{where}.matchStatuses", errors),
-        ), retention))
+        rules.append(
+            Rule(
+                name,
+                Selector(
+                    namespaces=_strings(
+                        selector.get("matchNamespaces"), f"{where}.matchNamespaces", errors
+                    ),
+                    labels=_string_lists(
+                        selector.get("matchLabels"), f"{where}.matchLabels", errors
+                    ),
+                    annotations=_string_lists(
+                        selector.get("matchAnnotations"), f"{where}.matchAnnotations", errors
+                    ),
+                    statuses=_strings(
+                        selector.get("matchStatuses"), f"{where}.matchStatuses", errors
+                    ),
+                ),
+                retention,
+            )
+        )
     if errors:
         raise PolicyError(errors)
     return Policy(default, tuple(rules))
@@ -253,8 +269,9 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
     """RunInfo for rows of RUNS_SQL, with each child's parent resolved from its
     ownerReferences (or, without them, its `tekton.dev/pipelineRun` label)."""
     rows = list(rows)
-    by_name = {(r.get("namespace"), r.get("name")): r["uid"] for r in rows
-               if r["kind"] == "PipelineRun"}
+    by_name = {
+        (r.get("namespace"), r.get("name")): r["uid"] for r in rows if r["kind"] == "PipelineRun"
+    }
     runs = []
     for row in rows:
         parent = None
@@ -262,12 +279,20 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
             parent = _owner(row.get("owners"))
             if parent is None and row.get("pipeline_run"):
                 parent = by_name.get((row.get("namespace"), row["pipeline_run"]))
-        runs.append(RunInfo(
-            uid=row["uid"], namespace=row.get("namespace"), kind=row["kind"],
-            reason=row.get("reason"), labels=dict(row.get("labels") or {}),
-            annotations=dict(row.get("annotations") or {}), created_at=row.get("created_at"),
-            completed_at=row.get("completed_at"), received_at=row.get("received_at"),
-            parent_uid=parent))
+        runs.append(
+            RunInfo(
+                uid=row["uid"],
+                namespace=row.get("namespace"),
+                kind=row["kind"],
+                reason=row.get("reason"),
+                labels=dict(row.get("labels") or {}),
+                annotations=dict(row.get("annotations") or {}),
+                created_at=row.get("created_at"),
+                completed_at=row.get("completed_at"),
+                received_at=row.get("received_at"),
+                parent_uid=parent,
+            )
+        )
     return runs
 
 
@@ -285,13 +310,15 @@ def _owner(owners: str | None) -> str | None:
 @dataclass
 class Expired:
     """One result that goes: its top-level run, the policy that decided, and every run."""
+
     top: RunInfo
     policy: str
     runs: list[RunInfo]
 
 
-def expired_results(runs: Iterable[RunInfo], policy: Policy,
-                    now: datetime | None = None) -> list[Expired]:
+def expired_results(
+    runs: Iterable[RunInfo], policy: Policy, now: datetime | None = None
+) -> list[Expired]:
     """The results whose top-level run is older than its policy's retention."""
     now = now or datetime.now(UTC)
     runs = list(runs)
@@ -329,9 +356,11 @@ class RetentionPlan:
     logs: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"results: {self.results} ({self.runs} runs)",
-               f"records: {self.record_rows} rows, about {self.record_bytes} bytes",
-               f"logs: {self.log_objects} objects, {self.log_bytes} bytes"]
+        out = [
+            f"results: {self.results} ({self.runs} runs)",
+            f"records: {self.record_rows} rows, about {self.record_bytes} bytes",
+            f"logs: {self.log_objects} objects, {self.log_bytes} bytes",
+        ]
         out += [f"  {name}: {count} results" for name, count in sorted(self.by_policy.items())]
         return out
 
@@ -381,9 +410,13 @@ def _journal_key() -> str:
     return f"{JOURNAL_PREFIX}{new_file_id()}.json"
 
 
-def apply(store: Store, expired: Iterable[Expired], *,
-          target_size: int = DEFAULT_TARGET_SIZE,
-          before_logs: Callable[[], None] | None = None) -> RetentionPlan:
+def apply(
+    store: Store,
+    expired: Iterable[Expired],
+    *,
+    target_size: int = DEFAULT_TARGET_SIZE,
+    before_logs: Callable[[], None] | None = None,
+) -> RetentionPlan:
     """Delete the records and logs of `expired` (after finishing any killed earlier run).
     `before_logs` runs between deleting records and logs (tests kill a run there).
     Returns the plan carried out. Raises StoreError."""
@@ -414,8 +447,9 @@ def finish_pending(store: Store, target_size: int = DEFAULT_TARGET_SIZE) -> int:
     return len(pending)
 
 
-def _carry_out(store: Store, runs: list[list], target_size: int,
-               before_logs: Callable[[], None] | None) -> None:
+def _carry_out(
+    store: Store, runs: list[list], target_size: int, before_logs: Callable[[], None] | None
+) -> None:
     wanted: dict[Partition, set[str]] = defaultdict(set)
     for kind, _namespace, uid, day in runs:
         if day:
@@ -430,12 +464,16 @@ def _carry_out(store: Store, runs: list[list], target_size: int,
             store.delete(log.key)
 
 
-def _drop_from_partition(store: Store, partition: Partition, uids: set[str],
-                         target_size: int) -> None:
+def _drop_from_partition(
+    store: Store, partition: Partition, uids: set[str], target_size: int
+) -> None:
     for _attempt in range(3):
         files = list_partitions(store, *partition).get(partition, [])
-        holding = {info: expired for info in files
-                   if (expired := uids & set(_uid_counts_safe(store, info)))}
+        holding = {
+            info: expired
+            for info in files
+            if (expired := uids & set(_uid_counts_safe(store, info)))
+        }
         if not holding:
             return
         seen: set[str] = set()
@@ -448,13 +486,13 @@ def _drop_from_partition(store: Store, partition: Partition, uids: set[str],
                 # Gather each expired run into one file first (dropping nothing), so each
                 # disappears at one delete below instead of file by file.
                 old = sorted(holding, key=lambda i: i.key)
-                rewrite(store, partition, old, dedupe_sorted(read_files(store, old)),
-                        target_size)
+                rewrite(store, partition, old, dedupe_sorted(read_files(store, old)), target_size)
                 continue
             for info in sorted(holding, key=lambda i: i.key):
                 table = read_files(store, [info])
-                keep = pc.invert(pc.is_in(table.column("uid"),
-                                          value_set=pa.array(sorted(uids), pa.string())))
+                keep = pc.invert(
+                    pc.is_in(table.column("uid"), value_set=pa.array(sorted(uids), pa.string()))
+                )
                 rewrite(store, partition, [info], table.filter(keep), target_size)
         except PartitionVanished:
             continue  # someone rewrote the partition meanwhile: look again

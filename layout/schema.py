@@ -13,32 +13,35 @@ LAYOUT_VERSION = 1
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 STRING_MAP = pa.map_(pa.string(), pa.string())
 
-RECORDS_SCHEMA = pa.schema([
-    pa.field("uid", pa.string(), nullable=False),
-    pa.field("namespace", pa.string()),
-    pa.field("name", pa.string()),
-    pa.field("kind", pa.string(), nullable=False),
-    pa.field("api_version", pa.string()),
-    pa.field("status", pa.string()),
-    pa.field("reason", pa.string()),
-    pa.field("message", pa.string()),
-    pa.field("pipeline", pa.string()),
-    pa.field("pipeline_run", pa.string()),
-    pa.field("task", pa.string()),
-    pa.field("pipeline_task", pa.string()),
-    pa.field("created_at", TIMESTAMP),
-    pa.field("started_at", TIMESTAMP),
-    pa.field("completed_at", TIMESTAMP),
-    pa.field("duration_seconds", pa.float64()),
-    pa.field("labels", STRING_MAP),
-    pa.field("annotations", STRING_MAP),
-    pa.field("resource_version", pa.string()),
-    pa.field("event_type", pa.string()),
-    pa.field("event_id", pa.string(), nullable=False),
-    pa.field("source", pa.string()),
-    pa.field("received_at", TIMESTAMP, nullable=False),
-    pa.field("object", pa.string()),
-], metadata={"runlake.layout_version": str(LAYOUT_VERSION)})
+RECORDS_SCHEMA = pa.schema(
+    [
+        pa.field("uid", pa.string(), nullable=False),
+        pa.field("namespace", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("api_version", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("message", pa.string()),
+        pa.field("pipeline", pa.string()),
+        pa.field("pipeline_run", pa.string()),
+        pa.field("task", pa.string()),
+        pa.field("pipeline_task", pa.string()),
+        pa.field("created_at", TIMESTAMP),
+        pa.field("started_at", TIMESTAMP),
+        pa.field("completed_at", TIMESTAMP),
+        pa.field("duration_seconds", pa.float64()),
+        pa.field("labels", STRING_MAP),
+        pa.field("annotations", STRING_MAP),
+        pa.field("resource_version", pa.string()),
+        pa.field("event_type", pa.string()),
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("received_at", TIMESTAMP, nullable=False),
+        pa.field("object", pa.string()),
+    ],
+    metadata={"runlake.layout_version": str(LAYOUT_VERSION)},
+)
 
 RECORD_COLUMNS: tuple[str, ...] = tuple(RECORDS_SCHEMA.names)
 
@@ -56,8 +59,20 @@ SORT_KEYS = [("namespace", "ascending"), ("uid", "ascending"), ("received_at", "
 
 # Dictionary encoding pays only where values repeat; trying it on uids and whole objects costs
 # a third of the time of writing a small file.
-DICTIONARY_COLUMNS = ["namespace", "kind", "api_version", "status", "reason", "pipeline",
-                      "task", "pipeline_task", "event_type", "source", "labels", "annotations"]
+DICTIONARY_COLUMNS = [
+    "namespace",
+    "kind",
+    "api_version",
+    "status",
+    "reason",
+    "pipeline",
+    "task",
+    "pipeline_task",
+    "event_type",
+    "source",
+    "labels",
+    "annotations",
+]
 
 PARQUET_OPTIONS = {
     "compression": "zstd",

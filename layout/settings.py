@@ -39,29 +39,55 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("RUNLAKE_STORE", "./runlake-data",
-            "a local directory, file:///abs/path, or s3://bucket/prefix"),
-    Setting("RUNLAKE_S3_ENDPOINT", None,
-            "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (MinIO, moto); unset = AWS"),
-    Setting("RUNLAKE_INGEST_TOKENS", None,
-            "comma-separated bearer tokens accepted by ingest; unset = open"),
-    Setting("RUNLAKE_QUERY_TOKENS", None,
-            "token=ns1,ns2;token2=*: which namespaces each token may read; unset = open"),
-    Setting("RUNLAKE_MAX_BODY_BYTES", 16 * 1024 * 1024,
-            "larger request bodies get 413 (log uploads excepted: they stream)", _positive_int),
-    Setting("RUNLAKE_FLUSH_MS", 200,
-            "group commit: the longest a row waits to share a Parquet file", _positive_int),
-    Setting("RUNLAKE_FLUSH_ROWS", 5000,
-            "group commit: the most rows one Parquet file takes", _positive_int),
-    Setting("RUNLAKE_SQL_TIMEOUT_S", 30.0,
-            "SQL requests running longer are cancelled", _positive_float),
+    Setting(
+        "RUNLAKE_STORE",
+        "./runlake-data",
+        "a local directory, file:///abs/path, or s3://bucket/prefix",
+    ),
+    Setting(
+        "RUNLAKE_S3_ENDPOINT",
+        None,
+        "S3-compatible endpoint, e.g. http://127.0.0.1:9000 (MinIO, moto); unset = AWS",
+    ),
+    Setting(
+        "RUNLAKE_INGEST_TOKENS",
+        None,
+        "comma-separated bearer tokens accepted by ingest; unset = open",
+    ),
+    Setting(
+        "RUNLAKE_QUERY_TOKENS",
+        None,
+        "token=ns1,ns2;token2=*: which namespaces each token may read; unset = open",
+    ),
+    Setting(
+        "RUNLAKE_MAX_BODY_BYTES",
+        16 * 1024 * 1024,
+        "larger request bodies get 413 (log uploads excepted: they stream)",
+        _positive_int,
+    ),
+    Setting(
+        "RUNLAKE_FLUSH_MS",
+        200,
+        "group commit: the longest a row waits to share a Parquet file",
+        _positive_int,
+    ),
+    Setting(
+        "RUNLAKE_FLUSH_ROWS",
+        5000,
+        "group commit: the most rows one Parquet file takes",
+        _positive_int,
+    ),
+    Setting(
+        "RUNLAKE_SQL_TIMEOUT_S", 30.0, "SQL requests running longer are cancelled", _positive_float
+    ),
 )
 
 BY_ENV: dict[str, Setting] = {s.env: s for s in SETTINGS}
 
 
-def load(environ: Mapping[str, str] | None = None,
-         overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Resolve every setting: overrides (CLI flags, test config) beat the environment, which
     beats the default. An empty value counts as unset. Raises SettingError naming each bad one."""
     environ = os.environ if environ is None else environ

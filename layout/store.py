@@ -89,16 +89,18 @@ class Store:
 
     def list(self, prefix: str) -> list[ObjectInfo]:
         """Every object under a key prefix (a folder), recursively; [] if there is none."""
-        selector = pafs.FileSelector(self.path(prefix.rstrip("/")), recursive=True,
-                                     allow_not_found=True)
+        selector = pafs.FileSelector(
+            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
+        )
         try:
             infos = self.fs.get_file_info(selector)
         except OSError as exc:
             raise StoreError(f"cannot list {prefix}: {exc}") from exc
         start = len(self.root) + 1
         return [
-            ObjectInfo(info.path[start:], info.size or 0,
-                       info.mtime.timestamp() if info.mtime else 0.0)
+            ObjectInfo(
+                info.path[start:], info.size or 0, info.mtime.timestamp() if info.mtime else 0.0
+            )
             for info in infos
             if info.type == pafs.FileType.File and not info.path.endswith(TMP_SUFFIX)
         ]
@@ -163,13 +165,18 @@ class LocalStore(Store):
 
 
 class S3Store(Store):
-    def __init__(self, bucket: str, prefix: str, endpoint: str | None = None,
-                 region: str | None = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str, endpoint: str | None = None, region: str | None = None
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint = endpoint
-        self.region = region or os.environ.get("AWS_REGION") or os.environ.get(
-            "AWS_DEFAULT_REGION") or "us-east-1"
+        self.region = (
+            region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
         self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
         self.root = f"{bucket}/{self.prefix}".rstrip("/")
         options: dict = {
@@ -235,8 +242,9 @@ def open_store(url: str, s3_endpoint: str | None = None) -> Store:
             raise StoreURLError(f"{url!r}: file URLs take an absolute path (file:///path)")
         return LocalStore(parsed.path, url=url)
     if parsed.scheme and len(parsed.scheme) > 1:  # one letter would be a Windows drive
-        raise StoreURLError(f"{url!r}: unsupported scheme {parsed.scheme!r} "
-                            "(use a directory, file:// or s3://)")
+        raise StoreURLError(
+            f"{url!r}: unsupported scheme {parsed.scheme!r} (use a directory, file:// or s3://)"
+        )
     return LocalStore(url)
 
 

@@ -22,23 +22,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["RECORDS", "RESULTS", "STATUS_OF", "CelError", "Params", "Scope", "parse",
-           "translate"]
+__all__ = ["RECORDS", "RESULTS", "STATUS_OF", "CelError", "Params", "Scope", "parse", "translate"]
 
 MAX_FILTER_CHARS = 8192
 MAX_DEPTH = 64
 
 # RecordSummary.Status, by name and number; runlake's `status` column to its name.
 STATUS_NAMES = ("UNKNOWN", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED")
-STATUS_OF = {"Succeeded": "SUCCESS", "Failed": "FAILURE", "TimedOut": "TIMEOUT",
-             "Cancelled": "CANCELLED"}
+STATUS_OF = {
+    "Succeeded": "SUCCESS",
+    "Failed": "FAILURE",
+    "TimedOut": "TIMEOUT",
+    "Cancelled": "CANCELLED",
+}
 
 
 def status_sql(column: str = "status") -> str:
     """The RecordSummary.Status name of a `status` column, in SQL."""
-    return (f"CASE {column} WHEN 'Succeeded' THEN 'SUCCESS' WHEN 'Failed' THEN 'FAILURE' "
-            "WHEN 'TimedOut' THEN 'TIMEOUT' WHEN 'Cancelled' THEN 'CANCELLED' "
-            "ELSE 'UNKNOWN' END")
+    return (
+        f"CASE {column} WHEN 'Succeeded' THEN 'SUCCESS' WHEN 'Failed' THEN 'FAILURE' "
+        "WHEN 'TimedOut' THEN 'TIMEOUT' WHEN 'Cancelled' THEN 'CANCELLED' "
+        "ELSE 'UNKNOWN' END"
+    )
 
 
 STATUS_SQL = status_sql()
@@ -52,6 +57,7 @@ class CelError(ValueError):
 
 # -- lexing ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # ident, int, double, string, bytes, op, end
@@ -59,14 +65,52 @@ class Token:
     pos: int
 
 
-_OPS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", "[", "]", "{", "}",
-        ".", ",", "?", ":", "+", "-", "*", "/", "%")
+_OPS = (
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "&&",
+    "||",
+    "<",
+    ">",
+    "!",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ".",
+    ",",
+    "?",
+    ":",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+[uU]?|"
-                     r"(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|\.[0-9]+"
-                     r"(?:[eE][+-]?[0-9]+)?)|[0-9]+[uU]?")
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-            "\\": "\\", "'": "'", '"': '"', "`": "`", "?": "?"}
+_NUMBER = re.compile(
+    r"0[xX][0-9a-fA-F]+[uU]?|"
+    r"(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|\.[0-9]+"
+    r"(?:[eE][+-]?[0-9]+)?)|[0-9]+[uU]?"
+)
+_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "`": "`",
+    "?": "?",
+}
 
 
 def _lex(text: str) -> list[Token]:
@@ -119,7 +163,7 @@ def _number_token(text: str, pos: int) -> Token:
 
 
 def _lex_string(text: str, i: int, raw: bool) -> tuple[str, int]:
-    quote = text[i:i + 3] if text[i:i + 3] in ("'''", '"""') else text[i]
+    quote = text[i : i + 3] if text[i : i + 3] in ("'''", '"""') else text[i]
     start, i = i, i + len(quote)
     out: list[str] = []
     while True:
@@ -134,25 +178,26 @@ def _lex_string(text: str, i: int, raw: bool) -> tuple[str, int]:
             out.append(c)
             i += 1
             continue
-        esc = text[i + 1:i + 2]
+        esc = text[i + 1 : i + 2]
         if esc in _ESCAPES:
             out.append(_ESCAPES[esc])
             i += 2
         elif esc in ("x", "u", "U"):
             width = {"x": 2, "u": 4, "U": 8}[esc]
-            digits = text[i + 2:i + 2 + width]
+            digits = text[i + 2 : i + 2 + width]
             if not re.fullmatch(f"[0-9a-fA-F]{{{width}}}", digits):
                 raise CelError(f"bad \\{esc} escape at {i}")
             out.append(chr(int(digits, 16)))
             i += 2 + width
-        elif re.fullmatch(r"[0-3][0-7][0-7]", text[i + 1:i + 4]):
-            out.append(chr(int(text[i + 1:i + 4], 8)))
+        elif re.fullmatch(r"[0-3][0-7][0-7]", text[i + 1 : i + 4]):
+            out.append(chr(int(text[i + 1 : i + 4], 8)))
             i += 4
         else:
             raise CelError(f"bad escape \\{esc} at {i}")
 
 
 # -- parsing -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Lit:
@@ -239,7 +284,12 @@ class _Parser:
         return node
 
     _LEVELS: tuple[tuple[str, ...], ...] = (
-        ("||",), ("&&",), ("==", "!=", "<", "<=", ">", ">=", "in"), ("+", "-"), ("*", "/", "%"))
+        ("||",),
+        ("&&",),
+        ("==", "!=", "<", "<=", ">", ">=", "in"),
+        ("+", "-"),
+        ("*", "/", "%"),
+    )
 
     def binary(self, level: int) -> Any:
         if level == len(self._LEVELS):
@@ -248,8 +298,13 @@ class _Parser:
         while True:
             token = self.tokens[self.i]
             ops = self._LEVELS[level]
-            is_op = (token.kind == "op" and token.value in ops
-                     or token.kind == "ident" and token.value == "in" and "in" in ops)
+            is_op = (
+                token.kind == "op"
+                and token.value in ops
+                or token.kind == "ident"
+                and token.value == "in"
+                and "in" in ops
+            )
             if not is_op:
                 return node
             self.i += 1
@@ -346,7 +401,16 @@ def parse(text: str) -> Any:
 # type is only known from what it is compared with. MAP is a DuckDB MAP(VARCHAR, VARCHAR);
 # JSONMAP a JSON object held as text.
 STRING, NUMBER, BOOL, TIMESTAMP, JSON, MAP, JSONMAP, STATUS, NULL = (
-    "string", "number", "bool", "timestamp", "json", "map", "jsonmap", "status", "null")
+    "string",
+    "number",
+    "bool",
+    "timestamp",
+    "json",
+    "map",
+    "jsonmap",
+    "status",
+    "null",
+)
 
 
 @dataclass(frozen=True)
@@ -372,6 +436,7 @@ class Params:
 class Scope:
     """What a filter may name: `resolve(path, params)` gives the SQL of a field path such as
     ("data", "metadata", "labels", "app"), or None for an unknown one."""
+
     name: str
     resolve: Callable[[tuple, Params], Sql | None]
     known: str  # the fields, for the error message
@@ -383,7 +448,7 @@ def _pointer(path: Sequence) -> str:
 
 
 def _json_leaf(column: str, path: Sequence, params: Params) -> Sql:
-    return Sql(f'json_extract_string({column}, {params.add(_pointer(path))})', JSON)
+    return Sql(f"json_extract_string({column}, {params.add(_pointer(path))})", JSON)
 
 
 def _map_value(column: str, key: Any, params: Params) -> Sql:
@@ -407,11 +472,15 @@ _DATA_COLUMNS = {
 def _resolve_record(path: tuple, params: Params) -> Sql | None:
     """Fields of a record, over the Results API's record rows (the `runs` columns plus
     record_name, result_uid, data_type, create_time, update_time)."""
-    simple = {("parent",): Sql("namespace", STRING), ("result_name",): Sql("result_uid", STRING),
-              ("name",): Sql("record_name", STRING), ("data_type",): Sql("data_type", STRING),
-              ("create_time",): Sql("create_time", TIMESTAMP),
-              ("update_time",): Sql("update_time", TIMESTAMP),
-              ("summary", "status"): Sql(f"({STATUS_SQL})", STATUS)}
+    simple = {
+        ("parent",): Sql("namespace", STRING),
+        ("result_name",): Sql("result_uid", STRING),
+        ("name",): Sql("record_name", STRING),
+        ("data_type",): Sql("data_type", STRING),
+        ("create_time",): Sql("create_time", TIMESTAMP),
+        ("update_time",): Sql("update_time", TIMESTAMP),
+        ("summary", "status"): Sql(f"({STATUS_SQL})", STATUS),
+    }
     if path in simple:
         return simple[path]
     if not path or path[0] != "data":
@@ -430,38 +499,48 @@ def _resolve_record(path: tuple, params: Params) -> Sql | None:
 
 def _resolve_result(path: tuple, params: Params) -> Sql | None:
     """Fields of a result, over the Results API's result rows."""
-    simple = {("parent",): Sql("parent", STRING), ("uid",): Sql("uid", STRING),
-              ("create_time",): Sql("create_time", TIMESTAMP),
-              ("update_time",): Sql("update_time", TIMESTAMP),
-              ("annotations",): Sql("coalesce(result_annotations, '{}')", JSONMAP),
-              ("summary", "status"): Sql("summary_status", STATUS),
-              ("summary", "type"): Sql("summary_type", STRING),
-              ("summary", "record"): Sql("summary_record", STRING),
-              ("summary", "start_time"): Sql("summary_start_time", TIMESTAMP),
-              ("summary", "end_time"): Sql("summary_end_time", TIMESTAMP),
-              ("summary", "annotations"): Sql("coalesce(summary_annotations, '{}')", JSONMAP)}
+    simple = {
+        ("parent",): Sql("parent", STRING),
+        ("uid",): Sql("uid", STRING),
+        ("create_time",): Sql("create_time", TIMESTAMP),
+        ("update_time",): Sql("update_time", TIMESTAMP),
+        ("annotations",): Sql("coalesce(result_annotations, '{}')", JSONMAP),
+        ("summary", "status"): Sql("summary_status", STATUS),
+        ("summary", "type"): Sql("summary_type", STRING),
+        ("summary", "record"): Sql("summary_record", STRING),
+        ("summary", "start_time"): Sql("summary_start_time", TIMESTAMP),
+        ("summary", "end_time"): Sql("summary_end_time", TIMESTAMP),
+        ("summary", "annotations"): Sql("coalesce(summary_annotations, '{}')", JSONMAP),
+    }
     if path in simple:
         return simple[path]
     if len(path) == 2 and path[0] == "annotations":
-        return Sql(f"json_extract_string(result_annotations, {params.add(_pointer(path[1:]))})",
-                   STRING)
+        return Sql(
+            f"json_extract_string(result_annotations, {params.add(_pointer(path[1:]))})", STRING
+        )
     if len(path) == 3 and path[:2] == ("summary", "annotations"):
-        return Sql(f"json_extract_string(summary_annotations, {params.add(_pointer(path[2:]))})",
-                   STRING)
+        return Sql(
+            f"json_extract_string(summary_annotations, {params.add(_pointer(path[2:]))})", STRING
+        )
     return None
 
 
-RECORDS = Scope("records", _resolve_record,
-                "parent, result_name, name, data_type, data.*, summary.status, create_time, "
-                "update_time")
-RESULTS = Scope("results", _resolve_result,
-                "parent, uid, annotations, summary.status, summary.type, summary.record, "
-                "summary.start_time, summary.end_time, summary.annotations, create_time, "
-                "update_time")
+RECORDS = Scope(
+    "records",
+    _resolve_record,
+    "parent, result_name, name, data_type, data.*, summary.status, create_time, update_time",
+)
+RESULTS = Scope(
+    "results",
+    _resolve_result,
+    "parent, uid, annotations, summary.status, summary.type, summary.record, "
+    "summary.start_time, summary.end_time, summary.annotations, create_time, "
+    "update_time",
+)
 
 _SQL_CAST = {STRING: "VARCHAR", NUMBER: "DOUBLE", BOOL: "BOOLEAN", TIMESTAMP: "TIMESTAMPTZ"}
 _COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_UNSUPPORTED_FUNCTIONS_HINT = ("supported: startsWith, endsWith, contains, matches, timestamp")
+_UNSUPPORTED_FUNCTIONS_HINT = "supported: startsWith, endsWith, contains, matches, timestamp"
 
 
 class _Translator:
@@ -480,8 +559,11 @@ class _Translator:
             base = self.path(node.operand)
             if base is None:
                 return None
-            if not isinstance(node.index, Lit) or not isinstance(node.index.value, (str, int)) \
-                    or isinstance(node.index.value, bool):
+            if (
+                not isinstance(node.index, Lit)
+                or not isinstance(node.index.value, (str, int))
+                or isinstance(node.index.value, bool)
+            ):
                 raise CelError("an index must be a string or integer literal")
             return base + (node.index.value,)
         return None
@@ -524,8 +606,9 @@ class _Translator:
         sql = self.scope.resolve(path, self.params)
         if sql is None:
             shown = ".".join(str(p) for p in path)
-            raise CelError(f"unknown field `{shown}`; the {self.scope.name} filter knows "
-                           f"{self.scope.known}")
+            raise CelError(
+                f"unknown field `{shown}`; the {self.scope.name} filter knows {self.scope.known}"
+            )
         return sql
 
     def boolean(self, node: Any) -> Sql:
@@ -557,11 +640,14 @@ class _Translator:
         left, right = self.status_operand(left, right), self.status_operand(right, left)
         left, right = self.coerce(left, right), self.coerce(right, left)
         if left.type != right.type:
-            hint = ('; write timestamp("2024-01-02T03:04:05Z")'
-                    if TIMESTAMP in (left.type, right.type) else "")
+            hint = (
+                '; write timestamp("2024-01-02T03:04:05Z")'
+                if TIMESTAMP in (left.type, right.type)
+                else ""
+            )
             raise CelError(f"cannot compare a {left.type} with a {right.type}{hint}")
         if left.type in (MAP, JSONMAP):
-            raise CelError("a whole map cannot be compared; name a key, e.g. labels[\"app\"]")
+            raise CelError('a whole map cannot be compared; name a key, e.g. labels["app"]')
         if left.type in (STATUS, BOOL) and op not in ("==", "!="):
             raise CelError(f"a {left.type} can only be compared with == or !=")
         return Sql(f"({left.text} {_COMPARE[op]} {right.text})", BOOL)
@@ -577,8 +663,9 @@ class _Translator:
             self.params.values[int(placeholder[1:]) - 1] = STATUS_NAMES[value]
             return Sql(f"CAST({placeholder} AS VARCHAR)", STATUS, STATUS_NAMES[value], True)
         if other.type == STATUS and sql.type not in (STATUS, NULL):
-            raise CelError("summary.status compares with UNKNOWN, SUCCESS, FAILURE, TIMEOUT "
-                           "or CANCELLED")
+            raise CelError(
+                "summary.status compares with UNKNOWN, SUCCESS, FAILURE, TIMEOUT or CANCELLED"
+            )
         return sql
 
     def coerce(self, sql: Sql, other: Sql) -> Sql:
@@ -608,8 +695,10 @@ class _Translator:
         if right.type == MAP:
             return Sql(f"map_contains({right.text}, {left.text})", BOOL)
         if right.type == JSONMAP:
-            return Sql(f"(json_extract({right.text}, '$.' || to_json({left.text})::VARCHAR) "
-                       "IS NOT NULL)", BOOL)
+            return Sql(
+                f"(json_extract({right.text}, '$.' || to_json({left.text})::VARCHAR) IS NOT NULL)",
+                BOOL,
+            )
         raise CelError(f"`in` needs a list or a map on its right, not a {right.type}")
 
     def call(self, node: Call) -> Sql:
@@ -633,14 +722,19 @@ class _Translator:
             return Sql(f"contains({text}, {arg.text})", BOOL)
         if target.type not in (STRING, JSON):
             raise CelError(f"{name}() applies to a string, not a {target.type}")
-        function = {"startsWith": "starts_with", "endsWith": "suffix", "contains": "contains",
-                    "matches": "regexp_matches"}[name]
+        function = {
+            "startsWith": "starts_with",
+            "endsWith": "suffix",
+            "contains": "contains",
+            "matches": "regexp_matches",
+        }[name]
         return Sql(f"{function}({target.text}, {arg.text})", BOOL)
 
     def timestamp(self, args: tuple) -> Sql:
         if len(args) != 1 or not isinstance(args[0], Lit) or not isinstance(args[0].value, str):
-            raise CelError('timestamp() takes one RFC 3339 string, e.g. '
-                           'timestamp("2024-01-02T03:04:05Z")')
+            raise CelError(
+                'timestamp() takes one RFC 3339 string, e.g. timestamp("2024-01-02T03:04:05Z")'
+            )
         text = args[0].value
         try:
             moment = datetime.fromisoformat(text)
@@ -658,8 +752,11 @@ def _show(node: Any) -> str:
     if isinstance(node, Select):
         return f"{_show(node.operand)}.{node.field}"
     if isinstance(node, Index):
-        return f"{_show(node.operand)}[{node.index.value!r}]" if isinstance(node.index, Lit) \
+        return (
+            f"{_show(node.operand)}[{node.index.value!r}]"
+            if isinstance(node.index, Lit)
             else f"{_show(node.operand)}[...]"
+        )
     if isinstance(node, Lit):
         return repr(node.value)
     return type(node).__name__.lower()

@@ -46,8 +46,18 @@ from query.views import (
     view_statements,
 )
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Engine", "SqlError", "SqlRefused", "SqlResult",
-           "SqlTimeout", "StoreError", "httpfs_path", "jsonable"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "Engine",
+    "SqlError",
+    "SqlRefused",
+    "SqlResult",
+    "SqlTimeout",
+    "StoreError",
+    "httpfs_path",
+    "jsonable",
+]
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
@@ -85,8 +95,9 @@ def httpfs_path() -> str:
 
 
 class Engine:
-    def __init__(self, store: Store, sql_timeout_s: float = 30.0,
-                 work_dir: str | None = None) -> None:
+    def __init__(
+        self, store: Store, sql_timeout_s: float = 30.0, work_dir: str | None = None
+    ) -> None:
         self.store = store
         self.sql_timeout_s = sql_timeout_s
         # DuckDB's home (where it would look for secrets and extensions) and spill space;
@@ -102,8 +113,9 @@ class Engine:
 
     # -- public -----------------------------------------------------------------------
 
-    def sql(self, text: str, limit: int = DEFAULT_LIMIT,
-            namespaces: frozenset[str] | None = None) -> SqlResult:
+    def sql(
+        self, text: str, limit: int = DEFAULT_LIMIT, namespaces: frozenset[str] | None = None
+    ) -> SqlResult:
         """Run one user query over the views; with `namespaces`, every view shows only rows
         of those namespaces. Raises SqlRefused, SqlTimeout, SqlError, StoreError."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
@@ -118,12 +130,18 @@ class Engine:
             return relation.columns, relation.limit(limit + 1).fetchall()
 
         columns, rows = self._run(run, logs=_names_logs(text))
-        return SqlResult(columns=list(columns),
-                         rows=[[jsonable(value) for value in row] for row in rows[:limit]],
-                         truncated=len(rows) > limit)
+        return SqlResult(
+            columns=list(columns),
+            rows=[[jsonable(value) for value in row] for row in rows[:limit]],
+            truncated=len(rows) > limit,
+        )
 
-    def query(self, sql: str, params: Sequence | Mapping | None = None,
-              partitions: Partitions | None = None) -> list[dict[str, Any]]:
+    def query(
+        self,
+        sql: str,
+        params: Sequence | Mapping | None = None,
+        partitions: Partitions | None = None,
+    ) -> list[dict[str, Any]]:
         """Run trusted SQL (written by runlake; user input only in `params`) over the views
         and the internal `_records`. Values are Python's (datetime, dict, ...). With
         `partitions`, the views read only those partitions' files (listed afresh each try)."""
@@ -133,8 +151,10 @@ class Engine:
                 # A temp view shadows the shared one in this connection only, and the views
                 # built on `_records` resolve that name when a query runs: they all read just
                 # these partitions here.
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS "
-                            f"{self._partition_source(partitions)}")
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS "
+                    f"{self._partition_source(partitions)}"
+                )
             result = con.execute(sql, params)
             names = [column[0] for column in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -179,8 +199,9 @@ class Engine:
                 con.close()
         raise AssertionError("unreachable")
 
-    def _with_timeout(self, con: duckdb.DuckDBPyConnection,
-                      fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def _with_timeout(
+        self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]
+    ) -> T:
         fired = threading.Event()
 
         def cancel() -> None:
@@ -195,8 +216,9 @@ class Engine:
             return fn(con)
         except duckdb.InterruptException as exc:
             if fired.is_set():
-                raise SqlTimeout(f"the query ran longer than {self.sql_timeout_s:g} s "
-                                 "and was cancelled") from exc
+                raise SqlTimeout(
+                    f"the query ran longer than {self.sql_timeout_s:g} s and was cancelled"
+                ) from exc
             raise
         finally:
             timer.cancel()
@@ -229,17 +251,19 @@ class Engine:
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         os.makedirs(os.path.join(self.work_dir, "tmp"), exist_ok=True)
-        db = duckdb.connect(config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "allow_community_extensions": False,
-            "allow_persistent_secrets": False,
-            "home_directory": self.work_dir,
-            # Never ~/.duckdb/extensions: in Lambda only /tmp is writable (httpfs itself is
-            # LOADed from its wheel, see httpfs_path).
-            "extension_directory": os.path.join(self.work_dir, "extensions"),
-            "temp_directory": os.path.join(self.work_dir, "tmp"),
-        })
+        db = duckdb.connect(
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "allow_community_extensions": False,
+                "allow_persistent_secrets": False,
+                "home_directory": self.work_dir,
+                # Never ~/.duckdb/extensions: in Lambda only /tmp is writable (httpfs itself is
+                # LOADed from its wheel, see httpfs_path).
+                "extension_directory": os.path.join(self.work_dir, "extensions"),
+                "temp_directory": os.path.join(self.work_dir, "tmp"),
+            }
+        )
         try:
             db.execute("SET GLOBAL TimeZone = 'UTC'")
             if isinstance(self.store, S3Store):
@@ -271,10 +295,15 @@ class Engine:
         current = {(log.key, log.stored_bytes) for log in found}
         for entry in [entry for entry in self._log_sizes if entry[:2] not in current]:
             del self._log_sizes[entry]
-        listing = pa.table({
-            "namespace": [log.namespace for log in found], "uid": [log.uid for log in found],
-            "step": [log.step for log in found], "key": [log.key for log in found],
-            "size_bytes": pa.array([log.size_bytes for log in found], pa.int64())})
+        listing = pa.table(
+            {
+                "namespace": [log.namespace for log in found],
+                "uid": [log.uid for log in found],
+                "step": [log.step for log in found],
+                "key": [log.key for log in found],
+                "size_bytes": pa.array([log.size_bytes for log in found], pa.int64()),
+            }
+        )
         cursor = db.cursor()
         try:
             cursor.register("_log_listing", listing)
@@ -295,8 +324,12 @@ class Engine:
         return self.store.uri("").rstrip("/") + "/"
 
     def _partition_source(self, partitions: Partitions) -> str:
-        uris = sorted(self.store.uri(info.key) for prefix in partitions.prefixes()
-                      for info in self.store.list(prefix) if partitions.holds(info.key))
+        uris = sorted(
+            self.store.uri(info.key)
+            for prefix in partitions.prefixes()
+            for info in self.store.list(prefix)
+            if partitions.holds(info.key)
+        )
         return parquet_source(uris) if uris else empty_source()
 
     def _glob(self) -> str:
@@ -304,8 +337,9 @@ class Engine:
 
     def _store_has_files(self, db: duckdb.DuckDBPyConnection) -> bool:
         # Through DuckDB itself, so the answer holds for the path read_parquet will take.
-        found = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM glob({sql_string(self._glob())})"
-                           " LIMIT 1)").fetchone()
+        found = db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM glob({sql_string(self._glob())}) LIMIT 1)"
+        ).fetchone()
         return bool(found and found[0])
 
     def _refresh_secret(self, db: duckdb.DuckDBPyConnection) -> None:
@@ -334,24 +368,30 @@ def _confine(con: duckdb.DuckDBPyConnection, namespaces: frozenset[str]) -> None
     for view in VIEWS:
         shared = f'"{database}".main."{view}"'
         try:
-            con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} '
-                        f"WHERE list_contains({allowed}, namespace)")
+            con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} '
+                f"WHERE list_contains({allowed}, namespace)"
+            )
         except duckdb.BinderException:
-            con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} '
-                        "WHERE false")
+            con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} WHERE false'
+            )
 
 
 def _assert_no_credential_settings(db: duckdb.DuckDBPyConnection) -> None:
     # A DuckDB upgrade that changed how these settings scope must fail here, not leak.
     names = ", ".join(sql_string(name) for name in _S3_CREDENTIAL_SETTINGS)
-    left = db.execute("SELECT name FROM duckdb_settings() WHERE name IN (" + names + ")"
-                      " AND coalesce(value, '') <> ''").fetchall()
+    left = db.execute(
+        "SELECT name FROM duckdb_settings() WHERE name IN (" + names + ")"
+        " AND coalesce(value, '') <> ''"
+    ).fetchall()
     if left:
         raise RuntimeError(f"DuckDB kept S3 credentials in settings {left}; refusing to start")
 
 
-def s3_secret_sql(store: S3Store, key_id: str | None = None, secret: str | None = None,
-                  token: str | None = None) -> str:
+def s3_secret_sql(
+    store: S3Store, key_id: str | None = None, secret: str | None = None, token: str | None = None
+) -> str:
     options = {"TYPE": "s3", "SCOPE": store.uri(""), "REGION": store.region}
     if key_id and secret:
         options.update(KEY_ID=key_id, SECRET=secret)
@@ -359,10 +399,15 @@ def s3_secret_sql(store: S3Store, key_id: str | None = None, secret: str | None 
         options["SESSION_TOKEN"] = token
     if store.endpoint:
         endpoint = urlparse(store.endpoint)
-        options.update(ENDPOINT=endpoint.netloc or endpoint.path, URL_STYLE="path",
-                       USE_SSL=endpoint.scheme != "http")
-    body = ", ".join(f"{name} {value if isinstance(value, bool) else sql_string(value)}"
-                     for name, value in options.items())
+        options.update(
+            ENDPOINT=endpoint.netloc or endpoint.path,
+            URL_STYLE="path",
+            USE_SSL=endpoint.scheme != "http",
+        )
+    body = ", ".join(
+        f"{name} {value if isinstance(value, bool) else sql_string(value)}"
+        for name, value in options.items()
+    )
     return f"CREATE OR REPLACE SECRET runlake_store ({body})"
 
 

@@ -19,8 +19,18 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
 # Parameters every filtered endpoint takes; `token` is authentication, not a filter.
-FILTER_PARAMS = ("namespace", "kind", "status", "pipeline", "task", "pipeline_run", "label",
-                 "since", "until", "q")
+FILTER_PARAMS = (
+    "namespace",
+    "kind",
+    "status",
+    "pipeline",
+    "task",
+    "pipeline_run",
+    "label",
+    "since",
+    "until",
+    "q",
+)
 PAGE_PARAMS = ("page_size", "page_token")
 _IGNORED = ("token",)
 _REPEATABLE = ("namespace", "kind", "status", "label")
@@ -62,8 +72,9 @@ class Filters:
         fixed, fixed_params, other, other_params = self.where_split(namespaces_allowed)
         return f"{fixed} AND {other}", fixed_params + other_params
 
-    def where_split(self, namespaces_allowed: frozenset[str] | None = None
-                    ) -> tuple[str, list[Any], str, list[Any]]:
+    def where_split(
+        self, namespaces_allowed: frozenset[str] | None = None
+    ) -> tuple[str, list[Any], str, list[Any]]:
         """The condition in two parts: over columns every snapshot of a run shares
         (metadata: namespace, kind, name, created_at), which may filter snapshots before the
         latest one is picked, and over the rest (status, labels), which must filter the
@@ -104,8 +115,12 @@ class Filters:
             else:
                 other.append("labels[?] = ?")
                 other_params += [key, value]
-        return (" AND ".join(fixed) or "true", fixed_params,
-                " AND ".join(other) or "true", other_params)
+        return (
+            " AND ".join(fixed) or "true",
+            fixed_params,
+            " AND ".join(other) or "true",
+            other_params,
+        )
 
     def partitions(self) -> Partitions | None:
         """The (kind, date) partitions that can hold a matching run, or None for all of them
@@ -115,21 +130,25 @@ class Filters:
         kinds = tuple(KINDS[k] for k in (self.kinds or KINDS))
         first = self.since.astimezone(UTC).date() if self.since else None
         # `until` is exclusive: a bound at midnight needs nothing of that day.
-        last = (self.until - timedelta(microseconds=1)).astimezone(UTC).date() \
-            if self.until else None
+        last = (
+            (self.until - timedelta(microseconds=1)).astimezone(UTC).date() if self.until else None
+        )
         return Partitions(kinds, first, last)
 
 
-def parse_filters(args: Iterable[tuple[str, str]] | Mapping[str, Any], *,
-                  now: datetime | None = None, paged: bool = True,
-                  extra: Iterable[str] = ()) -> Filters:
+def parse_filters(
+    args: Iterable[tuple[str, str]] | Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    paged: bool = True,
+    extra: Iterable[str] = (),
+) -> Filters:
     """Filters from parameters: (name, value) pairs, or a mapping of name to a value or a list
     of values. Raises FilterError listing every problem. Durations (`24h`, `7d`, `90s`, `10m`)
     count back from `now`."""
     pairs = _pairs(args)
     now = now or datetime.now(UTC)
-    known = set(FILTER_PARAMS) | set(_IGNORED) | set(extra) | (set(PAGE_PARAMS) if paged
-                                                                  else set())
+    known = set(FILTER_PARAMS) | set(_IGNORED) | set(extra) | (set(PAGE_PARAMS) if paged else set())
     problems: list[str] = []
     seen: dict[str, list[str]] = {}
     for name, value in pairs:
@@ -178,16 +197,21 @@ def parse_filters(args: Iterable[tuple[str, str]] | Mapping[str, Any], *,
         if "page_size" in seen:
             text = seen["page_size"][0]
             if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
-                problems.append(f"page_size: {text!r} is not an integer from 1 to "
-                                f"{MAX_PAGE_SIZE}")
+                problems.append(f"page_size: {text!r} is not an integer from 1 to {MAX_PAGE_SIZE}")
             else:
                 filters.page_size = int(text)
         if "page_token" in seen:
             filters.page_token = seen["page_token"][0] or None
     if problems:
         raise FilterError(problems)
-    filters.raw = tuple(sorted((name, value) for name, values in seen.items()
-                               if name in FILTER_PARAMS for value in values))
+    filters.raw = tuple(
+        sorted(
+            (name, value)
+            for name, values in seen.items()
+            if name in FILTER_PARAMS
+            for value in values
+        )
+    )
     return filters
 
 
@@ -205,8 +229,10 @@ def parse_moment(text: str, now: datetime) -> datetime:
             raise ValueError
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise ValueError(f"{text!r} is neither RFC 3339 (2026-03-01T12:00:00Z) nor a duration "
-                         "(90s, 10m, 24h, 7d)") from None
+        raise ValueError(
+            f"{text!r} is neither RFC 3339 (2026-03-01T12:00:00Z) nor a duration "
+            "(90s, 10m, 24h, 7d)"
+        ) from None
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone; end it with Z or +HH:MM")
     return moment.astimezone(UTC)
@@ -216,7 +242,7 @@ def _pairs(args: Iterable[tuple[str, str]] | Mapping[str, Any]) -> list[tuple[st
     if isinstance(args, Mapping):
         pairs = []
         for name, value in args.items():
-            for one in (value if isinstance(value, (list, tuple)) else [value]):
+            for one in value if isinstance(value, (list, tuple)) else [value]:
                 if one is not None:
                     pairs.append((name, str(one)))
         return pairs

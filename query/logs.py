@@ -33,8 +33,7 @@ class LogNotFound(LookupError):
     read: the same answer, so nothing leaks)."""
 
 
-def run_log_parts(engine: Engine, uid: str,
-                  allowed: frozenset[str] | None) -> list[LogPart] | None:
+def run_log_parts(engine: Engine, uid: str, allowed: frozenset[str] | None) -> list[LogPart] | None:
     """The run's stored step logs in print order; None if the run is unknown to the caller."""
     run = get_run(engine, uid, allowed) if is_uid(uid) else None
     if run is None:
@@ -53,8 +52,10 @@ def run_log_parts(engine: Engine, uid: str,
 
 def _own_parts(run: dict, label_prefix: str) -> list[LogPart]:
     # get_run lists the logs stored under the run's namespace and uid, in step order.
-    return [LogPart(label_prefix + log["step"], log_key(run["namespace"], run["uid"], log["step"]))
-            for log in run.get("logs") or []]
+    return [
+        LogPart(label_prefix + log["step"], log_key(run["namespace"], run["uid"], log["step"]))
+        for log in run.get("logs") or []
+    ]
 
 
 def open_logs(store: Store, parts: list[LogPart], step: str | None) -> Iterator[bytes]:
@@ -74,12 +75,13 @@ def open_logs(store: Store, parts: list[LogPart], step: str | None) -> Iterator[
             first = read_log(store, part.key)
         except FileNotFoundError:
             continue
-        return _all_logs(store, part, first, parts[index + 1:])
+        return _all_logs(store, part, first, parts[index + 1 :])
     raise LogNotFound("no step log is stored for this run")
 
 
-def _all_logs(store: Store, part: LogPart, chunks: Iterator[bytes],
-              rest: list[LogPart]) -> Iterator[bytes]:
+def _all_logs(
+    store: Store, part: LogPart, chunks: Iterator[bytes], rest: list[LogPart]
+) -> Iterator[bytes]:
     yield f"==> {part.label} <==\n".encode()
     yield from _ending_in_newline(chunks)
     for part in rest:

@@ -59,22 +59,30 @@ def decode(token: str, bound_to: str) -> dict[str, Any]:
     except (ValueError, TypeError, KeyError, AttributeError, binascii.Error):
         raise PageTokenError("page_token: not a token this service gave out") from None
     if made_for != bound_to:
-        raise PageTokenError("page_token: it belongs to a query with other filters; "
-                             "repeat the filters of the first page")
+        raise PageTokenError(
+            "page_token: it belongs to a query with other filters; "
+            "repeat the filters of the first page"
+        )
     return body
 
 
 def encode_token(key: PageKey, raw_filters: Sequence[tuple[str, str]]) -> str:
-    return encode({"c": _micros(key.created_at), "u": key.uid, "s": _micros(key.since),
-                   "e": _micros(key.until)}, filters_hash(raw_filters))
+    return encode(
+        {
+            "c": _micros(key.created_at),
+            "u": key.uid,
+            "s": _micros(key.since),
+            "e": _micros(key.until),
+        },
+        filters_hash(raw_filters),
+    )
 
 
 def decode_token(token: str, raw_filters: Sequence[tuple[str, str]]) -> PageKey:
     """Raises PageTokenError for a token this service did not make for these filters."""
     body = decode(token, filters_hash(raw_filters))
     try:
-        return PageKey(_moment(body["c"]), _text(body["u"]), _moment(body["s"]),
-                       _moment(body["e"]))
+        return PageKey(_moment(body["c"]), _text(body["u"]), _moment(body["s"]), _moment(body["e"]))
     except (ValueError, TypeError, KeyError, OverflowError):
         raise PageTokenError("page_token: not a token this service gave out") from None
 
@@ -83,8 +91,10 @@ def after_sql(key: PageKey) -> tuple[str, list[Any]]:
     """The condition for rows strictly after `key` in ORDER_SQL order."""
     if key.created_at is None:
         return "(created_at IS NULL AND uid < ?)", [key.uid]
-    return ("(created_at < ? OR (created_at = ? AND uid < ?) OR created_at IS NULL)",
-            [key.created_at, key.created_at, key.uid])
+    return (
+        "(created_at < ? OR (created_at = ? AND uid < ?) OR created_at IS NULL)",
+        [key.created_at, key.created_at, key.uid],
+    )
 
 
 def _micros(moment: datetime | None) -> int | None:

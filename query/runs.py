@@ -25,8 +25,9 @@ _LOG_SUFFIX = ".log.gz"
 _WIDENING_DAYS = (1, 7, 35)
 
 
-def list_runs(engine: Engine, filters: Filters,
-              allowed: frozenset[str] | None) -> tuple[list[dict[str, Any]], str | None]:
+def list_runs(
+    engine: Engine, filters: Filters, allowed: frozenset[str] | None
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs (summary fields, JSON-ready) and the token of the next, or None.
     Raises PageTokenError for a bad token."""
     key = decode_token(filters.page_token, filters.raw) if filters.page_token else None
@@ -39,13 +40,20 @@ def list_runs(engine: Engine, filters: Filters,
         fixed, params = f"{fixed} AND {after}", params + more
     # Only the keys first, so the latest-snapshot ranking carries few columns, and only over
     # the snapshots that can match.
-    sql = (f"SELECT uid, kind, created_at FROM ({latest_sql(fixed, '*')}) WHERE {other} "
-           f"ORDER BY {ORDER_SQL} LIMIT ?")
+    sql = (
+        f"SELECT uid, kind, created_at FROM ({latest_sql(fixed, '*')}) WHERE {other} "
+        f"ORDER BY {ORDER_SQL} LIMIT ?"
+    )
     params += [*other_params, filters.page_size + 1]
     rows = None
     bound = filters.partitions()
-    anchor = datetime.now(UTC).date() if key is None else \
-        key.created_at.astimezone(UTC).date() if key.created_at is not None else None
+    anchor = (
+        datetime.now(UTC).date()
+        if key is None
+        else key.created_at.astimezone(UTC).date()
+        if key.created_at is not None
+        else None
+    )
     if anchor is not None and bound is not None and bound.last is not None:
         anchor = min(anchor, bound.last)
     if filters.since is None and anchor is not None:
@@ -55,8 +63,7 @@ def list_runs(engine: Engine, filters: Filters,
         # shortcut.
         kinds = bound.kinds if bound else tuple(KINDS.values())
         for days in _WIDENING_DAYS:
-            window = Partitions(kinds, anchor - timedelta(days=days),
-                                bound.last if bound else None)
+            window = Partitions(kinds, anchor - timedelta(days=days), bound.last if bound else None)
             rows = engine.query(sql, params, partitions=window)
             if len(rows) > filters.page_size and rows[-1]["created_at"] is not None:
                 break
@@ -65,15 +72,17 @@ def list_runs(engine: Engine, filters: Filters,
         rows = engine.query(sql, params, partitions=bound)
     token = None
     if len(rows) > filters.page_size:
-        rows = rows[:filters.page_size]
+        rows = rows[: filters.page_size]
         last = rows[-1]
-        token = encode_token(PageKey(last["created_at"], last["uid"], filters.since,
-                                     filters.until), filters.raw)
+        token = encode_token(
+            PageKey(last["created_at"], last["uid"], filters.since, filters.until), filters.raw
+        )
     return [summary(row) for row in _latest_of(engine, rows)], token
 
 
-def _latest_of(engine: Engine, keys: list[dict[str, Any]],
-               columns: str = _SELECT) -> list[dict[str, Any]]:
+def _latest_of(
+    engine: Engine, keys: list[dict[str, Any]], columns: str = _SELECT
+) -> list[dict[str, Any]]:
     """The latest snapshots of the runs `keys` names (uid, kind, created_at), in that order,
     read from only their partitions."""
     if not keys:
@@ -81,10 +90,14 @@ def _latest_of(engine: Engine, keys: list[dict[str, Any]],
     partitions = None
     if all(k["created_at"] is not None for k in keys):
         days = [k["created_at"].astimezone(UTC).date() for k in keys]
-        partitions = Partitions(tuple(sorted({KINDS[k["kind"]] for k in keys})), min(days),
-                                max(days))
-    rows = engine.query(latest_sql("uid IN (SELECT unnest(?::VARCHAR[]))", columns),
-                        [[k["uid"] for k in keys]], partitions=partitions)
+        partitions = Partitions(
+            tuple(sorted({KINDS[k["kind"]] for k in keys})), min(days), max(days)
+        )
+    rows = engine.query(
+        latest_sql("uid IN (SELECT unnest(?::VARCHAR[]))", columns),
+        [[k["uid"] for k in keys]],
+        partitions=partitions,
+    )
     by_uid = {row["uid"]: row for row in rows}
     return [by_uid[k["uid"]] for k in keys if k["uid"] in by_uid]
 
@@ -93,10 +106,12 @@ def latest_sql(where: str, columns: str = _SELECT) -> str:
     """The `runs` view's rule (one row per event_id, then the latest per uid) over the raw
     rows matching `where`, which must hold for all or none of a run's snapshots (uid,
     namespace): filtering before the ranking lets the scan skip everything else."""
-    return (f"WITH s AS (SELECT * FROM {RAW_VIEW} WHERE {where} QUALIFY row_number() OVER "
-            "(PARTITION BY event_id ORDER BY received_at) = 1) "
-            f"SELECT {columns} FROM s QUALIFY row_number() OVER "
-            f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1")
+    return (
+        f"WITH s AS (SELECT * FROM {RAW_VIEW} WHERE {where} QUALIFY row_number() OVER "
+        "(PARTITION BY event_id ORDER BY received_at) = 1) "
+        f"SELECT {columns} FROM s QUALIFY row_number() OVER "
+        f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1"
+    )
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -108,11 +123,15 @@ def get_run(engine: Engine, uid: str, allowed: frozenset[str] | None) -> dict[st
     namespace the caller may not read (the same answer, so nothing leaks)."""
     if allowed is not None and not allowed:
         return None
-    confine, params = ("list_contains(?::VARCHAR[], namespace)", [sorted(allowed)]) \
-        if allowed is not None else ("true", [])
+    confine, params = (
+        ("list_contains(?::VARCHAR[], namespace)", [sorted(allowed)])
+        if allowed is not None
+        else ("true", [])
+    )
     # The runs view cannot push a uid filter below its de-duplication; this query can.
-    found = engine.query(latest_sql(f"uid = ? AND {confine}", f'{_SELECT}, "object"'),
-                         [uid, *params])
+    found = engine.query(
+        latest_sql(f"uid = ? AND {confine}", f'{_SELECT}, "object"'), [uid, *params]
+    )
     if not found:
         return None
     row = found[0]
@@ -143,9 +162,12 @@ def _own_partition(row: dict[str, Any]) -> Partitions:
 
 def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
     # The steps view lists a run's steps in the order Tekton ran them.
-    steps = engine.query("SELECT step, container, exit_code, reason, started_at, finished_at, "
-                         "duration_seconds FROM steps WHERE uid = ?", [row["uid"]],
-                         partitions=_own_partition(row))
+    steps = engine.query(
+        "SELECT step, container, exit_code, reason, started_at, finished_at, "
+        "duration_seconds FROM steps WHERE uid = ?",
+        [row["uid"]],
+        partitions=_own_partition(row),
+    )
     return [{name: jsonable(value) for name, value in step.items()} for step in steps]
 
 
@@ -158,11 +180,12 @@ def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
         "duration_seconds FROM runs WHERE kind <> 'PipelineRun' AND namespace = ? AND "
-        "(pipeline_run = ? OR list_contains(json_extract_string(\"object\", "
+        '(pipeline_run = ? OR list_contains(json_extract_string("object", '
         "'$.metadata.ownerReferences[*].uid'), ?)) "
         "ORDER BY started_at NULLS LAST, created_at, name",
         [row["namespace"], row["name"], row["uid"]],
-        partitions=Partitions((KINDS["TaskRun"], KINDS["CustomRun"]), first, last))
+        partitions=Partitions((KINDS["TaskRun"], KINDS["CustomRun"]), first, last),
+    )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
 
 
@@ -173,7 +196,10 @@ def _logs(engine: Engine, row: dict[str, Any], steps: list[dict[str, Any]]) -> l
     if not is_dns_label(namespace) or not is_uid(uid):
         return []
     prefix = f"logs/{namespace}/{uid}/"
-    logs = [{"step": info.key[len(prefix):-len(_LOG_SUFFIX)], "stored_bytes": info.size}
-            for info in engine.store.list(prefix) if info.key.endswith(_LOG_SUFFIX)]
+    logs = [
+        {"step": info.key[len(prefix) : -len(_LOG_SUFFIX)], "stored_bytes": info.size}
+        for info in engine.store.list(prefix)
+        if info.key.endswith(_LOG_SUFFIX)
+    ]
     order = {step.get("step"): n for n, step in enumerate(steps) if "step" in step}
     return sorted(logs, key=lambda log: (order.get(log["step"], len(order)), log["step"]))

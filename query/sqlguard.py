@@ -28,16 +28,36 @@ SAFE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 
 # Scalar functions that reach settings, the environment, logs, or plan a smuggled query
 # (json_serialize_plan binds its argument, and binding read_csv reads the file).
-DENIED_FUNCTIONS = frozenset({
-    "current_setting", "getvariable", "getenv", "json_serialize_plan", "write_log",
-    "pg_get_viewdef", "pg_get_expr", "current_query", "sleep_ms", "pg_sleep",
-})
+DENIED_FUNCTIONS = frozenset(
+    {
+        "current_setting",
+        "getvariable",
+        "getenv",
+        "json_serialize_plan",
+        "write_log",
+        "pg_get_viewdef",
+        "pg_get_expr",
+        "current_query",
+        "sleep_ms",
+        "pg_sleep",
+    }
+)
 DENIED_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "sniff_", "glob", "which_secret")
 
 # Table references that may appear; any other kind (COLUMN_DATA, DELIM_GET, one a later
 # DuckDB adds, ...) is refused.
-_ALLOWED_REFS = frozenset({"BASE_TABLE", "SUBQUERY", "JOIN", "TABLE_FUNCTION",
-                           "EXPRESSION_LIST", "EMPTY", "PIVOT", "SHOW_REF"})
+_ALLOWED_REFS = frozenset(
+    {
+        "BASE_TABLE",
+        "SUBQUERY",
+        "JOIN",
+        "TABLE_FUNCTION",
+        "EXPRESSION_LIST",
+        "EMPTY",
+        "PIVOT",
+        "SHOW_REF",
+    }
+)
 
 
 def check_sql(con: duckdb.DuckDBPyConnection, text: str, views: Collection[str]) -> None:
@@ -52,8 +72,10 @@ def check_sql(con: duckdb.DuckDBPyConnection, text: str, views: Collection[str])
         raise SqlRefused(f"only one statement may run; the text holds {len(statements)}")
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
-        raise SqlRefused(f"only SELECT may run, not {kind.name} "
-                         "(COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CALL and DDL/DML are refused)")
+        raise SqlRefused(
+            f"only SELECT may run, not {kind.name} "
+            "(COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CALL and DDL/DML are refused)"
+        )
     tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0])
     if tree.get("error"):  # e.g. PRAGMA, which DuckDB types as SELECT but cannot serialize
         raise SqlRefused(f"only SELECT may run ({tree.get('error_message')})")
@@ -112,11 +134,14 @@ def _check_table_ref(node: dict, kind: str, scope: frozenset[str], problems: lis
         name = node["table_name"]
         qualified = node.get("schema_name") or node.get("catalog_name")
         if qualified or name.lower() not in scope:
-            shown = ".".join(p for p in (node.get("catalog_name"), node.get("schema_name"), name)
-                             if p)
-            problems.append(f"{shown!r} is not a view; query {', '.join(sorted(scope))}"
-                            if not qualified else
-                            f"{shown!r}: name the view without a schema or catalog")
+            shown = ".".join(
+                p for p in (node.get("catalog_name"), node.get("schema_name"), name) if p
+            )
+            problems.append(
+                f"{shown!r} is not a view; query {', '.join(sorted(scope))}"
+                if not qualified
+                else f"{shown!r}: name the view without a schema or catalog"
+            )
     elif kind == "SHOW_REF" and node.get("query") is None:
         problems.append("SHOW is not allowed; DESCRIBE a view instead")
 

@@ -25,22 +25,37 @@ GROUP_BY: dict[str, str] = {
     "week": "strftime(date_trunc('week', created_at), '%Y-%m-%d')",
 }
 _DEFAULT_KIND = {"pipeline": "PipelineRun", "task": "TaskRun"}
-_STATUS_COLUMNS = {"succeeded": "Succeeded", "failed": "Failed", "cancelled": "Cancelled",
-                   "timed_out": "TimedOut", "running": "Running", "pending": "Pending"}
+_STATUS_COLUMNS = {
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "timed_out": "TimedOut",
+    "running": "Running",
+    "pending": "Pending",
+}
 GROUP_FIELDS: tuple[str, ...] = (
-    "key", "total", *_STATUS_COLUMNS, "success_rate", "avg_duration_seconds",
-    "p50_duration_seconds", "p95_duration_seconds")
+    "key",
+    "total",
+    *_STATUS_COLUMNS,
+    "success_rate",
+    "avg_duration_seconds",
+    "p50_duration_seconds",
+    "p95_duration_seconds",
+)
 
 
-def summarize(engine: Engine, group_by: str, filters: Filters,
-              allowed: frozenset[str] | None) -> list[dict[str, Any]]:
+def summarize(
+    engine: Engine, group_by: str, filters: Filters, allowed: frozenset[str] | None
+) -> list[dict[str, Any]]:
     """One dict per group (GROUP_FIELDS). Raises KeyError for an unknown group_by."""
     key_sql = GROUP_BY[group_by]
     if not filters.kinds and group_by in _DEFAULT_KIND:
         filters = replace(filters, kinds=[_DEFAULT_KIND[group_by]])
     fixed, params, other, other_params = filters.where_split(allowed)
-    counts = ", ".join(f"count(*) FILTER (WHERE status = '{status}') AS {name}"
-                       for name, status in _STATUS_COLUMNS.items())
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE status = '{status}') AS {name}"
+        for name, status in _STATUS_COLUMNS.items()
+    )
     # Chronological groups read oldest first; the others most runs first.
     order = "key" if group_by in ("day", "week") else "total DESC, key NULLS LAST"
     rows = engine.query(
@@ -48,8 +63,10 @@ def summarize(engine: Engine, group_by: str, filters: Filters,
                    avg(duration_seconds) AS avg_duration_seconds,
                    quantile_cont(duration_seconds, 0.5) AS p50_duration_seconds,
                    quantile_cont(duration_seconds, 0.95) AS p95_duration_seconds
-            FROM ({latest_sql(fixed, '*')}) WHERE {other} GROUP BY ALL ORDER BY {order}""",
-        params + other_params, partitions=filters.partitions())
+            FROM ({latest_sql(fixed, "*")}) WHERE {other} GROUP BY ALL ORDER BY {order}""",
+        params + other_params,
+        partitions=filters.partitions(),
+    )
     groups = []
     for row in rows:
         finished = row["succeeded"] + row["failed"] + row["cancelled"] + row["timed_out"]

@@ -19,8 +19,15 @@ from layout.schema import FINISHED_STATUSES, RECORDS_SCHEMA
 
 # Every view a user query may name; `_records` is the raw source the others are built on and
 # stays internal (it still holds duplicate event_ids).
-VIEWS: tuple[str, ...] = ("snapshots", "runs", "taskruns", "pipelineruns", "customruns", "steps",
-                          "logs")
+VIEWS: tuple[str, ...] = (
+    "snapshots",
+    "runs",
+    "taskruns",
+    "pipelineruns",
+    "customruns",
+    "steps",
+    "logs",
+)
 RAW_VIEW = "_records"
 
 RECORDS_GLOB = "records/kind=*/date=*/*.parquet"
@@ -53,13 +60,18 @@ def parquet_source(glob_uri: str | Sequence[str]) -> str:
     """Over one glob, or a list of files (the partitions a filtered query needs)."""
     # hive_partitioning=false: the path's kind=taskrun must not replace the file's
     # kind='TaskRun'. union_by_name: files written before a column existed still read.
-    files = (sql_string(glob_uri) if isinstance(glob_uri, str)
-             else "[" + ", ".join(sql_string(uri) for uri in glob_uri) + "]")
+    files = (
+        sql_string(glob_uri)
+        if isinstance(glob_uri, str)
+        else "[" + ", ".join(sql_string(uri) for uri in glob_uri) + "]"
+    )
     # The typed empty relation, unioned by name, supplies columns that no file has yet:
     # after a column is added, a store may hold only files written before (DESIGN: contracts).
-    return (f"SELECT {_COLUMNS} FROM ({empty_source()} UNION ALL BY NAME "
-            f"SELECT * FROM read_parquet({files}, "
-            "union_by_name = true, hive_partitioning = false))")
+    return (
+        f"SELECT {_COLUMNS} FROM ({empty_source()} UNION ALL BY NAME "
+        f"SELECT * FROM read_parquet({files}, "
+        "union_by_name = true, hive_partitioning = false))"
+    )
 
 
 _DATE_IN_KEY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
@@ -83,8 +95,11 @@ class Partitions:
             if days <= 0:
                 return []
             if days * len(self.kinds) <= _MAX_DAY_PREFIXES:
-                return [f"records/kind={kind}/date={(self.first + timedelta(d)).isoformat()}/"
-                        for kind in self.kinds for d in range(days)]
+                return [
+                    f"records/kind={kind}/date={(self.first + timedelta(d)).isoformat()}/"
+                    for kind in self.kinds
+                    for d in range(days)
+                ]
         return [f"records/kind={kind}/" for kind in self.kinds]
 
     def holds(self, key: str) -> bool:
@@ -92,13 +107,13 @@ class Partitions:
         if not key.endswith(".parquet") or not found:
             return False
         day = date.fromisoformat(found.group(1))
-        return ((self.first is None or day >= self.first)
-                and (self.last is None or day <= self.last))
+        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
 
 
 def empty_source() -> str:
-    columns = ", ".join(f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"'
-                        for field in RECORDS_SCHEMA)
+    columns = ", ".join(
+        f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in RECORDS_SCHEMA
+    )
     return f"SELECT {columns} WHERE false"
 
 
@@ -118,8 +133,10 @@ def view_statements(source: str) -> list[str]:
             SELECT * FROM {RAW_VIEW}
             QUALIFY row_number() OVER (PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1""",
     ]
-    statements += [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
-                   for view, kind in kinds.items()]
+    statements += [
+        f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
+        for view, kind in kinds.items()
+    ]
     statements += [STEPS_VIEW, LOGS_VIEW]
     return statements
 
@@ -153,8 +170,10 @@ ORDER BY namespace, uid, position"""
 # The store's log objects as the engine last listed them (query.engine refreshes it before a
 # query that names `logs`); internal like _records, never named by user SQL.
 LOG_OBJECTS = "_log_objects"
-LOG_OBJECTS_TABLE = (f"CREATE TABLE IF NOT EXISTS {LOG_OBJECTS} (namespace VARCHAR, uid VARCHAR, "
-                     "step VARCHAR, key VARCHAR, size_bytes BIGINT)")
+LOG_OBJECTS_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {LOG_OBJECTS} (namespace VARCHAR, uid VARCHAR, "
+    "step VARCHAR, key VARCHAR, size_bytes BIGINT)"
+)
 
 # Stored logs of known runs (a run's logs outlive its records only while retention is deleting
 # them, and nothing may name such a run), and, unavailable, each step of a finished TaskRun

@@ -50,8 +50,10 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     policy = parse_policy(event["retention_policy"]) if event.get("retention_policy") else None
 
     report = compact(store, **options)
-    result: dict[str, Any] = {"compaction": report.summary() if report.partitions else
-                              "nothing to compact", "skipped": list(report.skipped)}
+    result: dict[str, Any] = {
+        "compaction": report.summary() if report.partitions else "nothing to compact",
+        "skipped": list(report.skipped),
+    }
     logger.info("compaction: %s", result["compaction"])
     if policy is not None:
         result["retention"] = retention(store, policy, config["RUNLAKE_SQL_TIMEOUT_S"]).lines()

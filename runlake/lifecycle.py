@@ -11,8 +11,9 @@ from layout.store import Store
 from query.engine import Engine
 
 
-def expired_results(store: Store, policy: rules.Policy, sql_timeout_s: float,
-                    now: datetime | None = None) -> list[rules.Expired]:
+def expired_results(
+    store: Store, policy: rules.Policy, sql_timeout_s: float, now: datetime | None = None
+) -> list[rules.Expired]:
     """The results of the store that `policy` lets go."""
     engine = Engine(store, sql_timeout_s)
     try:
@@ -22,8 +23,9 @@ def expired_results(store: Store, policy: rules.Policy, sql_timeout_s: float,
     return rules.expired_results(runs, policy, now)
 
 
-def retention(store: Store, policy: rules.Policy, sql_timeout_s: float,
-              dry_run: bool = False) -> rules.RetentionPlan:
+def retention(
+    store: Store, policy: rules.Policy, sql_timeout_s: float, dry_run: bool = False
+) -> rules.RetentionPlan:
     """Delete (or, dry, only plan) the records and logs of every expired result."""
     expired = expired_results(store, policy, sql_timeout_s)
     return rules.plan(store, expired) if dry_run else rules.apply(store, expired)

@@ -45,12 +45,15 @@ class _Server(BaseApplication):
 
 def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 16) -> None:
     app = create_combined_app(config)
-    _Server(app, {
-        "bind": f"{host}:{port}",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": threads,
-        "timeout": 60,
-        "accesslog": "-",
-        "access_log_format": ACCESS_LOG_FORMAT,
-    }).run()
+    _Server(
+        app,
+        {
+            "bind": f"{host}:{port}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 60,
+            "accesslog": "-",
+            "access_log_format": ACCESS_LOG_FORMAT,
+        },
+    ).run()

@@ -25,15 +25,23 @@ def token_matches(presented: str, accepted: Sequence[str]) -> bool:
     return found
 
 
-def require_token(headers: Mapping[str, str], args: Mapping[str, str],
-                  accepted: Sequence[str]) -> None:
+def require_token(
+    headers: Mapping[str, str], args: Mapping[str, str], accepted: Sequence[str]
+) -> None:
     if not accepted:
         return
     presented = presented_token(headers, args)
     if presented is None:
-        raise ApiError(401, "a token is required", ["send Authorization: Bearer <token> "
-                                                    "or ?token=<token>"],
-                       {"WWW-Authenticate": 'Bearer realm="runlake"'})
+        raise ApiError(
+            401,
+            "a token is required",
+            ["send Authorization: Bearer <token> or ?token=<token>"],
+            {"WWW-Authenticate": 'Bearer realm="runlake"'},
+        )
     if not token_matches(presented, accepted):
-        raise ApiError(401, "the token is not accepted", ["the token is not accepted"],
-                       {"WWW-Authenticate": 'Bearer realm="runlake", error="invalid_token"'})
+        raise ApiError(
+            401,
+            "the token is not accepted",
+            ["the token is not accepted"],
+            {"WWW-Authenticate": 'Bearer realm="runlake", error="invalid_token"'},
+        )

@@ -27,13 +27,20 @@ class SlowSender(Exception):
 
 
 def too_slow() -> ApiError:
-    return ApiError(408, "the request body did not arrive in time",
-                    [f"no byte for {BODY_IDLE_TIMEOUT_S:.0f} s, or the whole body took longer "
-                     f"than {EVENT_BODY_DEADLINE_S:.0f} s"], {"Connection": "close"})
+    return ApiError(
+        408,
+        "the request body did not arrive in time",
+        [
+            f"no byte for {BODY_IDLE_TIMEOUT_S:.0f} s, or the whole body took longer "
+            f"than {EVENT_BODY_DEADLINE_S:.0f} s"
+        ],
+        {"Connection": "close"},
+    )
 
 
-def body_reader(environ: Mapping[str, Any], idle_timeout_s: float,
-                deadline_s: float | None = None) -> Callable[[int], bytes]:
+def body_reader(
+    environ: Mapping[str, Any], idle_timeout_s: float, deadline_s: float | None = None
+) -> Callable[[int], bytes]:
     """read(n) over the request body; raises SlowSender when the sender stalls for
     idle_timeout_s, or (with deadline_s) when the whole body takes longer than that."""
     sock = environ.get("gunicorn.socket")
@@ -53,12 +60,16 @@ def body_reader(environ: Mapping[str, Any], idle_timeout_s: float,
     return read
 
 
-def read_limited_body(limit: int, idle_timeout_s: float = BODY_IDLE_TIMEOUT_S,
-                      deadline_s: float | None = EVENT_BODY_DEADLINE_S) -> bytes:
+def read_limited_body(
+    limit: int,
+    idle_timeout_s: float = BODY_IDLE_TIMEOUT_S,
+    deadline_s: float | None = EVENT_BODY_DEADLINE_S,
+) -> bytes:
     """The request body, or 413 once it passes `limit` bytes. Werkzeug's own limit silently
     truncates a chunked body (no Content-Length), so the reading is done here."""
-    too_large = ApiError(413, f"the body is larger than {limit} bytes",
-                         [f"RUNLAKE_MAX_BODY_BYTES is {limit}"])
+    too_large = ApiError(
+        413, f"the body is larger than {limit} bytes", [f"RUNLAKE_MAX_BODY_BYTES is {limit}"]
+    )
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     read = body_reader(request.environ, idle_timeout_s, deadline_s)

@@ -16,8 +16,13 @@ RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, errors: Iterable[str] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        errors: Iterable[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
@@ -29,12 +34,20 @@ class StoreUnavailable(ApiError):
     """503 with Retry-After: senders (Tekton among them) retry on 503."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(503, "the store cannot be written; retry later", [detail],
-                         {"Retry-After": str(RETRY_AFTER_S)})
+        super().__init__(
+            503,
+            "the store cannot be written; retry later",
+            [detail],
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
 
 
-def error_response(status: int, error: str, errors: list[str] | None = None,
-                   headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    error: str,
+    errors: list[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     response = jsonify({"error": error, "errors": errors or [error], "status": status})
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -58,5 +71,9 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         # A bug must not become a 500 that Tekton drops; log it, and let the sender retry.
         app.logger.exception("unexpected error")
-        return error_response(503, "internal error; retry later", [type(exc).__name__],
-                              {"Retry-After": str(RETRY_AFTER_S)})
+        return error_response(
+            503,
+            "internal error; retry later",
+            [type(exc).__name__],
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )

@@ -39,30 +39,39 @@ def read_parameter(name: str) -> str:
     return answer["Parameter"]["Value"]
 
 
-def parameter_settings(parameters: Mapping[str, str],
-                       environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def parameter_settings(
+    parameters: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Settings read from the SSM parameters the environment names: for each
     `{variable: setting}` whose variable is set, `{setting: value of that parameter}`."""
     environ = os.environ if environ is None else environ
-    return {setting: read_parameter(environ[variable])
-            for variable, setting in parameters.items() if environ.get(variable)}
+    return {
+        setting: read_parameter(environ[variable])
+        for variable, setting in parameters.items()
+        if environ.get(variable)
+    }
 
 
 def unavailable(detail: str) -> dict[str, Any]:
     """The 503 an HTTP API answers when the app cannot start (its store or tokens are out of
     reach): the one JSON error shape, with Retry-After, so Tekton retries."""
     body = {"error": "the service cannot start", "errors": [detail], "status": 503}
-    return {"statusCode": 503, "isBase64Encoded": False, "cookies": [],
-            "headers": {"content-type": "application/json", "retry-after": "5"},
-            "body": json.dumps(body)}
+    return {
+        "statusCode": 503,
+        "isBase64Encoded": False,
+        "cookies": [],
+        "headers": {"content-type": "application/json", "retry-after": "5"},
+        "body": json.dumps(body),
+    }
 
 
 class LambdaApp:
     """A Flask app built on first use and wrapped for API Gateway v2 (payload 2.0) events;
     a failed start is answered 503 and tried again on the next invocation."""
 
-    def __init__(self, build: Callable[[dict[str, str]], Flask],
-                 parameters: Mapping[str, str]) -> None:
+    def __init__(
+        self, build: Callable[[dict[str, str]], Flask], parameters: Mapping[str, str]
+    ) -> None:
         self._build = build
         self._parameters = parameters
         self._handler: LambdaHandler | None = None

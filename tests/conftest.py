@@ -80,9 +80,13 @@ class MotoS3:
             self._server = None
 
     def client(self):
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing",
-                            aws_secret_access_key="testing-secret")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing-secret",
+        )
 
 
 @pytest.fixture(scope="session")

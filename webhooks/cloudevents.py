@@ -39,11 +39,17 @@ SPECVERSION = "1.0"
 CE_PREFIX = "ce-"
 
 # event type kind segment -> (run kind, key of the run in the event data)
-_RUN_KINDS = {"taskrun": ("TaskRun", "taskRun"), "pipelinerun": ("PipelineRun", "pipelineRun"),
-              "customrun": ("CustomRun", "customRun")}
+_RUN_KINDS = {
+    "taskrun": ("TaskRun", "taskRun"),
+    "pipelinerun": ("PipelineRun", "pipelineRun"),
+    "customrun": ("CustomRun", "customRun"),
+}
 _OUTCOMES = ("queued", "started", "running", "unknown", "successful", "failed")
-_KIND_OF_TYPE = {f"dev.tekton.event.{segment}.{outcome}.v1": kind_key
-                 for segment, kind_key in _RUN_KINDS.items() for outcome in _OUTCOMES}
+_KIND_OF_TYPE = {
+    f"dev.tekton.event.{segment}.{outcome}.v1": kind_key
+    for segment, kind_key in _RUN_KINDS.items()
+    for outcome in _OUTCOMES
+}
 RUN_EVENT_TYPES: frozenset[str] = frozenset(_KIND_OF_TYPE)
 
 # Extensions are not stored, so their spelling is not checked: relays add their own.
@@ -70,8 +76,9 @@ def decode(headers: Mapping[str, str], body: bytes) -> list[TektonEvent]:
     return [event for event in events if event is not None]
 
 
-def events_to_rows(headers: Mapping[str, str], body: bytes,
-                   received_at: datetime) -> tuple[list[dict], int]:
+def events_to_rows(
+    headers: Mapping[str, str], body: bytes, received_at: datetime
+) -> tuple[list[dict], int]:
     """(rows of the run events, how many events had another type and were ignored).
     Raises InvalidInput listing every problem of every event, so nothing of a bad request
     is stored."""
@@ -92,23 +99,29 @@ def events_to_rows(headers: Mapping[str, str], body: bytes,
             continue
         try:
             # The events controller converts runs to v1beta1 and often drops TypeMeta.
-            row = normalize(obj, received_at=received_at, event_id=event.id,
-                            source="cloudevent", event_type=event.type, kind=kind,
-                            api_version=V1BETA1)
+            row = normalize(
+                obj,
+                received_at=received_at,
+                event_id=event.id,
+                source="cloudevent",
+                event_type=event.type,
+                kind=kind,
+                api_version=V1BETA1,
+            )
         except InvalidInput as exc:
             problems.extend(exc.prefixed(prefix))
             continue
         if row["kind"] != kind:
-            problems.append(f"{prefix}{key}.kind is {row['kind']!r} but {event.type} is an "
-                            f"event of a {kind}")
+            problems.append(
+                f"{prefix}{key}.kind is {row['kind']!r} but {event.type} is an event of a {kind}"
+            )
             continue
         rows.append(row)
     raise_if(problems)
     return rows, ignored
 
 
-def _decode(headers: Mapping[str, str],
-            body: bytes) -> tuple[list[TektonEvent | None], list[str]]:
+def _decode(headers: Mapping[str, str], body: bytes) -> tuple[list[TektonEvent | None], list[str]]:
     """Events (None where an event was invalid) and every problem found."""
     fields = lower_keys(headers)
     content_type = fields.get("content-type")
@@ -118,8 +131,9 @@ def _decode(headers: Mapping[str, str],
         if problem:
             return [], [problem]
         if not isinstance(document, Mapping):
-            return [], [f"a structured CloudEvent body must be a JSON object, "
-                        f"not {type_name(document)}"]
+            return [], [
+                f"a structured CloudEvent body must be a JSON object, not {type_name(document)}"
+            ]
         event, problems = _from_structured(document, "events[0]: ")
         return [event], problems
     if media == BATCH:
@@ -127,9 +141,12 @@ def _decode(headers: Mapping[str, str],
     if media is None or is_json(media):
         event, problems = _from_binary(fields, body)
         return [event], problems
-    raise UnsupportedMediaType([
-        f"Content-Type {content_type!r} is not a CloudEvent: send binary mode (ce-* headers "
-        f"and a JSON body), {STRUCTURED} or {BATCH}"])
+    raise UnsupportedMediaType(
+        [
+            f"Content-Type {content_type!r} is not a CloudEvent: send binary mode (ce-* headers "
+            f"and a JSON body), {STRUCTURED} or {BATCH}"
+        ]
+    )
 
 
 def _from_batch(body: bytes) -> tuple[list[TektonEvent | None], list[str]]:
@@ -155,8 +172,11 @@ def _from_batch(body: bytes) -> tuple[list[TektonEvent | None], list[str]]:
 def _from_structured(element: Mapping, prefix: str) -> tuple[TektonEvent | None, list[str]]:
     problems: list[str] = []
     # JSON format 1.0 section 2.2: an attribute whose value is null is absent.
-    attributes = {name: value for name, value in element.items()
-                  if name not in ("data", "data_base64") and value is not None}
+    attributes = {
+        name: value
+        for name, value in element.items()
+        if name not in ("data", "data_base64") and value is not None
+    }
     time = attributes.get("time")
     if isinstance(time, str):
         try:
@@ -183,8 +203,9 @@ def _structured_data(element: Mapping, datacontenttype: Any) -> tuple[Any, str |
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         return None, f"data_base64 is not valid base64: {exc}"
-    if datacontenttype is None or (isinstance(datacontenttype, str)
-                                   and is_json(media_type(datacontenttype))):
+    if datacontenttype is None or (
+        isinstance(datacontenttype, str) and is_json(media_type(datacontenttype))
+    ):
         return parse_json(raw, what="data_base64")
     return raw, None
 
@@ -196,7 +217,7 @@ def _from_binary(fields: Mapping[str, str], body: bytes) -> tuple[TektonEvent | 
     for name, value in fields.items():
         if not name.startswith(CE_PREFIX):
             continue
-        attribute = name[len(CE_PREFIX):]
+        attribute = name[len(CE_PREFIX) :]
         try:
             attributes[attribute] = decode_header_value(attribute, value)
         except (ValueError, OverflowError):  # only `time` is parsed beyond percent-decoding
@@ -237,15 +258,19 @@ def _check(attributes: Mapping[str, Any], label: Callable[[str], str]) -> list[s
     return problems
 
 
-def _event(attributes: Mapping[str, Any], data: Any,
-           problems: list[str]) -> tuple[TektonEvent | None, list[str]]:
+def _event(
+    attributes: Mapping[str, Any], data: Any, problems: list[str]
+) -> tuple[TektonEvent | None, list[str]]:
     if problems:
         return None, problems
     time = attributes.get("time")
-    return TektonEvent(id=attributes["id"], type=attributes["type"],
-                       source=attributes["source"],
-                       time=time.astimezone(UTC) if time is not None else None,
-                       data=data), []
+    return TektonEvent(
+        id=attributes["id"],
+        type=attributes["type"],
+        source=attributes["source"],
+        time=time.astimezone(UTC) if time is not None else None,
+        data=data,
+    ), []
 
 
 def _run_of(data: Any, key: str) -> tuple[Mapping | None, str | None]:

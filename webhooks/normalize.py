@@ -25,11 +25,21 @@ V1BETA1 = "tekton.dev/v1beta1"
 # Fields only one kind has, looked up at the top of `spec` and `status` only: a malformed
 # object may nest a whole copy of another object inside its spec (fixture 026).
 _KIND_MARKERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "PipelineRun": (("spec", "pipelineRef"), ("spec", "pipelineSpec"),
-                    ("status", "childReferences"), ("status", "taskRuns"),
-                    ("status", "runs"), ("status", "pipelineSpec")),
-    "TaskRun": (("spec", "taskRef"), ("spec", "taskSpec"), ("status", "steps"),
-                ("status", "podName"), ("status", "taskSpec")),
+    "PipelineRun": (
+        ("spec", "pipelineRef"),
+        ("spec", "pipelineSpec"),
+        ("status", "childReferences"),
+        ("status", "taskRuns"),
+        ("status", "runs"),
+        ("status", "pipelineSpec"),
+    ),
+    "TaskRun": (
+        ("spec", "taskRef"),
+        ("spec", "taskSpec"),
+        ("status", "steps"),
+        ("status", "podName"),
+        ("status", "taskSpec"),
+    ),
     "CustomRun": (("spec", "customRef"), ("spec", "customSpec")),
 }
 
@@ -42,14 +52,20 @@ _KIND_MARKERS: dict[str, tuple[tuple[str, str], ...]] = {
 # rather than a guess. CustomRun exists only in v1beta1.
 _VERSION_MARKERS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "PipelineRun": {
-        V1BETA1: (("spec", "serviceAccountName"), ("spec", "serviceAccountNames"),
-                  ("spec", "timeout"), ("spec", "resources"), ("spec", "podTemplate"),
-                  ("status", "taskRuns"), ("status", "runs"), ("status", "pipelineResults")),
+        V1BETA1: (
+            ("spec", "serviceAccountName"),
+            ("spec", "serviceAccountNames"),
+            ("spec", "timeout"),
+            ("spec", "resources"),
+            ("spec", "podTemplate"),
+            ("status", "taskRuns"),
+            ("status", "runs"),
+            ("status", "pipelineResults"),
+        ),
         V1: (("spec", "taskRunTemplate"), ("status", "results")),
     },
     "TaskRun": {
-        V1BETA1: (("spec", "resources"), ("status", "taskResults"),
-                  ("status", "resourcesResult")),
+        V1BETA1: (("spec", "resources"), ("status", "taskResults"), ("status", "resourcesResult")),
         V1: (("status", "results"),),
     },
 }
@@ -63,13 +79,19 @@ _LABEL_COLUMNS = {
 
 # RFC 3339 date-time; fromisoformat alone would also take a date without a time, or a
 # time without an offset, neither of which says when a run happened.
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-def normalize(obj: Mapping, *, received_at: datetime, event_id: str, source: str,
-              event_type: str | None = None, kind: str | None = None,
-              api_version: str | None = None) -> dict:
+def normalize(
+    obj: Mapping,
+    *,
+    received_at: datetime,
+    event_id: str,
+    source: str,
+    event_type: str | None = None,
+    kind: str | None = None,
+    api_version: str | None = None,
+) -> dict:
     """The `records` row of one Tekton object. `kind` and `api_version` are used only when
     the object lacks `kind`/`apiVersion`. Raises InvalidInput listing every problem."""
     if not isinstance(obj, Mapping):
@@ -101,8 +123,11 @@ def normalize(obj: Mapping, *, received_at: datetime, event_id: str, source: str
     condition_status, reason, message = _succeeded_condition(status, problems)
 
     text = _compact_json(obj, problems)
-    for what, value in (("the object", text), ("the event id", event_id),
-                        ("the event type", event_type)):
+    for what, value in (
+        ("the object", text),
+        ("the event id", event_id),
+        ("the event type", event_type),
+    ):
         if value is not None and not _encodable(value):
             # A lone surrogate (JSON "\ud800") parses but can never be written as UTF-8:
             # accepted, it would fail every write and be retried forever.
@@ -124,7 +149,8 @@ def normalize(obj: Mapping, *, received_at: datetime, event_id: str, source: str
         "started_at": started_at,
         "completed_at": completed_at,
         "duration_seconds": (completed_at - started_at).total_seconds()
-        if started_at and completed_at else None,
+        if started_at and completed_at
+        else None,
         "labels": labels,
         "annotations": annotations,
         "resource_version": resource_version,
@@ -140,8 +166,11 @@ def normalize(obj: Mapping, *, received_at: datetime, event_id: str, source: str
 def infer_kind(spec: Mapping, status: Mapping) -> list[str]:
     """The kinds whose kind-only fields the object has (one, several, or none)."""
     sections = {"spec": spec, "status": status}
-    return [kind for kind, markers in _KIND_MARKERS.items()
-            if any(key in sections[part] for part, key in markers)]
+    return [
+        kind
+        for kind, markers in _KIND_MARKERS.items()
+        if any(key in sections[part] for part, key in markers)
+    ]
 
 
 def infer_api_version(kind: str, spec: Mapping, status: Mapping) -> str | None:
@@ -149,8 +178,11 @@ def infer_api_version(kind: str, spec: Mapping, status: Mapping) -> str | None:
     if kind == "CustomRun":
         return V1BETA1
     sections = {"spec": spec, "status": status}
-    found = [version for version, markers in _VERSION_MARKERS.get(kind, {}).items()
-             if any(key in sections[part] for part, key in markers)]
+    found = [
+        version
+        for version, markers in _VERSION_MARKERS.get(kind, {}).items()
+        if any(key in sections[part] for part, key in markers)
+    ]
     return found[0] if len(found) == 1 else None
 
 
@@ -183,8 +215,9 @@ def _section(obj: Mapping, key: str, problems: list[str]) -> Mapping:
     return value
 
 
-def _kind(obj: Mapping, hint: str | None, spec: Mapping, status: Mapping,
-          problems: list[str]) -> str | None:
+def _kind(
+    obj: Mapping, hint: str | None, spec: Mapping, status: Mapping, problems: list[str]
+) -> str | None:
     kind = obj.get("kind") or hint
     if kind is None:
         guesses = infer_kind(spec, status)
@@ -202,8 +235,14 @@ def _kind(obj: Mapping, hint: str | None, spec: Mapping, status: Mapping,
     return kind
 
 
-def _api_version(obj: Mapping, hint: str | None, kind: str | None, spec: Mapping,
-                 status: Mapping, problems: list[str]) -> str | None:
+def _api_version(
+    obj: Mapping,
+    hint: str | None,
+    kind: str | None,
+    spec: Mapping,
+    status: Mapping,
+    problems: list[str],
+) -> str | None:
     version = obj.get("apiVersion") or hint
     if version is None:
         return infer_api_version(kind, spec, status) if kind else None
@@ -257,8 +296,9 @@ def _time(value: Any, field: str, problems: list[str]) -> datetime | None:
         return None
 
 
-def _succeeded_condition(status: Mapping,
-                         problems: list[str]) -> tuple[str | None, str | None, str | None]:
+def _succeeded_condition(
+    status: Mapping, problems: list[str]
+) -> tuple[str | None, str | None, str | None]:
     """(condition status, reason, message) of the `Succeeded` condition, or Nones."""
     conditions = status.get("conditions")
     if conditions is None:
@@ -275,8 +315,9 @@ def _succeeded_condition(status: Mapping,
             continue
         value = condition.get("status")
         if value not in CONDITION_STATUSES:
-            problems.append(f"{field}.status is {value!r}, not one of "
-                            f"{', '.join(CONDITION_STATUSES)}")
+            problems.append(
+                f"{field}.status is {value!r}, not one of {', '.join(CONDITION_STATUSES)}"
+            )
             value = None
         # Go omits an empty reason or message; "" and absent mean the same.
         reason = _optional_string(condition, "reason", f"{field}.reason", problems) or None
@@ -299,8 +340,13 @@ def _encodable(text: str) -> bool:
 
 def _compact_json(obj: Mapping, problems: list[str]) -> str | None:
     try:
-        return json.dumps(obj if isinstance(obj, dict) else dict(obj), separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False, default=_json_default)
+        return json.dumps(
+            obj if isinstance(obj, dict) else dict(obj),
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=_json_default,
+        )
     except (TypeError, ValueError) as exc:
         problems.append(f"the object cannot be stored as JSON: {exc}")
         return None

@@ -20,8 +20,9 @@ _WRAPPER_KEYS = {"taskRun": "TaskRun", "pipelineRun": "PipelineRun", "customRun"
 def snapshot_event_id(obj: Mapping) -> str:
     """A content hash: the same snapshot sent twice gets the same id (and is deduplicated by
     readers), any change to the object gives a new one."""
-    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           default=str)
+    canonical = json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
@@ -44,15 +45,17 @@ def objects_to_rows(document: Any, received_at: datetime, source: str) -> list[d
     raise InvalidInput([f"the body must be a JSON object or array, not {type_name(document)}"])
 
 
-def snapshots_to_rows(headers: Mapping[str, str], body: bytes, received_at: datetime,
-                      source: str = "watcher") -> list[dict]:
+def snapshots_to_rows(
+    headers: Mapping[str, str], body: bytes, received_at: datetime, source: str = "watcher"
+) -> list[dict]:
     """Rows of a /v1/snapshots request. Raises UnsupportedMediaType (415) unless the
     Content-Type is JSON or absent, InvalidInput (400) listing every problem otherwise."""
     content_type = lower_keys(headers).get("content-type")
     media = media_type(content_type)
     if media is not None and not is_json(media):
         raise UnsupportedMediaType(
-            [f"Content-Type {content_type!r} is not JSON: send application/json"])
+            [f"Content-Type {content_type!r} is not JSON: send application/json"]
+        )
     document, problem = parse_json(body)
     if problem:
         raise InvalidInput([problem])
@@ -80,5 +83,11 @@ def _row(obj: Any, received_at: datetime, source: str) -> dict:
             obj, kind, api_version = obj[key], _WRAPPER_KEYS[key], V1BETA1
     if not isinstance(obj, Mapping):
         raise InvalidInput([f"is {type_name(obj)}, not an object"])
-    return normalize(obj, received_at=received_at, event_id=snapshot_event_id(obj),
-                     source=source, kind=kind, api_version=api_version)
+    return normalize(
+        obj,
+        received_at=received_at,
+        event_id=snapshot_event_id(obj),
+        source=source,
+        kind=kind,
+        api_version=api_version,
+    )

@@ -11,12 +11,14 @@ SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = "Succeeded", "Failed", "Cancelled", "T
 RUNNING, PENDING = "Running", "Pending"
 
 # `PipelineRunCancelled` is the pre-v0.44 spelling; CustomRun controllers use their own.
-CANCEL_REASONS = frozenset({"Cancelled", "TaskRunCancelled", "PipelineRunCancelled",
-                            "CustomRunCancelled"})
+CANCEL_REASONS = frozenset(
+    {"Cancelled", "TaskRunCancelled", "PipelineRunCancelled", "CustomRunCancelled"}
+)
 # Tekton's CustomRun constant is `CustomRunTimedOut`; `CustomRunTimeout` is accepted because
 # custom controllers copy the TaskRun/PipelineRun spelling.
-TIMEOUT_REASONS = frozenset({"TaskRunTimeout", "PipelineRunTimeout", "CustomRunTimedOut",
-                             "CustomRunTimeout"})
+TIMEOUT_REASONS = frozenset(
+    {"TaskRunTimeout", "PipelineRunTimeout", "CustomRunTimedOut", "CustomRunTimeout"}
+)
 PENDING_REASONS = frozenset({"Pending", "PipelineRunPending"})
 
 # condition status -> (reason -> run status, run status for any other reason or none).
@@ -25,8 +27,10 @@ PENDING_REASONS = frozenset({"Pending", "PipelineRunPending"})
 # purpose: finally tasks are still executing.
 RULES: Mapping[str, tuple[Mapping[str, str], str]] = {
     "True": ({}, SUCCEEDED),
-    "False": ({**dict.fromkeys(CANCEL_REASONS, CANCELLED),
-               **dict.fromkeys(TIMEOUT_REASONS, TIMED_OUT)}, FAILED),
+    "False": (
+        {**dict.fromkeys(CANCEL_REASONS, CANCELLED), **dict.fromkeys(TIMEOUT_REASONS, TIMED_OUT)},
+        FAILED,
+    ),
     "Unknown": (dict.fromkeys(PENDING_REASONS, PENDING), RUNNING),
 }
 CONDITION_STATUSES = tuple(RULES)
@@ -40,6 +44,7 @@ def run_status(condition_status: str | None, reason: str | None) -> str:
     try:
         by_reason, default = RULES[condition_status]
     except KeyError:
-        raise ValueError(f"condition status {condition_status!r} is not one of "
-                         f"{', '.join(CONDITION_STATUSES)}") from None
+        raise ValueError(
+            f"condition status {condition_status!r} is not one of {', '.join(CONDITION_STATUSES)}"
+        ) from None
     return by_reason.get(reason or "", default)

@@ -33,24 +33,32 @@ def parse_query_tokens(value: str | None) -> dict[str, frozenset[str] | None]:
     return tokens
 
 
-def namespaces_for(presented: str | None,
-                   tokens: Mapping[str, frozenset[str] | None]) -> frozenset[str] | None:
+def namespaces_for(
+    presented: str | None, tokens: Mapping[str, frozenset[str] | None]
+) -> frozenset[str] | None:
     """The namespaces a presented token may read; raises ApiError 401 otherwise. Compared in
     constant time against every token."""
     if not tokens:
         return ALL
     if presented is None:
-        raise ApiError(401, "a token is required",
-                       ["send Authorization: Bearer <token> or ?token=<token>"],
-                       {"WWW-Authenticate": 'Bearer realm="runlake"'})
+        raise ApiError(
+            401,
+            "a token is required",
+            ["send Authorization: Bearer <token> or ?token=<token>"],
+            {"WWW-Authenticate": 'Bearer realm="runlake"'},
+        )
     match: frozenset[str] | None = frozenset()
     found = False
     for token, spaces in tokens.items():
         if hmac.compare_digest(presented.encode(), token.encode()):
             found, match = True, spaces
     if not found:
-        raise ApiError(401, "the token is not accepted", ["the token is not accepted"],
-                       {"WWW-Authenticate": 'Bearer realm="runlake", error="invalid_token"'})
+        raise ApiError(
+            401,
+            "the token is not accepted",
+            ["the token is not accepted"],
+            {"WWW-Authenticate": 'Bearer realm="runlake", error="invalid_token"'},
+        )
     return match
 
 

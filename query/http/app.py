@@ -20,8 +20,15 @@ def healthz() -> Response:
 
 
 # Every blueprint of the query service, in one place for create_app and `runlake serve`.
-QUERY_BLUEPRINTS = (openapi.blueprint, sql.blueprint, runs.blueprint, summary.blueprint,
-                    logs.blueprint, results.blueprint, web.blueprint)
+QUERY_BLUEPRINTS = (
+    openapi.blueprint,
+    sql.blueprint,
+    runs.blueprint,
+    summary.blueprint,
+    logs.blueprint,
+    results.blueprint,
+    web.blueprint,
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

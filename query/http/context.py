@@ -23,13 +23,18 @@ def get_engine() -> Engine:
             config = current_app.config
             store = open_store(config["RUNLAKE_STORE"], config.get("RUNLAKE_S3_ENDPOINT"))
             extensions[ENGINE_KEY] = Engine(
-                store, sql_timeout_s=float(config.get("RUNLAKE_SQL_TIMEOUT_S") or 30.0))
+                store, sql_timeout_s=float(config.get("RUNLAKE_SQL_TIMEOUT_S") or 30.0)
+            )
         return extensions[ENGINE_KEY]
 
 
 def store_unreadable(exc: StoreError) -> ApiError:
-    return ApiError(503, "the store cannot be read; retry later", [str(exc)],
-                    {"Retry-After": str(RETRY_AFTER_S)})
+    return ApiError(
+        503,
+        "the store cannot be read; retry later",
+        [str(exc)],
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def query_failed(exc: Exception) -> ApiError:
@@ -37,5 +42,9 @@ def query_failed(exc: Exception) -> ApiError:
     (filters reach DuckDB only as parameters, so it is not the request's fault)."""
     if isinstance(exc, StoreError):
         return store_unreadable(exc)
-    return ApiError(503, "the archive could not be queried; retry later", [str(exc)],
-                    {"Retry-After": str(RETRY_AFTER_S)})
+    return ApiError(
+        503,
+        "the archive could not be queried; retry later",
+        [str(exc)],
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )

@@ -14,111 +14,269 @@ _STR = {"type": "string"}
 _TIME = {"type": "string", "nullable": True}
 
 RUN_FIELDS = ["uid", "namespace", "name", "kind", "status", "created_at"]
-RUN = {"type": "object", "required": RUN_FIELDS,
-       "properties": {"uid": _STR, "namespace": {"type": "string", "nullable": True},
-                      "name": {"type": "string", "nullable": True}, "kind": _STR,
-                      "status": {"type": "string", "nullable": True}, "created_at": _TIME}}
+RUN = {
+    "type": "object",
+    "required": RUN_FIELDS,
+    "properties": {
+        "uid": _STR,
+        "namespace": {"type": "string", "nullable": True},
+        "name": {"type": "string", "nullable": True},
+        "kind": _STR,
+        "status": {"type": "string", "nullable": True},
+        "created_at": _TIME,
+    },
+}
 
-_FILTERS = [{"name": name, "in": "query", "required": False, "schema": _STR}
-            for name in ("namespace", "kind", "status", "pipeline", "task", "pipeline_run",
-                         "label", "since", "until", "q")]
+_FILTERS = [
+    {"name": name, "in": "query", "required": False, "schema": _STR}
+    for name in (
+        "namespace",
+        "kind",
+        "status",
+        "pipeline",
+        "task",
+        "pipeline_run",
+        "label",
+        "since",
+        "until",
+        "q",
+    )
+]
 
-_GRPC_ERROR = {"type": "object", "required": ["code", "message", "details"],
-               "properties": {"code": {"type": "integer"}, "message": _STR,
-                              "details": {"type": "array"}}}
+_GRPC_ERROR = {
+    "type": "object",
+    "required": ["code", "message", "details"],
+    "properties": {"code": {"type": "integer"}, "message": _STR, "details": {"type": "array"}},
+}
 
 
 def _grpcerror_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Grpc"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Grpc"}}},
+    }
 
 
-_REFUSED = {"400": error_spec("invalid parameters, every problem listed"),
-            "401": error_spec("missing or wrong query token"),
-            "503": error_spec("the store cannot be read; retry after Retry-After seconds")}
+_REFUSED = {
+    "400": error_spec("invalid parameters, every problem listed"),
+    "401": error_spec("missing or wrong query token"),
+    "503": error_spec("the store cannot be read; retry after Retry-After seconds"),
+}
 
-_GRPC_REFUSED = {code: _grpcerror_response(text) for code, text in (
-    ("400", "INVALID_ARGUMENT"), ("401", "UNAUTHENTICATED"), ("403", "PERMISSION_DENIED"),
-    ("404", "NOT_FOUND"), ("503", "UNAVAILABLE"), ("504", "DEADLINE_EXCEEDED"))}
+_GRPC_REFUSED = {
+    code: _grpcerror_response(text)
+    for code, text in (
+        ("400", "INVALID_ARGUMENT"),
+        ("401", "UNAUTHENTICATED"),
+        ("403", "PERMISSION_DENIED"),
+        ("404", "NOT_FOUND"),
+        ("503", "UNAVAILABLE"),
+        ("504", "DEADLINE_EXCEEDED"),
+    )
+}
 
 _RESULTS = "/apis/results.tekton.dev/v1alpha2/parents/{parent}/results"
 _PARENT = {"name": "parent", "in": "path", "required": True, "schema": _STR}
 _RESULT = {"name": "result", "in": "path", "required": True, "schema": _STR}
-_LISTING = [{"name": name, "in": "query", "required": False, "schema": _STR}
-            for name in ("filter", "order_by", "page_token")] + [
-    {"name": "page_size", "in": "query", "required": False, "schema": {"type": "integer"}}]
+_LISTING = [
+    {"name": name, "in": "query", "required": False, "schema": _STR}
+    for name in ("filter", "order_by", "page_token")
+] + [{"name": "page_size", "in": "query", "required": False, "schema": {"type": "integer"}}]
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "runlake query", "version": "1"},
     "components": {"schemas": {"Error": ERROR, "Grpc": _GRPC_ERROR, "Run": RUN}},
     "paths": {
-        "/v1/runs": {"get": {
-            "operationId": "listRuns",
-            "parameters": [*_FILTERS,
-                           {"name": "page_size", "in": "query", "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                           {"name": "page_token", "in": "query", "required": False,
-                            "schema": _STR}],
-            "responses": {"200": {"description": "newest created_at first", "content": {
-                "application/json": {"schema": {
-                    "type": "object", "required": ["runs", "next_page_token"],
-                    "properties": {"runs": {"type": "array",
-                                            "items": {"$ref": "#/components/schemas/Run"}},
-                                   "next_page_token": {"type": "string", "nullable": True}}}}}},
-                          **_REFUSED}}},
-        "/v1/runs/{uid}": {"get": {
-            "operationId": "getRun",
-            "parameters": [{"name": "uid", "in": "path", "required": True, "schema": _STR}],
-            "responses": {"200": {"description": "the latest snapshot", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}},
-                "404": error_spec("unknown run"), **_REFUSED}}},
-        "/v1/runs/{uid}/logs": {"get": {
-            "operationId": "getRunLogs",
-            "parameters": [{"name": "uid", "in": "path", "required": True, "schema": _STR},
-                           {"name": "step", "in": "query", "required": False, "schema": _STR}],
-            "responses": {"200": {"description": "the step logs, streamed",
-                                  "content": {"text/plain": {"schema": _STR}}},
-                          "404": error_spec("unknown run or step"), **_REFUSED}}},
-        "/v1/summary": {"get": {
-            "operationId": "summary",
-            "parameters": [{"name": "group_by", "in": "query", "required": False,
-                            "schema": {"type": "string", "enum": [
-                                "pipeline", "namespace", "task", "status", "day", "week"]}},
-                           *_FILTERS],
-            "responses": {"200": {"description": "totals per group", "content": {
-                "application/json": {"schema": {
-                    "type": "object", "required": ["groups"],
-                    "properties": {"groups": {"type": "array", "items": {
-                        "type": "object", "required": ["key", "total", "success_rate"]}}}}}}},
-                **_REFUSED}}},
-        "/v1/sql": {"post": {
-            "operationId": "sql",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["sql"],
-                "properties": {"sql": _STR, "limit": {"type": "integer", "minimum": 1,
-                                                      "maximum": 10000}}}}}},
-            "responses": {"200": {"description": "one read-only query's rows", "content": {
-                "application/json": {"schema": {
-                    "type": "object", "required": ["columns", "rows", "truncated"],
-                    "properties": {"columns": {"type": "array", "items": _STR},
-                                   "rows": {"type": "array", "items": {"type": "array"}},
-                                   "truncated": {"type": "boolean"}}}}}},
-                "415": error_spec("not JSON"), **_REFUSED}}},
-        _RESULTS: {"get": {
-            "operationId": "listResults", "parameters": [_PARENT, *_LISTING],
-            "responses": {"200": {"description": "Tekton Results' ListResults",
-                                  "content": {"application/json": {"schema": {
-                                      "type": "object", "required": ["results"]}}}},
-                          **_GRPC_REFUSED}}},
-        _RESULTS + "/{result}/records": {"get": {
-            "operationId": "listRecords", "parameters": [_PARENT, _RESULT, *_LISTING],
-            "responses": {"200": {"description": "Tekton Results' ListRecords",
-                                  "content": {"application/json": {"schema": {
-                                      "type": "object", "required": ["records"]}}}},
-                          **_GRPC_REFUSED}}},
-        "/healthz": {"get": {"operationId": "healthz",
-                             "responses": {"200": {"description": "the process answers"}}}},
+        "/v1/runs": {
+            "get": {
+                "operationId": "listRuns",
+                "parameters": [
+                    *_FILTERS,
+                    {
+                        "name": "page_size",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                    {"name": "page_token", "in": "query", "required": False, "schema": _STR},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "newest created_at first",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["runs", "next_page_token"],
+                                    "properties": {
+                                        "runs": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Run"},
+                                        },
+                                        "next_page_token": {"type": "string", "nullable": True},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_REFUSED,
+                },
+            }
+        },
+        "/v1/runs/{uid}": {
+            "get": {
+                "operationId": "getRun",
+                "parameters": [{"name": "uid", "in": "path", "required": True, "schema": _STR}],
+                "responses": {
+                    "200": {
+                        "description": "the latest snapshot",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Run"}}
+                        },
+                    },
+                    "404": error_spec("unknown run"),
+                    **_REFUSED,
+                },
+            }
+        },
+        "/v1/runs/{uid}/logs": {
+            "get": {
+                "operationId": "getRunLogs",
+                "parameters": [
+                    {"name": "uid", "in": "path", "required": True, "schema": _STR},
+                    {"name": "step", "in": "query", "required": False, "schema": _STR},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the step logs, streamed",
+                        "content": {"text/plain": {"schema": _STR}},
+                    },
+                    "404": error_spec("unknown run or step"),
+                    **_REFUSED,
+                },
+            }
+        },
+        "/v1/summary": {
+            "get": {
+                "operationId": "summary",
+                "parameters": [
+                    {
+                        "name": "group_by",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["pipeline", "namespace", "task", "status", "day", "week"],
+                        },
+                    },
+                    *_FILTERS,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "totals per group",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["groups"],
+                                    "properties": {
+                                        "groups": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "object",
+                                                "required": ["key", "total", "success_rate"],
+                                            },
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_REFUSED,
+                },
+            }
+        },
+        "/v1/sql": {
+            "post": {
+                "operationId": "sql",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["sql"],
+                                "properties": {
+                                    "sql": _STR,
+                                    "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "one read-only query's rows",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["columns", "rows", "truncated"],
+                                    "properties": {
+                                        "columns": {"type": "array", "items": _STR},
+                                        "rows": {"type": "array", "items": {"type": "array"}},
+                                        "truncated": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "415": error_spec("not JSON"),
+                    **_REFUSED,
+                },
+            }
+        },
+        _RESULTS: {
+            "get": {
+                "operationId": "listResults",
+                "parameters": [_PARENT, *_LISTING],
+                "responses": {
+                    "200": {
+                        "description": "Tekton Results' ListResults",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "required": ["results"]}
+                            }
+                        },
+                    },
+                    **_GRPC_REFUSED,
+                },
+            }
+        },
+        _RESULTS + "/{result}/records": {
+            "get": {
+                "operationId": "listRecords",
+                "parameters": [_PARENT, _RESULT, *_LISTING],
+                "responses": {
+                    "200": {
+                        "description": "Tekton Results' ListRecords",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "required": ["records"]}
+                            }
+                        },
+                    },
+                    **_GRPC_REFUSED,
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "responses": {"200": {"description": "the process answers"}},
+            }
+        },
     },
 }
 

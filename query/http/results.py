@@ -63,11 +63,25 @@ ANY = "-"
 LOG_TYPE = "results.tekton.dev/v1alpha3.Log"
 
 # HTTP status -> gRPC code, as grpc-gateway maps them the other way.
-GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 10, 413: 8, 415: 3, 429: 8,
-              500: 13, 501: 12, 503: 14, 504: 4}
+GRPC_CODES = {
+    400: 3,
+    401: 16,
+    403: 7,
+    404: 5,
+    405: 12,
+    409: 10,
+    413: 8,
+    415: 3,
+    429: 8,
+    500: 13,
+    501: 12,
+    503: 14,
+    504: 4,
+}
 
 
 # -- errors ------------------------------------------------------------------------------
+
 
 def grpc_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     response = jsonify({"code": GRPC_CODES.get(status, 2), "message": message, "details": []})
@@ -86,8 +100,9 @@ def _api_error(exc: ApiError) -> Response:
 
 @blueprint.errorhandler(StoreError)
 def _store_error(exc: StoreError) -> Response:
-    return grpc_error(503, f"the store cannot be read; retry later: {exc}",
-                      {"Retry-After": str(RETRY_AFTER_S)})
+    return grpc_error(
+        503, f"the store cannot be read; retry later: {exc}", {"Retry-After": str(RETRY_AFTER_S)}
+    )
 
 
 @blueprint.errorhandler(Exception)
@@ -105,6 +120,7 @@ def _not_found(what: str) -> ApiError:
 
 
 # -- the SQL -----------------------------------------------------------------------------
+
 
 def _parent_condition(parent: str, params: Params) -> str:
     """Which namespaces a request reads: its parent, confined to the token's namespaces."""
@@ -151,8 +167,10 @@ def _order_by(text: str | None) -> list[tuple[str, bool]]:
             continue
         match = _ORDER_TERM.fullmatch(part)
         if not match or match.group(1) not in ORDER_FIELDS:
-            raise _invalid(f"invalid order_by {part!r}: order by create_time or update_time, "
-                           "each optionally asc or desc")
+            raise _invalid(
+                f"invalid order_by {part!r}: order by create_time or update_time, "
+                "each optionally asc or desc"
+            )
         terms.append((match.group(1), (match.group(2) or "asc").lower() == "desc"))
     return terms + [("uid", False)]
 
@@ -184,8 +202,9 @@ def _page(kind: str, parent: str) -> Page:
             if not isinstance(after, list) or len(after) != len(order):
                 raise paging.PageTokenError("token of another query")
         except (paging.PageTokenError, KeyError):
-            raise _invalid("invalid page_token: it belongs to another query, or is "
-                           "malformed") from None
+            raise _invalid(
+                "invalid page_token: it belongs to another query, or is malformed"
+            ) from None
     return Page(size, order, after, fingerprint)
 
 
@@ -198,6 +217,7 @@ def _next_token(page: Page, rows: list[dict[str, Any]]) -> str:
 
 
 # -- answers -----------------------------------------------------------------------------
+
 
 def _timestamps(created: datetime | None, updated: datetime | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -219,10 +239,14 @@ def _b64(text: str | bytes) -> str:
 
 
 def record_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {"name": row["record_name"], "id": row["uid"], "uid": row["uid"],
-            "data": {"type": row["data_type"], "value": _b64(row["object"] or "{}")},
-            "etag": _etag(row["uid"], row["update_time"]),
-            **_timestamps(row["create_time"], row["update_time"])}
+    return {
+        "name": row["record_name"],
+        "id": row["uid"],
+        "uid": row["uid"],
+        "data": {"type": row["data_type"], "value": _b64(row["object"] or "{}")},
+        "etag": _etag(row["uid"], row["update_time"]),
+        **_timestamps(row["create_time"], row["update_time"]),
+    }
 
 
 def _annotation_map(text: str | None) -> dict[str, str]:
@@ -234,16 +258,22 @@ def _annotation_map(text: str | None) -> dict[str, str]:
 
 
 def result_json(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": f"{row['parent']}/results/{row['uid']}", "id": row["uid"],
-                           "uid": row["uid"],
-                           **_timestamps(row["create_time"], row["update_time"])}
+    out: dict[str, Any] = {
+        "name": f"{row['parent']}/results/{row['uid']}",
+        "id": row["uid"],
+        "uid": row["uid"],
+        **_timestamps(row["create_time"], row["update_time"]),
+    }
     annotations = _annotation_map(row["result_annotations"])
     if annotations:
         out["annotations"] = annotations
     out["etag"] = _etag(row["uid"], row["update_time"])
     if row["summary_record"] is not None:
-        summary: dict[str, Any] = {"record": row["summary_record"], "type": row["summary_type"],
-                                   "status": row["summary_status"]}
+        summary: dict[str, Any] = {
+            "record": row["summary_record"],
+            "type": row["summary_type"],
+            "status": row["summary_status"],
+        }
         if row["summary_start_time"] is not None:
             summary["start_time"] = jsonable(row["summary_start_time"])
         if row["summary_end_time"] is not None:
@@ -257,18 +287,26 @@ def result_json(row: dict[str, Any]) -> dict[str, Any]:
 
 # -- results -----------------------------------------------------------------------------
 
+
 @blueprint.get("/<parent>/results")
 def list_results(parent: str) -> Response:
     params = Params()
     page = _page("results", parent)
     where = _filter(RESULTS, params)
     parent_sql = _parent_condition(parent, params)
-    sql = (records_cte(parent_sql) + results_cte(parent_sql) +
-           f" SELECT * FROM results WHERE {where} AND {keyset_sql(page.order, page.after, params)}"
-           f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}")
+    sql = (
+        records_cte(parent_sql)
+        + results_cte(parent_sql)
+        + f" SELECT * FROM results WHERE {where} AND {keyset_sql(page.order, page.after, params)}"
+        f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
+    )
     rows = _query(sql, params)
-    return jsonify({"results": [result_json(r) for r in rows[:page.size]],
-                    "next_page_token": _next_token(page, rows)})
+    return jsonify(
+        {
+            "results": [result_json(r) for r in rows[: page.size]],
+            "next_page_token": _next_token(page, rows),
+        }
+    )
 
 
 @blueprint.get("/<parent>/results/<result>")
@@ -279,8 +317,11 @@ def get_result(parent: str, result: str) -> Response:
     parent_sql = _parent_condition(parent, params)
     if not is_uid(result):
         raise _not_found(f"result {parent}/results/{result}")
-    sql = (records_cte(parent_sql) + results_cte(parent_sql) +
-           f" SELECT * FROM results WHERE uid = CAST({params.add(result)} AS VARCHAR)")
+    sql = (
+        records_cte(parent_sql)
+        + results_cte(parent_sql)
+        + f" SELECT * FROM results WHERE uid = CAST({params.add(result)} AS VARCHAR)"
+    )
     rows = _query(sql, params)
     if not rows:
         raise _not_found(f"result {parent}/results/{result}")
@@ -288,6 +329,7 @@ def get_result(parent: str, result: str) -> Response:
 
 
 # -- records -----------------------------------------------------------------------------
+
 
 def _result_condition(result: str, params: Params) -> str:
     if result == ANY:
@@ -297,14 +339,16 @@ def _result_condition(result: str, params: Params) -> str:
     return f"result_uid = CAST({params.add(result)} AS VARCHAR)"
 
 
-def _record_rows(parent_sql: str, result: str, page: Page, params: Params,
-                 extra: str = "true") -> list[dict[str, Any]]:
+def _record_rows(
+    parent_sql: str, result: str, page: Page, params: Params, extra: str = "true"
+) -> list[dict[str, Any]]:
     where = _filter(RECORDS, params)
     in_result = _result_condition(result, params)
-    sql = (records_cte(parent_sql) +
-           f" SELECT {RECORD_COLUMNS} FROM records WHERE {in_result}"
-           f" AND {where} AND {extra} AND {keyset_sql(page.order, page.after, params)}"
-           f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}")
+    sql = (
+        records_cte(parent_sql) + f" SELECT {RECORD_COLUMNS} FROM records WHERE {in_result}"
+        f" AND {where} AND {extra} AND {keyset_sql(page.order, page.after, params)}"
+        f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
+    )
     return _query(sql, params)
 
 
@@ -313,8 +357,12 @@ def list_records(parent: str, result: str) -> Response:
     params = Params()
     page = _page("records", f"{parent}/{result}")
     rows = _record_rows(_parent_condition(parent, params), result, page, params)
-    return jsonify({"records": [record_json(r) for r in rows[:page.size]],
-                    "next_page_token": _next_token(page, rows)})
+    return jsonify(
+        {
+            "records": [record_json(r) for r in rows[: page.size]],
+            "next_page_token": _next_token(page, rows),
+        }
+    )
 
 
 def _one_record(parent: str, result: str, record: str) -> dict[str, Any]:
@@ -325,9 +373,10 @@ def _one_record(parent: str, result: str, record: str) -> dict[str, Any]:
     if not is_uid(record):
         raise _not_found(f"record {parent}/results/{result}/records/{record}")
     in_result = _result_condition(result, params)
-    sql = (records_cte(parent_sql) +
-           f" SELECT {RECORD_COLUMNS} FROM records WHERE {in_result}"
-           f" AND uid = CAST({params.add(record)} AS VARCHAR)")
+    sql = (
+        records_cte(parent_sql) + f" SELECT {RECORD_COLUMNS} FROM records WHERE {in_result}"
+        f" AND uid = CAST({params.add(record)} AS VARCHAR)"
+    )
     rows = _query(sql, params)
     if not rows:
         raise _not_found(f"record {parent}/results/{result}/records/{record}")
@@ -341,14 +390,16 @@ def get_record(parent: str, result: str, record: str) -> Response:
 
 # -- record summary ----------------------------------------------------------------------
 
+
 @blueprint.get("/<parent>/results/<result>/records/summary")
 def records_summary(parent: str, result: str) -> Response:
     fields = [f.strip() for f in request.args.get("summary", "").split(",") if f.strip()]
     fields = fields or ["total"]
     unknown = [f for f in fields if f not in SUMMARY_FIELDS]
     if unknown:
-        raise _invalid(f"invalid aggregate query: {', '.join(unknown)}; known: "
-                       f"{', '.join(SUMMARY_FIELDS)}")
+        raise _invalid(
+            f"invalid aggregate query: {', '.join(unknown)}; known: {', '.join(SUMMARY_FIELDS)}"
+        )
     group_by = request.args.get("group_by", "").strip()
     order_by = request.args.get("order_by", "").strip()
     params = Params()
@@ -364,17 +415,18 @@ def records_summary(parent: str, result: str) -> Response:
         order = "group_value ASC NULLS LAST"
         if order_by:
             parts = order_by.split()
-            if len(parts) != 2 or parts[0].upper() not in ("ASC", "DESC") \
-                    or parts[1] not in fields:
-                raise _invalid(f"invalid order_by {order_by!r}: ASC or DESC, then one of the "
-                               "summary fields")
+            if len(parts) != 2 or parts[0].upper() not in ("ASC", "DESC") or parts[1] not in fields:
+                raise _invalid(
+                    f"invalid order_by {order_by!r}: ASC or DESC, then one of the summary fields"
+                )
             order = f"{parts[1]} {parts[0].upper()} NULLS LAST, group_value ASC"
         tail += f" ORDER BY {order}"
     parent_sql = _parent_condition(parent, params)
     in_result = _result_condition(result, params)
-    sql = (records_cte(parent_sql) +
-           f" SELECT {', '.join(select)} FROM records"
-           f" WHERE {in_result} AND {where}{tail}")
+    sql = (
+        records_cte(parent_sql) + f" SELECT {', '.join(select)} FROM records"
+        f" WHERE {in_result} AND {where}{tail}"
+    )
     rows = _query(sql, params)
     summary = []
     for row in rows:
@@ -386,6 +438,7 @@ def records_summary(parent: str, result: str) -> Response:
 
 
 # -- logs --------------------------------------------------------------------------------
+
 
 def _stored_logs(parent: str, uid: str | None = None) -> dict[str, dict[str, str]]:
     """run uid -> {step: key} for every stored step log under the parent (or of one run)."""
@@ -403,25 +456,46 @@ def _log_name(row: dict[str, Any]) -> str:
 
 
 def log_record_json(row: dict[str, Any], steps: dict[str, str]) -> dict[str, Any]:
-    log = {"kind": "Log", "apiVersion": "results.tekton.dev/v1alpha3",
-           "metadata": {"uid": row["uid"], "name": f"{row['name']}-log",
-                        "namespace": row["namespace"]},
-           "spec": {"type": "File",
-                    "resource": {"uid": row["uid"], "kind": row["kind"], "name": row["name"],
-                                 "namespace": row["namespace"]}},
-           "status": {"path": f"logs/{row['namespace']}/{row['uid']}/",
-                      "steps": _step_order(row["object"], steps)}}
-    return {"name": _log_name(row), "id": row["uid"], "uid": row["uid"],
-            "data": {"type": LOG_TYPE, "value": _b64(json.dumps(log))},
-            "etag": _etag(row["uid"], row["update_time"]),
-            **_timestamps(row["create_time"], row["update_time"])}
+    log = {
+        "kind": "Log",
+        "apiVersion": "results.tekton.dev/v1alpha3",
+        "metadata": {
+            "uid": row["uid"],
+            "name": f"{row['name']}-log",
+            "namespace": row["namespace"],
+        },
+        "spec": {
+            "type": "File",
+            "resource": {
+                "uid": row["uid"],
+                "kind": row["kind"],
+                "name": row["name"],
+                "namespace": row["namespace"],
+            },
+        },
+        "status": {
+            "path": f"logs/{row['namespace']}/{row['uid']}/",
+            "steps": _step_order(row["object"], steps),
+        },
+    }
+    return {
+        "name": _log_name(row),
+        "id": row["uid"],
+        "uid": row["uid"],
+        "data": {"type": LOG_TYPE, "value": _b64(json.dumps(log))},
+        "etag": _etag(row["uid"], row["update_time"]),
+        **_timestamps(row["create_time"], row["update_time"]),
+    }
 
 
 def _step_order(object_json: str | None, steps: dict[str, str]) -> list[str]:
     """The stored steps in the order the TaskRun ran them, then any others by name."""
     try:
-        listed = [s.get("name") for s in json.loads(object_json or "{}")
-                  .get("status", {}).get("steps", []) if isinstance(s, dict)]
+        listed = [
+            s.get("name")
+            for s in json.loads(object_json or "{}").get("status", {}).get("steps", [])
+            if isinstance(s, dict)
+        ]
     except (ValueError, AttributeError):
         listed = []
     ordered = [s for s in dict.fromkeys(listed) if s in steps]
@@ -436,8 +510,12 @@ def list_logs(parent: str, result: str) -> Response:
     stored = _stored_logs(parent)
     extra = f"list_contains(CAST({params.add(sorted(stored))} AS VARCHAR[]), uid)"
     rows = _record_rows(parent_sql, result, page, params, extra)
-    return jsonify({"records": [log_record_json(r, stored[r["uid"]]) for r in rows[:page.size]],
-                    "next_page_token": _next_token(page, rows)})
+    return jsonify(
+        {
+            "records": [log_record_json(r, stored[r["uid"]]) for r in rows[: page.size]],
+            "next_page_token": _next_token(page, rows),
+        }
+    )
 
 
 @blueprint.get("/<parent>/results/<result>/logs/<log>")

@@ -66,8 +66,10 @@ def results_cte(parent_sql: str) -> str:
 )"""
 
 
-RECORD_COLUMNS = ("namespace, uid, name, kind, status, record_name, result_uid, data_type, "
-                  'create_time, update_time, started_at, completed_at, "object"')
+RECORD_COLUMNS = (
+    "namespace, uid, name, kind, status, record_name, result_uid, data_type, "
+    'create_time, update_time, started_at, completed_at, "object"'
+)
 
 
 def keyset_sql(order: list[tuple[str, bool]], after: list[Any] | None, params: Params) -> str:
@@ -81,8 +83,9 @@ def keyset_sql(order: list[tuple[str, bool]], after: list[Any] | None, params: P
     branches = []
     for i, (column, descending) in enumerate(order):
         equal = [f"{c} = {placeholders[j]}" for j, (c, _) in enumerate(order[:i])]
-        branches.append(" AND ".join(equal + [f"{column} {'<' if descending else '>'} "
-                                              f"{placeholders[i]}"]))
+        branches.append(
+            " AND ".join(equal + [f"{column} {'<' if descending else '>'} {placeholders[i]}"])
+        )
     return "(" + " OR ".join(f"({b})" for b in branches) + ")"
 
 
@@ -90,10 +93,13 @@ def order_sql(order: list[tuple[str, bool]]) -> str:
     return ", ".join(f"{c} {'DESC' if d else 'ASC'}" for c, d in order)
 
 
-_STATUS_COUNTS = {"succeeded": "status = 'Succeeded'", "failed": "status = 'Failed'",
-                  "cancelled": "status = 'Cancelled'", "running": "status = 'Running'",
-                  "others": "status IS NULL OR status NOT IN "
-                            "('Succeeded', 'Failed', 'Cancelled', 'Running')"}
+_STATUS_COUNTS = {
+    "succeeded": "status = 'Succeeded'",
+    "failed": "status = 'Failed'",
+    "cancelled": "status = 'Cancelled'",
+    "running": "status = 'Running'",
+    "others": "status IS NULL OR status NOT IN ('Succeeded', 'Failed', 'Cancelled', 'Running')",
+}
 SUMMARY_FIELDS = {
     "total": "count(*)",
     **{name: f"count(*) FILTER (WHERE {cond})" for name, cond in _STATUS_COUNTS.items()},
@@ -110,7 +116,7 @@ FIELD_GROUPS = {
     "namespace": "namespace",
     "pipeline": "namespace || '/' || coalesce(labels['tekton.dev/pipeline'], '')",
     "repository": "namespace || '/' || "
-                  "coalesce(annotations['pipelinesascode.tekton.dev/repository'], '')",
+    "coalesce(annotations['pipelinesascode.tekton.dev/repository'], '')",
 }
 
 
@@ -133,11 +139,14 @@ def group_sql(group_by: str) -> str:
         column = "create_time"
         if len(parts) == 2:
             if parts[1] not in TIME_FIELDS:
-                raise ValueError(f"group_by does not recognize {parts[1]}: use completionTime "
-                               "or startTime")
+                raise ValueError(
+                    f"group_by does not recognize {parts[1]}: use completionTime or startTime"
+                )
             column = TIME_FIELDS[parts[1]]
         return f"CAST(epoch(date_trunc('{parts[0]}', {column})) AS BIGINT)"
     if len(parts) == 1 and parts[0] in FIELD_GROUPS:
         return FIELD_GROUPS[parts[0]]
-    raise ValueError(f"group_by does not recognize {group_by}: use one of "
-                   f"{', '.join(TIME_GROUPS + tuple(FIELD_GROUPS))}")
+    raise ValueError(
+        f"group_by does not recognize {group_by}: use one of "
+        f"{', '.join(TIME_GROUPS + tuple(FIELD_GROUPS))}"
+    )

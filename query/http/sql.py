@@ -12,17 +12,22 @@ from service.errors import ApiError
 
 blueprint = Blueprint("sql", __name__)
 
+
 @blueprint.post("/v1/sql")
 def sql() -> Response:
     # A confined token's query sees only its namespaces' rows, through every view.
     namespaces = allowed_namespaces()
     if not request.is_json:
-        raise ApiError(415, "send the query as application/json",
-                       ['expected {"sql": "SELECT ...", "limit": 1000}'])
+        raise ApiError(
+            415,
+            "send the query as application/json",
+            ['expected {"sql": "SELECT ...", "limit": 1000}'],
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError(400, "the body is not a JSON object",
-                       ['expected {"sql": "SELECT ...", "limit": 1000}'])
+        raise ApiError(
+            400, "the body is not a JSON object", ['expected {"sql": "SELECT ...", "limit": 1000}']
+        )
     text, limit = body.get("sql"), body.get("limit", DEFAULT_LIMIT)
     problems = []
     if not isinstance(text, str) or not text.strip():
@@ -41,5 +46,4 @@ def sql() -> Response:
         raise ApiError(400, "the query failed", [str(exc)]) from exc
     except StoreError as exc:
         raise store_unreadable(exc) from exc
-    return jsonify({"columns": result.columns, "rows": result.rows,
-                    "truncated": result.truncated})
+    return jsonify({"columns": result.columns, "rows": result.rows, "truncated": result.truncated})

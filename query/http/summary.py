@@ -22,11 +22,14 @@ def summary() -> Response:
     problems = []
     group_by = request.args.get("group_by")
     if group_by not in GROUP_BY:
-        problems.append(f"group_by: {'required' if group_by is None else repr(group_by)}; "
-                        f"one of {', '.join(GROUP_BY)}")
+        problems.append(
+            f"group_by: {'required' if group_by is None else repr(group_by)}; "
+            f"one of {', '.join(GROUP_BY)}"
+        )
     try:
-        filters = parse_filters(list(request.args.items(multi=True)), paged=False,
-                                extra=("group_by",))
+        filters = parse_filters(
+            list(request.args.items(multi=True)), paged=False, extra=("group_by",)
+        )
     except FilterError as exc:
         problems += exc.errors
     if problems:

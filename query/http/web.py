@@ -32,15 +32,22 @@ from layout.keys import is_uid
 from query.http.access import allowed_namespaces
 from service.errors import ApiError
 
-blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/assets")
+blueprint = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 KINDS = ("PipelineRun", "TaskRun", "CustomRun")
 STATUSES = ("Succeeded", "Failed", "Cancelled", "TimedOut", "Running", "Pending")
 # (value, label) of the time-range menu; `since` takes any value /v1/runs takes.
-RANGES = (("", "Any time"), ("1h", "Last hour"), ("24h", "Last 24 hours"),
-          ("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90 days"))
+RANGES = (
+    ("", "Any time"),
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+)
 
 
 @blueprint.record_once
@@ -52,17 +59,22 @@ def _configure(state: BlueprintSetupState) -> None:
     # process-lifetime key will do.
     if not app.secret_key:
         tokens = app.config.get("RUNLAKE_QUERY_TOKENS")
-        app.secret_key = (hashlib.sha256(b"runlake-web-session\0" + tokens.encode()).hexdigest()
-                          if tokens else secrets.token_hex(32))
+        app.secret_key = (
+            hashlib.sha256(b"runlake-web-session\0" + tokens.encode()).hexdigest()
+            if tokens
+            else secrets.token_hex(32)
+        )
     app.config["SESSION_COOKIE_SAMESITE"] = app.config["SESSION_COOKIE_SAMESITE"] or "Lax"
     app.extensions["runlake.web_asset_version"] = _asset_version()
 
 
 # The page runs only its own scripts: an injected <script> or inline handler is refused even if
 # some text ever escaped the escaping. Inline styles stay allowed for ANSI colours in logs.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-       "form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
 
 
 @blueprint.after_request
@@ -107,11 +119,25 @@ def _page(template: str, **context: object) -> Response | tuple[str, int]:
         return _sign_in(presented, _without_token(request.full_path))
     namespaces, problem = _access()
     if problem is not None:
-        return render_template("signin.html", problem=problem, next=_safe_next(request.full_path),
-                               asset=_asset, signed_in=False, namespaces=None), 401
-    return render_template(template, asset=_asset, args=request.args, kinds=KINDS,
-                           statuses=STATUSES, ranges=RANGES,
-                           signed_in="token" in session, namespaces=namespaces, **context), 200
+        return render_template(
+            "signin.html",
+            problem=problem,
+            next=_safe_next(request.full_path),
+            asset=_asset,
+            signed_in=False,
+            namespaces=None,
+        ), 401
+    return render_template(
+        template,
+        asset=_asset,
+        args=request.args,
+        kinds=KINDS,
+        statuses=STATUSES,
+        ranges=RANGES,
+        signed_in="token" in session,
+        namespaces=namespaces,
+        **context,
+    ), 200
 
 
 @blueprint.get("/")
@@ -150,8 +176,14 @@ def _sign_in(token: str, next_url: str) -> Response | tuple[str, int]:
     namespaces, problem = _access()
     if problem is not None:
         session.pop("token", None)
-        return render_template("signin.html", problem=problem, next=next_url, asset=_asset,
-                               signed_in=False, namespaces=None), 401
+        return render_template(
+            "signin.html",
+            problem=problem,
+            next=next_url,
+            asset=_asset,
+            signed_in=False,
+            namespaces=None,
+        ), 401
     session.permanent = False
     return redirect(next_url, 303)
 
@@ -159,8 +191,13 @@ def _sign_in(token: str, next_url: str) -> Response | tuple[str, int]:
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: a sign-in form must not send anyone elsewhere."""
     parts = urlsplit(target or "/")
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
-            or parts.path.startswith("//") or "\\" in (target or ""):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not parts.path.startswith("/")
+        or parts.path.startswith("//")
+        or "\\" in (target or "")
+    ):
         return "/"
     return parts.path + (f"?{parts.query}" if parts.query else "")
 

@@ -39,14 +39,18 @@ def _parse_document(data: bytes) -> Any:
 
 
 @click.command()
-@click.option("--runs", default=500, show_default=True, type=click.IntRange(1),
-              help="PipelineRuns and TaskRuns together.")
+@click.option(
+    "--runs",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1),
+    help="PipelineRuns and TaskRuns together.",
+)
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already has runs.")
 @store_option
 @fails_cleanly
-def demo(runs: int, seed: int, if_empty: bool, store: str | None,
-         s3_endpoint: str | None) -> None:
+def demo(runs: int, seed: int, if_empty: bool, store: str | None, s3_endpoint: str | None) -> None:
     """Write a realistic demo history of N runs into the store."""
     from runlake.demo.write import write_demo
 

@@ -39,10 +39,18 @@ def fails_cleanly(command: Callable) -> Callable:
 
 
 def store_option(command: Callable) -> Callable:
-    command = click.option("--s3-endpoint", envvar="RUNLAKE_S3_ENDPOINT", default=None,
-                           help="S3-compatible endpoint (RUNLAKE_S3_ENDPOINT).")(command)
-    return click.option("--store", envvar="RUNLAKE_STORE", default=None,
-                        help="Directory, file:// or s3://bucket/prefix (RUNLAKE_STORE).")(command)
+    command = click.option(
+        "--s3-endpoint",
+        envvar="RUNLAKE_S3_ENDPOINT",
+        default=None,
+        help="S3-compatible endpoint (RUNLAKE_S3_ENDPOINT).",
+    )(command)
+    return click.option(
+        "--store",
+        envvar="RUNLAKE_STORE",
+        default=None,
+        help="Directory, file:// or s3://bucket/prefix (RUNLAKE_STORE).",
+    )(command)
 
 
 def resolve(store: str | None, s3_endpoint: str | None, **more: Any) -> dict[str, Any]:

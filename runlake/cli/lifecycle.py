@@ -11,8 +11,18 @@ import click
 from runlake.cli.common import fails_cleanly, open_configured_store, resolve, store_option
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
-               "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "m": 1000**2,
+    "g": 1000**3,
+    "t": 1000**4,
+    "ki": 1024,
+    "mi": 1024**2,
+    "gi": 1024**3,
+    "ti": 1024**4,
+}
 
 
 def parse_size(text: str) -> int:
@@ -58,27 +68,56 @@ SIZE = _Size()
 
 
 @click.command()
-@click.option("--partition", default=None, metavar="kind=K,date=YYYY-MM-DD",
-              help="Only this partition (either part may be left out).")
-@click.option("--older-than", type=DURATION, default="0s", show_default=True,
-              help="Leave files younger than this alone.")
-@click.option("--target-size", type=SIZE, default="128MiB", show_default=True,
-              help="Size of the merged files.")
-@click.option("--latest-only-after", type=DURATION, default=None,
-              help="Keep only the latest snapshot of runs finished longer ago than this.")
+@click.option(
+    "--partition",
+    default=None,
+    metavar="kind=K,date=YYYY-MM-DD",
+    help="Only this partition (either part may be left out).",
+)
+@click.option(
+    "--older-than",
+    type=DURATION,
+    default="0s",
+    show_default=True,
+    help="Leave files younger than this alone.",
+)
+@click.option(
+    "--target-size",
+    type=SIZE,
+    default="128MiB",
+    show_default=True,
+    help="Size of the merged files.",
+)
+@click.option(
+    "--latest-only-after",
+    type=DURATION,
+    default=None,
+    help="Keep only the latest snapshot of runs finished longer ago than this.",
+)
 @store_option
 @fails_cleanly
-def compact(partition: str | None, older_than: timedelta, target_size: int,
-            latest_only_after: timedelta | None, store: str | None,
-            s3_endpoint: str | None) -> None:
+def compact(
+    partition: str | None,
+    older_than: timedelta,
+    target_size: int,
+    latest_only_after: timedelta | None,
+    store: str | None,
+    s3_endpoint: str | None,
+) -> None:
     """Merge each partition's small files into large sorted ones; safe while ingest runs."""
     from layout.compaction import compact as run_compaction
     from layout.compaction import parse_partition
 
     kind, day = parse_partition(partition) if partition else (None, None)
     target = open_configured_store(resolve(store, s3_endpoint))
-    report = run_compaction(target, kind=kind, day=day, older_than=older_than,
-                            target_size=target_size, latest_only_after=latest_only_after)
+    report = run_compaction(
+        target,
+        kind=kind,
+        day=day,
+        older_than=older_than,
+        target_size=target_size,
+        latest_only_after=latest_only_after,
+    )
     for line in report.skipped:
         click.echo(f"runlake: skipped {line}", err=True)
     if report.partitions:
@@ -88,13 +127,22 @@ def compact(partition: str | None, older_than: timedelta, target_size: int,
 
 
 @click.command()
-@click.option("--policy", "policy_file", required=True, type=click.File("rb"),
-              help="Retention policy (Tekton Results' shape), YAML or JSON.")
+@click.option(
+    "--policy",
+    "policy_file",
+    required=True,
+    type=click.File("rb"),
+    help="Retention policy (Tekton Results' shape), YAML or JSON.",
+)
 @click.option("--dry-run", is_flag=True, help="Print what would go; delete nothing.")
 @store_option
 @fails_cleanly
-def retention(policy_file, dry_run: bool, store: str | None,  # noqa: ANN001 - click.File
-              s3_endpoint: str | None) -> None:
+def retention(
+    policy_file,
+    dry_run: bool,
+    store: str | None,  # noqa: ANN001 - click.File
+    s3_endpoint: str | None,
+) -> None:
     """Delete the records and logs of results older than the policy keeps them."""
     from layout.retention import parse_policy
     from runlake.lifecycle import retention as run_retention
@@ -106,5 +154,6 @@ def retention(policy_file, dry_run: bool, store: str | None,  # noqa: ANN001 - c
     click.echo("would delete:" if dry_run else "deleted:")
     for line in plan.lines():
         click.echo(f"  {line}")
+
 
 commands: list[click.Command] = [compact, retention]

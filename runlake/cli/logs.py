@@ -12,8 +12,10 @@ from runlake.cli.common import Failed, fails_cleanly, open_configured_store, res
 
 @click.command()
 @click.argument("uid")
-@click.option("--step", help="Print only this step's log, byte for byte "
-                             "(for a PipelineRun: <taskrun-name>/<step>).")
+@click.option(
+    "--step",
+    help="Print only this step's log, byte for byte (for a PipelineRun: <taskrun-name>/<step>).",
+)
 @store_option
 @fails_cleanly
 def logs(uid: str, step: str | None, store: str | None, s3_endpoint: str | None) -> None:

@@ -16,8 +16,9 @@ from query.engine import SqlResult
 FORMATS = ("table", "json", "csv")
 
 
-def format_result(result: SqlResult, fmt: str, color: bool | None = None,
-                  width: int | None = None) -> str:
+def format_result(
+    result: SqlResult, fmt: str, color: bool | None = None, width: int | None = None
+) -> str:
     """`color` None means: only when stdout is a terminal. `width` None: the terminal's, or
     unlimited when piped (a pipe should get whole rows, not wrapped ones)."""
     if fmt == "json":
@@ -41,9 +42,14 @@ def _table(result: SqlResult, color: bool | None, width: int | None) -> str:
     for row in result.rows:
         table.add_row(*(_text(value) for value in row))
     out = io.StringIO()
-    console = Console(file=out, force_terminal=color, no_color=not color,
-                      color_system="auto" if color else None, highlight=False,
-                      width=width or (None if tty else 100_000))
+    console = Console(
+        file=out,
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        highlight=False,
+        width=width or (None if tty else 100_000),
+    )
     console.print(table)
     if result.truncated:
         console.print(f"(the first {len(result.rows)} rows; more exist: raise the limit)")

@@ -22,21 +22,49 @@ from runlake.cli.common import (
 )
 
 # What a table shows of a run; json and csv give every summary field.
-TABLE_COLUMNS = ("uid", "namespace", "name", "kind", "status", "reason", "pipeline", "task",
-                 "created_at", "duration_seconds")
-STEP_COLUMNS = ("step", "container", "exit_code", "reason", "started_at", "finished_at",
-                "duration_seconds")
-CHILD_COLUMNS = ("name", "pipeline_task", "status", "reason", "started_at", "completed_at",
-                 "duration_seconds")
+TABLE_COLUMNS = (
+    "uid",
+    "namespace",
+    "name",
+    "kind",
+    "status",
+    "reason",
+    "pipeline",
+    "task",
+    "created_at",
+    "duration_seconds",
+)
+STEP_COLUMNS = (
+    "step",
+    "container",
+    "exit_code",
+    "reason",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+)
+CHILD_COLUMNS = (
+    "name",
+    "pipeline_task",
+    "status",
+    "reason",
+    "started_at",
+    "completed_at",
+    "duration_seconds",
+)
 
 
 def _filter_options(command: Callable) -> Callable:
     options = [
         click.option("--namespace", multiple=True, help="Runs of this namespace (repeatable)."),
         click.option("--kind", multiple=True, help="TaskRun, PipelineRun or CustomRun."),
-        click.option("--status", multiple=True,
-                     help="Succeeded, Failed, Cancelled, TimedOut, Running or Pending."),
-        click.option("--pipeline"), click.option("--task"),
+        click.option(
+            "--status",
+            multiple=True,
+            help="Succeeded, Failed, Cancelled, TimedOut, Running or Pending.",
+        ),
+        click.option("--pipeline"),
+        click.option("--task"),
         click.option("--pipeline-run", "pipeline_run"),
         click.option("--label", multiple=True, help="key=value, or key for any value."),
         click.option("--since", help="RFC 3339 time or a duration back from now: 24h, 7d."),
@@ -57,8 +85,7 @@ def _engine(store: str | None, s3_endpoint: str | None):
 
 def _filters(paged: bool, **values: Any):
     try:
-        return parse_filters({k: v for k, v in values.items() if v not in (None, ())},
-                             paged=paged)
+        return parse_filters({k: v for k, v in values.items() if v not in (None, ())}, paged=paged)
     except FilterError as exc:
         raise Failed("; ".join(exc.errors)) from exc
 
@@ -70,21 +97,33 @@ def _print(columns: tuple[str, ...] | list[str], rows: list[dict[str, Any]], fmt
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    result = SqlResult(columns=list(columns),
-                       rows=[[row.get(c) for c in columns] for row in rows], truncated=False)
+    result = SqlResult(
+        columns=list(columns), rows=[[row.get(c) for c in columns] for row in rows], truncated=False
+    )
     click.echo(format_result(result, fmt), nl=False)
 
 
 @click.command()
 @_filter_options
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MAX_PAGE_SIZE),
-              help="Runs per page.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, MAX_PAGE_SIZE),
+    help="Runs per page.",
+)
 @click.option("--page-token", help="Continue where the last page ended.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @store_option
 @fails_cleanly
-def runs(limit: int, page_token: str | None, fmt: str, store: str | None,
-         s3_endpoint: str | None, **filters: Any) -> None:
+def runs(
+    limit: int,
+    page_token: str | None,
+    fmt: str,
+    store: str | None,
+    s3_endpoint: str | None,
+    **filters: Any,
+) -> None:
     """List runs, newest first."""
     from query.runs import SUMMARY_COLUMNS, list_runs
 
@@ -116,21 +155,27 @@ def get(uid: str, fmt: str, store: str | None, s3_endpoint: str | None) -> None:
     fields = [{"field": c, "value": run[c]} for c in SUMMARY_COLUMNS if run[c] not in (None, {})]
     _print(("field", "value"), fields, "table")
     if run["steps"]:
-        _print(CHILD_COLUMNS if run["kind"] == "PipelineRun" else STEP_COLUMNS, run["steps"],
-               "table")
+        _print(
+            CHILD_COLUMNS if run["kind"] == "PipelineRun" else STEP_COLUMNS, run["steps"], "table"
+        )
     if run["logs"]:
         _print(("step", "stored_bytes"), run["logs"], "table")
 
 
 @click.command()
-@click.option("--group-by", "group_by", required=True,
-              type=click.Choice(["pipeline", "namespace", "task", "status", "day", "week"]))
+@click.option(
+    "--group-by",
+    "group_by",
+    required=True,
+    type=click.Choice(["pipeline", "namespace", "task", "status", "day", "week"]),
+)
 @_filter_options
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @store_option
 @fails_cleanly
-def summary(group_by: str, fmt: str, store: str | None, s3_endpoint: str | None,
-            **filters: Any) -> None:
+def summary(
+    group_by: str, fmt: str, store: str | None, s3_endpoint: str | None, **filters: Any
+) -> None:
     """Totals, success rate and durations per group."""
     from query.summary import GROUP_FIELDS, summarize
 

@@ -22,23 +22,56 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
 
 
 @click.command()
-@click.option("--sink", required=True, envvar="RUNLAKE_SINK",
-              help="The ingest service's base URL, e.g. http://runlake-ingest:8080.")
-@click.option("--token", envvar="RUNLAKE_SINK_TOKEN", default=None,
-              help="Bearer token for the sink (one of its RUNLAKE_INGEST_TOKENS).")
-@click.option("--namespace", "namespaces", multiple=True,
-              help="Watch only this namespace (repeatable); default: all.")
+@click.option(
+    "--sink",
+    required=True,
+    envvar="RUNLAKE_SINK",
+    help="The ingest service's base URL, e.g. http://runlake-ingest:8080.",
+)
+@click.option(
+    "--token",
+    envvar="RUNLAKE_SINK_TOKEN",
+    default=None,
+    help="Bearer token for the sink (one of its RUNLAKE_INGEST_TOKENS).",
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Watch only this namespace (repeatable); default: all.",
+)
 @click.option("--selector", default=None, help="Label selector, e.g. app=ci.")
-@click.option("--kubeconfig", default=None, type=click.Path(dir_okay=False),
-              help="Kubeconfig file; default: in-cluster config, else ~/.kube/config.")
-@click.option("--prune-after", default=None, callback=_duration,
-              help="Delete archived runs this long after completionTime (90s, 10m, 1h, 7d).")
-@click.option("--metrics-port", default=9090, show_default=True, type=int,
-              help="Port for /healthz and /metrics (0: none).")
+@click.option(
+    "--kubeconfig",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig file; default: in-cluster config, else ~/.kube/config.",
+)
+@click.option(
+    "--prune-after",
+    default=None,
+    callback=_duration,
+    help="Delete archived runs this long after completionTime (90s, 10m, 1h, 7d).",
+)
+@click.option(
+    "--metrics-port",
+    default=9090,
+    show_default=True,
+    type=int,
+    help="Port for /healthz and /metrics (0: none).",
+)
 @click.option("--sidecar-logs", is_flag=True, help="Archive sidecar containers' logs too.")
 @fails_cleanly
-def watch(sink: str, token: str | None, namespaces: tuple[str, ...], selector: str | None,
-          kubeconfig: str | None, prune_after, metrics_port: int, sidecar_logs: bool) -> None:
+def watch(
+    sink: str,
+    token: str | None,
+    namespaces: tuple[str, ...],
+    selector: str | None,
+    kubeconfig: str | None,
+    prune_after,
+    metrics_port: int,
+    sidecar_logs: bool,
+) -> None:
     """Archive every TaskRun, PipelineRun and CustomRun with its step logs, then (with
     --prune-after) delete archived runs from the cluster. One JSON line per action on stderr."""
     from webhooks.watcher.metrics import ActionLog, WatchMetrics, serve_metrics
@@ -47,16 +80,23 @@ def watch(sink: str, token: str | None, namespaces: tuple[str, ...], selector: s
 
     api_client = _api_client(kubeconfig)
     metrics, log = WatchMetrics(), ActionLog()
-    options = WatchOptions(namespaces=namespaces, selector=selector, prune_after=prune_after,
-                           sidecar_logs=sidecar_logs)
-    watcher = Watcher(api_client, Sink(sink, token, metrics=metrics, log=log), options,
-                      metrics=metrics, log=log)
+    options = WatchOptions(
+        namespaces=namespaces, selector=selector, prune_after=prune_after, sidecar_logs=sidecar_logs
+    )
+    watcher = Watcher(
+        api_client, Sink(sink, token, metrics=metrics, log=log), options, metrics=metrics, log=log
+    )
     server = serve_metrics(metrics, metrics_port) if metrics_port else None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    log("watch_started", sink=sink, namespaces=list(namespaces) or None, selector=selector,
-        prune_after_s=prune_after.total_seconds() if prune_after else None)
+    log(
+        "watch_started",
+        sink=sink,
+        namespaces=list(namespaces) or None,
+        selector=selector,
+        prune_after_s=prune_after.total_seconds() if prune_after else None,
+    )
     try:
         watcher.run(stop)
     finally:
@@ -75,6 +115,7 @@ def _api_client(kubeconfig: str | None):
         try:
             config.load_incluster_config()
             from kubernetes.client import ApiClient
+
             return ApiClient()
         except ConfigException:
             return config.new_client_from_config()

@@ -19,8 +19,14 @@ def _earlier_snapshot(obj: dict) -> dict:
     earlier = copy.deepcopy(obj)
     status = earlier.setdefault("status", {})
     status.pop("completionTime", None)
-    status["conditions"] = [{"type": "Succeeded", "status": "Unknown", "reason": "Running",
-                             "message": "Not all Steps have completed executing"}]
+    status["conditions"] = [
+        {
+            "type": "Succeeded",
+            "status": "Unknown",
+            "reason": "Running",
+            "message": "Not all Steps have completed executing",
+        }
+    ]
     version = earlier["metadata"].get("resourceVersion", "")
     if version.isdigit():
         earlier["metadata"]["resourceVersion"] = str(int(version) - 1)
@@ -59,5 +65,7 @@ def write_demo(store: Store, runs: int, seed: int = 7, logs: bool = True) -> str
             yield obj
 
     snapshots = import_objects(store, objects())
-    return (f"{runs} runs ({kinds['PipelineRun']} PipelineRuns, {kinds['TaskRun']} TaskRuns), "
-            f"{snapshots} snapshots, {log_count} step logs")
+    return (
+        f"{runs} runs ({kinds['PipelineRun']} PipelineRuns, {kinds['TaskRun']} TaskRuns), "
+        f"{snapshots} snapshots, {log_count} step logs"
+    )

@@ -12,8 +12,7 @@ RUNS = 300
 
 def test_query_bench_answers_every_question_and_reports(tmp_path):
     out = tmp_path / "out"
-    result = query.run(RUNS, None, with_postgres=False, warm_repeats=1,
-                       cold_repeats=1, out_dir=out)
+    result = query.run(RUNS, None, with_postgres=False, warm_repeats=1, cold_repeats=1, out_dir=out)
 
     timings = result["runlake"]["timings"]
     assert set(timings) == set(query.questions("x"))
@@ -50,16 +49,39 @@ def test_postgres_questions_are_results_jsonb_sql():
 
 
 def test_report_keeps_the_ingest_table(tmp_path):
-    (tmp_path / "ingest_rate.json").write_text(json.dumps({
-        "connections": 64, "seconds": 10, "results": [
-            {"name": "bare flask (ceiling)", "events_per_s": 4405.1, "requests": 44445,
-             "p50": "12.89ms", "p99": "45.40ms", "non_2xx": 0},
-            {"name": "ingest, local store", "events_per_s": 1506.6, "requests": 15120,
-             "p50": "42.83ms", "p99": "104.37ms", "non_2xx": 0, "files_per_1000_events": 65.3,
-             "ratio_to_bare": 0.342, "worker_peak_rss_bytes": [80 << 20, 90 << 20]}]}))
+    (tmp_path / "ingest_rate.json").write_text(
+        json.dumps(
+            {
+                "connections": 64,
+                "seconds": 10,
+                "results": [
+                    {
+                        "name": "bare flask (ceiling)",
+                        "events_per_s": 4405.1,
+                        "requests": 44445,
+                        "p50": "12.89ms",
+                        "p99": "45.40ms",
+                        "non_2xx": 0,
+                    },
+                    {
+                        "name": "ingest, local store",
+                        "events_per_s": 1506.6,
+                        "requests": 15120,
+                        "p50": "42.83ms",
+                        "p99": "104.37ms",
+                        "non_2xx": 0,
+                        "files_per_1000_events": 65.3,
+                        "ratio_to_bare": 0.342,
+                        "worker_peak_rss_bytes": [80 << 20, 90 << 20],
+                    },
+                ],
+            }
+        )
+    )
 
     markdown = report.render(tmp_path)
 
-    assert ("| ingest, local store | 1,507 | 42.83ms | 104.37ms | 0.34 | 65.3 | 0 "
-            "| 80 MiB / 90 MiB |") in markdown
+    assert (
+        "| ingest, local store | 1,507 | 42.83ms | 104.37ms | 0.34 | 65.3 | 0 | 80 MiB / 90 MiB |"
+    ) in markdown
     assert "| bare flask (ceiling) | 4,405 | 12.89ms | 45.40ms | 1.00 | - | 0 | - |" in markdown

@@ -29,8 +29,9 @@ CHROMEDRIVER = shutil.which("chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 WAIT_S = 20
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="chromium and chromium-driver are not installed")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="chromium and chromium-driver are not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +61,19 @@ def browser() -> Iterator[object]:
     profile = tempfile.mkdtemp(prefix="runlake-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}", "--window-size=1400,1000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     # The driver is given by path so that Selenium Manager never tries to download one.
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -82,19 +92,24 @@ def _wait(driver, condition, message: str):
 def _shot(driver, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     # The whole page, not just the window: DevTools captures beyond the viewport.
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot",
-                                  {"format": "png", "captureBeyondViewport": True})
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+    )
     (ARTIFACTS / name).write_bytes(base64.b64decode(shot["data"]))
 
 
 def _failing_pipeline(server: str) -> tuple[str, str, str]:
     """(pipeline, failed PipelineRun uid, its failed TaskRun uid whose step exited non-zero),
     found through the API the page reads."""
-    groups = requests.get(f"{server}/v1/summary", params={"group_by": "pipeline"},
-                          timeout=30).json()["groups"]
+    groups = requests.get(
+        f"{server}/v1/summary", params={"group_by": "pipeline"}, timeout=30
+    ).json()["groups"]
     for group in sorted(groups, key=lambda g: -g["failed"]):
-        runs = requests.get(f"{server}/v1/runs", timeout=30, params={
-            "pipeline": group["key"], "status": "Failed", "kind": "PipelineRun"}).json()["runs"]
+        runs = requests.get(
+            f"{server}/v1/runs",
+            timeout=30,
+            params={"pipeline": group["key"], "status": "Failed", "kind": "PipelineRun"},
+        ).json()["runs"]
         for run in runs:
             children = requests.get(f"{server}/v1/runs/{run['uid']}", timeout=30).json()["steps"]
             for child in children:
@@ -115,12 +130,21 @@ def test_browser_walkthrough(server: str, browser) -> None:
 
     # 1. The runs table.
     driver.get(server + "/")
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]"),
-          "the runs table never filled")
+    _wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]"),
+        "the runs table never filled",
+    )
     rows = driver.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]")
     assert len(rows) == 50  # the API's default page
     assert rows[0].find_element(By.CSS_SELECTOR, ".status").text in (
-        "Succeeded", "Failed", "Cancelled", "TimedOut", "Running", "Pending")
+        "Succeeded",
+        "Failed",
+        "Cancelled",
+        "TimedOut",
+        "Running",
+        "Pending",
+    )
     assert driver.find_element(By.ID, "next-page").is_displayed()
     _shot(driver, "web-1-runs.png")
 
@@ -130,25 +154,38 @@ def test_browser_walkthrough(server: str, browser) -> None:
     box.clear()
     box.send_keys(pipeline)
     driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
-    _wait(driver, lambda d: "status=Failed" in d.current_url
-          and d.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]"),
-          "the filtered table never filled")
+    _wait(
+        driver,
+        lambda d: (
+            "status=Failed" in d.current_url
+            and d.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]")
+        ),
+        "the filtered table never filled",
+    )
     query = parse_qs(urlsplit(driver.current_url).query)
     assert query["status"] == ["Failed"] and query["pipeline"] == [pipeline]
-    statuses = {row.get_attribute("data-status")
-                for row in driver.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]")}
+    statuses = {
+        row.get_attribute("data-status")
+        for row in driver.find_elements(By.CSS_SELECTOR, "#runs-body tr[data-uid]")
+    }
     assert statuses == {"Failed"}
     _shot(driver, "web-2-failed-runs.png")
 
     # 3. One failed PipelineRun: its TaskRuns on a timeline; the link keeps the filters.
-    link = driver.find_element(By.CSS_SELECTOR, f'tr[data-uid="{pipelinerun_uid}"] td.name a') \
-        if driver.find_elements(By.CSS_SELECTOR, f'tr[data-uid="{pipelinerun_uid}"]') else None
+    link = (
+        driver.find_element(By.CSS_SELECTOR, f'tr[data-uid="{pipelinerun_uid}"] td.name a')
+        if driver.find_elements(By.CSS_SELECTOR, f'tr[data-uid="{pipelinerun_uid}"]')
+        else None
+    )
     if link is None:  # further down the pages: open it directly, with the same filters
         driver.get(f"{server}/runs/{pipelinerun_uid}?status=Failed&pipeline={pipeline}")
     else:
         link.click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#timeline svg .tl-bar"),
-          "the PipelineRun's timeline never appeared")
+    _wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#timeline svg .tl-bar"),
+        "the PipelineRun's timeline never appeared",
+    )
     assert "Failed" in driver.find_element(By.CSS_SELECTOR, ".run-head .status").text
     back = driver.find_element(By.ID, "back-link").get_attribute("href")
     assert "status=Failed" in back and "pipeline=" in back
@@ -156,15 +193,26 @@ def test_browser_walkthrough(server: str, browser) -> None:
 
     # 4. Its failed TaskRun: the failing step's log opens by itself, colours rendered.
     driver.find_element(By.CSS_SELECTOR, f'tr[data-uid="{taskrun_uid}"] td.name a').click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "table.steps .exit-bad"),
-          "the TaskRun's steps never appeared")
-    failing = driver.find_element(By.CSS_SELECTOR, "table.steps .exit-bad") \
-        .find_element(By.XPATH, "..").get_attribute("data-step")
-    log = _wait(driver, lambda d: d.find_element(
-        By.CSS_SELECTOR, f'details[data-step="{failing}"][open] .log[data-loaded="true"]'),
-        "the failing step's log never loaded")
-    expected = requests.get(f"{server}/v1/runs/{taskrun_uid}/logs", params={"step": failing},
-                            timeout=30).text
+    _wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "table.steps .exit-bad"),
+        "the TaskRun's steps never appeared",
+    )
+    failing = (
+        driver.find_element(By.CSS_SELECTOR, "table.steps .exit-bad")
+        .find_element(By.XPATH, "..")
+        .get_attribute("data-step")
+    )
+    log = _wait(
+        driver,
+        lambda d: d.find_element(
+            By.CSS_SELECTOR, f'details[data-step="{failing}"][open] .log[data-loaded="true"]'
+        ),
+        "the failing step's log never loaded",
+    )
+    expected = requests.get(
+        f"{server}/v1/runs/{taskrun_uid}/logs", params={"step": failing}, timeout=30
+    ).text
     assert log.text.strip()
     assert "\x1b" not in log.text
     plain = _strip_ansi(expected)
@@ -175,9 +223,14 @@ def test_browser_walkthrough(server: str, browser) -> None:
 
     # 5. Trends: runs per day and failure rate; p50/p95 per pipeline.
     driver.find_element(By.LINK_TEXT, "Trends").click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-daily svg .day rect")
-          and d.find_elements(By.CSS_SELECTOR, "#chart-pipelines svg .line"),
-          "the trend charts never appeared")
+    _wait(
+        driver,
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#chart-daily svg .day rect")
+            and d.find_elements(By.CSS_SELECTOR, "#chart-pipelines svg .line")
+        ),
+        "the trend charts never appeared",
+    )
     assert driver.find_elements(By.CSS_SELECTOR, "#chart-daily svg .rate-line")
     _shot(driver, "web-5-trends.png")
     logs = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
@@ -189,9 +242,14 @@ def test_browser_escapes_hostile_filters(server: str, browser) -> None:
 
     hostile = '"><img src=x onerror="document.title=\'pwned\'">'
     browser.get(server + "/?q=" + requests.utils.quote(hostile))
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#runs-body tr.placeholder")
-          and "Loading" not in d.find_element(By.ID, "runs-body").text,
-          "the table never settled")
+    _wait(
+        browser,
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#runs-body tr.placeholder")
+            and "Loading" not in d.find_element(By.ID, "runs-body").text
+        ),
+        "the table never settled",
+    )
     assert browser.title != "pwned"
     assert "No runs match these filters." in browser.find_element(By.ID, "runs-body").text
     assert browser.find_element(By.NAME, "q").get_attribute("value") == hostile
@@ -201,16 +259,23 @@ def test_browser_shows_the_apis_error_and_an_unknown_run(server: str, browser) -
     from selenium.webdriver.common.by import By
 
     browser.get(server + "/?since=last-tuesday")
-    notice = _wait(browser, lambda d: d.find_element(By.ID, "notice").is_displayed()
-                   and d.find_element(By.ID, "notice"), "no error was shown")
+    notice = _wait(
+        browser,
+        lambda d: (
+            d.find_element(By.ID, "notice").is_displayed() and d.find_element(By.ID, "notice")
+        ),
+        "no error was shown",
+    )
     assert "invalid filters" in notice.text and "since" in notice.text
     browser.get(server + "/runs/0a1b2c3d-0000-0000-0000-000000000000")
-    _wait(browser, lambda d: "Run not found" in d.find_element(By.ID, "run").text,
-          "an unknown run was not reported")
+    _wait(
+        browser,
+        lambda d: "Run not found" in d.find_element(By.ID, "run").text,
+        "an unknown run was not reported",
+    )
 
 
-def test_browser_long_log_arrives_progressively(server: str, store: LocalStore,
-                                               browser) -> None:
+def test_browser_long_log_arrives_progressively(server: str, store: LocalStore, browser) -> None:
     from selenium.webdriver.common.by import By
 
     uid, namespace, step = _succeeded_taskrun(server)
@@ -219,22 +284,33 @@ def test_browser_long_log_arrives_progressively(server: str, store: LocalStore,
     store.write_bytes(log_key(namespace, uid, step), gzip.compress(text.encode(), 1))
 
     browser.get(f"{server}/runs/{uid}")
-    box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'details[data-step="{step}"]'),
-                "the step's log box never appeared")
+    box = _wait(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, f'details[data-step="{step}"]'),
+        "the step's log box never appeared",
+    )
     assert box.get_attribute("open") is None  # only the last (or failing) step opens by itself
     # Count the pieces the log is shown in: one piece would mean it waited for the whole log.
-    browser.execute_script("""
+    browser.execute_script(
+        """
         const log = arguments[0].querySelector(".log");
         window.__pieces = 0;
         new MutationObserver((records) => { window.__pieces += records.length; })
-            .observe(log, {childList: true});""", box)
+            .observe(log, {childList: true});""",
+        box,
+    )
     box.find_element(By.TAG_NAME, "summary").click()
-    log = _wait(browser, lambda d: d.find_element(
-        By.CSS_SELECTOR, f'details[data-step="{step}"] .log[data-loaded="true"]'),
-        "the long log never finished loading")
+    log = _wait(
+        browser,
+        lambda d: d.find_element(
+            By.CSS_SELECTOR, f'details[data-step="{step}"] .log[data-loaded="true"]'
+        ),
+        "the long log never finished loading",
+    )
     assert browser.execute_script("return window.__pieces") > 1
-    assert browser.execute_script("return arguments[0].textContent.length", log) \
-        == len(_strip_ansi(text))
+    assert browser.execute_script("return arguments[0].textContent.length", log) == len(
+        _strip_ansi(text)
+    )
     last = log.find_elements(By.CSS_SELECTOR, ".log-chunk span[style]")[-1]
     assert browser.execute_script("return arguments[0].textContent", last) == "LAST LINE"
     assert "bold" in last.get_attribute("style")
@@ -243,8 +319,11 @@ def test_browser_long_log_arrives_progressively(server: str, store: LocalStore,
 
 def _succeeded_taskrun(server: str) -> tuple[str, str, str]:
     """(uid, namespace, first step) of a succeeded TaskRun with two steps or more."""
-    runs = requests.get(f"{server}/v1/runs", timeout=30, params={
-        "kind": "TaskRun", "status": "Succeeded", "page_size": 100}).json()["runs"]
+    runs = requests.get(
+        f"{server}/v1/runs",
+        timeout=30,
+        params={"kind": "TaskRun", "status": "Succeeded", "page_size": 100},
+    ).json()["runs"]
     for run in runs:
         steps = requests.get(f"{server}/v1/runs/{run['uid']}", timeout=30).json()["steps"]
         if len(steps) >= 2:

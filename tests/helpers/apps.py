@@ -14,8 +14,11 @@ from runlake.demo.generate import generate
 
 
 def app_for(store: Store, **config) -> Flask:
-    settings = {"RUNLAKE_STORE": store.url,
-                "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None), **config}
+    settings = {
+        "RUNLAKE_STORE": store.url,
+        "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None),
+        **config,
+    }
     app = create_app(settings)
     app.testing = True
     return app
@@ -38,9 +41,13 @@ def count(store: Store, view: str) -> int:
 
 def finished_taskruns(steps: int = 2, count: int = 1, seed: int = 11) -> list[dict]:
     """Demo TaskRuns that finished, cut to `steps` steps."""
-    found = [obj for obj in generate(60, seed=seed)
-             if obj["kind"] == "TaskRun" and obj["status"].get("completionTime")
-             and len(obj["status"].get("steps", [])) >= steps]
+    found = [
+        obj
+        for obj in generate(60, seed=seed)
+        if obj["kind"] == "TaskRun"
+        and obj["status"].get("completionTime")
+        and len(obj["status"].get("steps", [])) >= steps
+    ]
     chosen = [copy.deepcopy(obj) for obj in found[:count]]
     for obj in chosen:
         obj["status"]["steps"] = obj["status"]["steps"][:steps]
@@ -49,7 +56,12 @@ def finished_taskruns(steps: int = 2, count: int = 1, seed: int = 11) -> list[di
 
 
 def query_client(store, **config):
-    app = create_query_app({"RUNLAKE_STORE": store.url,
-                            "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None), **config})
+    app = create_query_app(
+        {
+            "RUNLAKE_STORE": store.url,
+            "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None),
+            **config,
+        }
+    )
     app.testing = True
     return app.test_client()

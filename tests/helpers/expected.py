@@ -23,8 +23,12 @@ def latest_runs(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def newest_first(runs: list[dict[str, Any]]) -> list[str]:
-    with_time = sorted((r for r in runs if r["created_at"] is not None),
-                       key=lambda r: (r["created_at"], r["uid"]), reverse=True)
-    without = sorted((r for r in runs if r["created_at"] is None), key=lambda r: r["uid"],
-                     reverse=True)
+    with_time = sorted(
+        (r for r in runs if r["created_at"] is not None),
+        key=lambda r: (r["created_at"], r["uid"]),
+        reverse=True,
+    )
+    without = sorted(
+        (r for r in runs if r["created_at"] is None), key=lambda r: r["uid"], reverse=True
+    )
     return [r["uid"] for r in with_time + without]

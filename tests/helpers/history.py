@@ -20,8 +20,9 @@ def running_snapshot(obj: dict) -> dict:
     early = copy.deepcopy(obj)
     status = early.setdefault("status", {})
     status.pop("completionTime", None)
-    status["conditions"] = [{"type": "Succeeded", "status": "Unknown", "reason": "Running",
-                             "message": "still running"}]
+    status["conditions"] = [
+        {"type": "Succeeded", "status": "Unknown", "reason": "Running", "message": "still running"}
+    ]
     rv = early["metadata"].get("resourceVersion") or "2"
     early["metadata"]["resourceVersion"] = str(max(int(rv) - 1, 1))
     return early
@@ -32,17 +33,18 @@ def history(runs: int, seed: int = 11, days: int = 21) -> list[dict]:
     return list(generate(runs, seed=seed, now=NOW, days=days))
 
 
-def archive(store: Store, objects: Iterable[dict], with_running: bool = True,
-            per_file: int = 4) -> None:
+def archive(
+    store: Store, objects: Iterable[dict], with_running: bool = True, per_file: int = 4
+) -> None:
     """Store each object (and first an earlier running snapshot of it) in small files, as
     ingest does during a day."""
     objects = list(objects)
     if with_running:
         early = [running_snapshot(o) for o in objects]
         for i in range(0, len(early), per_file):
-            import_objects(store, early[i:i + per_file], source="watcher")
+            import_objects(store, early[i : i + per_file], source="watcher")
     for i in range(0, len(objects), per_file):
-        import_objects(store, objects[i:i + per_file], source="watcher")
+        import_objects(store, objects[i : i + per_file], source="watcher")
 
 
 def store_logs(store: Store, obj: dict) -> dict[str, int]:

@@ -23,13 +23,23 @@ from urllib.parse import parse_qs, urlsplit
 
 PLURALS = {"TaskRun": "taskruns", "PipelineRun": "pipelineruns", "CustomRun": "customruns"}
 KINDS = {v: k for k, v in PLURALS.items()}
-DEFAULT_VERSIONS = {"taskruns": ("v1", "v1beta1"), "pipelineruns": ("v1", "v1beta1"),
-                    "customruns": ("v1beta1",)}
+DEFAULT_VERSIONS = {
+    "taskruns": ("v1", "v1beta1"),
+    "pipelineruns": ("v1", "v1beta1"),
+    "customruns": ("v1beta1",),
+}
 
 
 def _status(code: int, reason: str, message: str) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
 def _merge(target: Any, patch: Any) -> Any:
@@ -77,8 +87,9 @@ def _matches(labels: dict, selector: str | None) -> bool:
 
 
 class FakeKube:
-    def __init__(self, versions: dict[str, tuple[str, ...]] | None = None,
-                 bookmark_every_s: float = 0.2) -> None:
+    def __init__(
+        self, versions: dict[str, tuple[str, ...]] | None = None, bookmark_every_s: float = 0.2
+    ) -> None:
         self.versions = versions or DEFAULT_VERSIONS
         self.bookmark_every_s = bookmark_every_s
         self._cond = threading.Condition()
@@ -121,12 +132,18 @@ class FakeKube:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def write_kubeconfig(self, path: Path) -> Path:
-        path.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
-            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "fake",
+                    "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+                    "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+                    "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                }
+            )
+        )
         return path
 
     def apply(self, obj: dict) -> dict:
@@ -150,8 +167,9 @@ class FakeKube:
             return [copy.deepcopy(o) for o in self._objects.values()]
 
     def add_pod(self, namespace: str, pod: str, logs: dict[str, str | bytes]) -> None:
-        self.pods[(namespace, pod)] = {c: t.encode() if isinstance(t, str) else t
-                                       for c, t in logs.items()}
+        self.pods[(namespace, pod)] = {
+            c: t.encode() if isinstance(t, str) else t for c, t in logs.items()
+        }
 
     def delete_pod(self, namespace: str, pod: str) -> None:
         self.pods.pop((namespace, pod), None)
@@ -194,7 +212,8 @@ class FakeKube:
         uid = obj["metadata"]["uid"]
         for child_key, child in list(self._objects.items()):  # garbage collection
             if child_key in self._objects and any(
-                    o.get("uid") == uid for o in child["metadata"].get("ownerReferences") or []):
+                o.get("uid") == uid for o in child["metadata"].get("ownerReferences") or []
+            ):
                 self._delete(child_key)
         self._cond.notify_all()
 
@@ -244,16 +263,34 @@ class _Handler(BaseHTTPRequestHandler):
             version = segs[2]
             served = [p for p, vs in kube.versions.items() if version in vs]
             if not served:
-                return self._json(404, _status(404, "NotFound", "the server could not find "
-                                               "the requested resource"))
-            return self._json(200, {
-                "kind": "APIResourceList", "apiVersion": "v1",
-                "groupVersion": f"tekton.dev/{version}",
-                "resources": [{"name": p, "singularName": KINDS[p].lower(), "namespaced": True,
-                               "kind": KINDS[p], "verbs": ["delete", "get", "list", "patch",
-                                                           "watch"]} for p in served]})
-        if len(segs) == 7 and segs[:3] == ["api", "v1", "namespaces"] and segs[4] == "pods" \
-                and segs[6] == "log":
+                return self._json(
+                    404,
+                    _status(404, "NotFound", "the server could not find the requested resource"),
+                )
+            return self._json(
+                200,
+                {
+                    "kind": "APIResourceList",
+                    "apiVersion": "v1",
+                    "groupVersion": f"tekton.dev/{version}",
+                    "resources": [
+                        {
+                            "name": p,
+                            "singularName": KINDS[p].lower(),
+                            "namespaced": True,
+                            "kind": KINDS[p],
+                            "verbs": ["delete", "get", "list", "patch", "watch"],
+                        }
+                        for p in served
+                    ],
+                },
+            )
+        if (
+            len(segs) == 7
+            and segs[:3] == ["api", "v1", "namespaces"]
+            and segs[4] == "pods"
+            and segs[6] == "log"
+        ):
             return self._pod_log(segs[3], segs[5], query.get("container", ""))
         target = self._resource(segs)
         if target is None or target[3] is not None:
@@ -262,12 +299,23 @@ class _Handler(BaseHTTPRequestHandler):
         if query.get("watch", "").lower() in ("true", "1"):
             return self._watch(version, namespace, plural, query)
         with kube._cond:
-            items = [self._versioned(o, version) for (p, ns, _), o in kube._objects.items()
-                     if p == plural and namespace in (None, ns)
-                     and _matches(o["metadata"].get("labels") or {}, query.get("labelSelector"))]
+            items = [
+                self._versioned(o, version)
+                for (p, ns, _), o in kube._objects.items()
+                if p == plural
+                and namespace in (None, ns)
+                and _matches(o["metadata"].get("labels") or {}, query.get("labelSelector"))
+            ]
             rv = str(kube._rv)
-        self._json(200, {"apiVersion": f"tekton.dev/{version}", "kind": f"{KINDS[plural]}List",
-                         "metadata": {"resourceVersion": rv}, "items": items})
+        self._json(
+            200,
+            {
+                "apiVersion": f"tekton.dev/{version}",
+                "kind": f"{KINDS[plural]}List",
+                "metadata": {"resourceVersion": rv},
+                "items": items,
+            },
+        )
 
     @staticmethod
     def _versioned(obj: dict, version: str) -> dict:
@@ -279,8 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
         if logs is None:
             return self._json(404, _status(404, "NotFound", f'pods "{pod}" not found'))
         if container not in logs:
-            return self._json(400, _status(400, "BadRequest", f"container {container} is not "
-                                           f"valid for pod {pod}"))
+            return self._json(
+                400, _status(400, "BadRequest", f"container {container} is not valid for pod {pod}")
+            )
         data = logs[container]
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -293,8 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-    def _watch(self, version: str, namespace: str | None, plural: str,
-               query: dict[str, str]) -> None:
+    def _watch(
+        self, version: str, namespace: str | None, plural: str, query: dict[str, str]
+    ) -> None:
         kube = self.kube
         timeout = float(query.get("timeoutSeconds") or 1800)
         bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
@@ -312,35 +362,51 @@ class _Handler(BaseHTTPRequestHandler):
         last_bookmark = time.monotonic()
         try:
             if since and since < kube._oldest:
-                self._chunk({"type": "ERROR", "object": _status(
-                    410, "Expired", f"too old resource version: {since} ({kube._oldest})")})
+                self._chunk(
+                    {
+                        "type": "ERROR",
+                        "object": _status(
+                            410, "Expired", f"too old resource version: {since} ({kube._oldest})"
+                        ),
+                    }
+                )
                 self.wfile.write(b"0\r\n\r\n")
                 return
             while True:
                 with kube._cond:
                     if kube._generation != generation:
                         return  # dropped: no terminating chunk, the client sees a broken body
-                    pending = [(rv, t, o) for rv, t, p, o in kube._events
-                               if rv > since and p == plural
-                               and namespace in (None, o["metadata"]["namespace"])
-                               and _matches(o["metadata"].get("labels") or {}, selector)]
+                    pending = [
+                        (rv, t, o)
+                        for rv, t, p, o in kube._events
+                        if rv > since
+                        and p == plural
+                        and namespace in (None, o["metadata"]["namespace"])
+                        and _matches(o["metadata"].get("labels") or {}, selector)
+                    ]
                     current = kube._rv
                     if not pending:
                         remaining = deadline - time.monotonic()
                         if remaining <= 0:
                             break
                         kube._cond.wait(min(remaining, kube.bookmark_every_s))
-                        if bookmarks and time.monotonic() - last_bookmark >= \
-                                kube.bookmark_every_s:
+                        if bookmarks and time.monotonic() - last_bookmark >= kube.bookmark_every_s:
                             pending_bookmark = current
                         else:
                             continue
                     else:
                         pending_bookmark = None
                 if pending_bookmark is not None:
-                    self._chunk({"type": "BOOKMARK", "object": {
-                        "kind": KINDS[plural], "apiVersion": f"tekton.dev/{version}",
-                        "metadata": {"resourceVersion": str(pending_bookmark)}}})
+                    self._chunk(
+                        {
+                            "type": "BOOKMARK",
+                            "object": {
+                                "kind": KINDS[plural],
+                                "apiVersion": f"tekton.dev/{version}",
+                                "metadata": {"resourceVersion": str(pending_bookmark)},
+                            },
+                        }
+                    )
                     since = max(since, pending_bookmark)
                     last_bookmark = time.monotonic()
                     continue
@@ -392,9 +458,22 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(404, _status(404, "NotFound", f'"{name}" not found'))
             want = (options.get("preconditions") or {}).get("uid")
             if want is not None and want != obj["metadata"]["uid"]:
-                return self._json(409, _status(
-                    409, "Conflict", f"Precondition failed: UID in precondition: {want}, "
-                    f"UID in object meta: {obj['metadata']['uid']}"))
+                return self._json(
+                    409,
+                    _status(
+                        409,
+                        "Conflict",
+                        f"Precondition failed: UID in precondition: {want}, "
+                        f"UID in object meta: {obj['metadata']['uid']}",
+                    ),
+                )
             kube._delete(key)
-        self._json(200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
-                         "details": {"name": name, "uid": obj["metadata"]["uid"]}})
+        self._json(
+            200,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Success",
+                "details": {"name": name, "uid": obj["metadata"]["uid"]},
+            },
+        )

@@ -26,9 +26,15 @@ class LambdaContext:
         return 29000
 
 
-def http_api_event(method: str, path: str, *, query: str = "",
-                   headers: dict[str, str] | None = None, body: bytes | None = None,
-                   base64_body: bool = False) -> dict[str, Any]:
+def http_api_event(
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
     """An API Gateway v2 HTTP API event, payload format 2.0, for the `$default` route: header
     names lowercased, repeated query parameters comma-joined, binary bodies base64."""
     params: dict[str, str] = {}
@@ -40,18 +46,30 @@ def http_api_event(method: str, path: str, *, query: str = "",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com",
-                    "user-agent": "Go-http-client/1.1", "x-forwarded-for": "192.0.2.10",
-                    "x-forwarded-port": "443", "x-forwarded-proto": "https",
-                    "x-amzn-trace-id": "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
-                    **{k.lower(): v for k, v in (headers or {}).items()}},
+        "headers": {
+            "host": "abc123.execute-api.us-east-1.amazonaws.com",
+            "user-agent": "Go-http-client/1.1",
+            "x-forwarded-for": "192.0.2.10",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            "x-amzn-trace-id": "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
+            **{k.lower(): v for k, v in (headers or {}).items()},
+        },
         "requestContext": {
-            "accountId": "123456789012", "apiId": "abc123",
+            "accountId": "123456789012",
+            "apiId": "abc123",
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "abc123",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.10", "userAgent": "Go-http-client/1.1"},
-            "requestId": "JKJaXmPLvHcESHA=", "routeKey": "$default", "stage": "$default",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.10",
+                "userAgent": "Go-http-client/1.1",
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": "$default",
+            "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
         },

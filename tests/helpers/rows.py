@@ -9,26 +9,45 @@ from typing import Any
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def row(uid: str, *, event_id: str | None = None, kind: str = "TaskRun",
-        status: str = "Running", resource_version: str | None = "1",
-        received_at: datetime | timedelta = T0, obj: dict | None = None,
-        **extra: Any) -> dict[str, Any]:
+def row(
+    uid: str,
+    *,
+    event_id: str | None = None,
+    kind: str = "TaskRun",
+    status: str = "Running",
+    resource_version: str | None = "1",
+    received_at: datetime | timedelta = T0,
+    obj: dict | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One snapshot of run `uid`; `received_at` may be an offset from T0."""
     if isinstance(received_at, timedelta):
         received_at = T0 + received_at
     finished = status in ("Succeeded", "Failed", "Cancelled", "TimedOut")
     base: dict[str, Any] = {
-        "uid": uid, "namespace": "ci", "name": f"run-{uid}", "kind": kind,
-        "api_version": "tekton.dev/v1", "status": status, "reason": status,
-        "message": None, "pipeline": "build", "pipeline_run": None, "task": None,
-        "pipeline_task": None, "created_at": T0 - timedelta(minutes=5), "started_at": T0,
+        "uid": uid,
+        "namespace": "ci",
+        "name": f"run-{uid}",
+        "kind": kind,
+        "api_version": "tekton.dev/v1",
+        "status": status,
+        "reason": status,
+        "message": None,
+        "pipeline": "build",
+        "pipeline_run": None,
+        "task": None,
+        "pipeline_task": None,
+        "created_at": T0 - timedelta(minutes=5),
+        "started_at": T0,
         "completed_at": T0 + timedelta(seconds=30) if finished else None,
         "duration_seconds": 30.0 if finished else None,
-        "labels": {"tekton.dev/pipeline": "build"}, "annotations": {},
+        "labels": {"tekton.dev/pipeline": "build"},
+        "annotations": {},
         "resource_version": resource_version,
         "event_type": f"dev.tekton.event.{kind.lower()}.unknown.v1",
         "event_id": event_id or f"{uid}-{resource_version}-{received_at.isoformat()}",
-        "source": "cloudevent", "received_at": received_at,
+        "source": "cloudevent",
+        "received_at": received_at,
         "object": json.dumps(obj or {"kind": kind, "metadata": {"uid": uid}, "status": {}}),
     }
     base.update(extra)

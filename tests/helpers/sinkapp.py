@@ -43,8 +43,9 @@ class RecordingSink:
     def sent(self) -> list[tuple[str, str]]:
         """(uid, resourceVersion) of every snapshot received."""
         with self._lock:
-            return [(o["metadata"]["uid"], o["metadata"]["resourceVersion"])
-                    for o in self.snapshots]
+            return [
+                (o["metadata"]["uid"], o["metadata"]["resourceVersion"]) for o in self.snapshots
+            ]
 
     def log_steps(self, uid: str) -> list[str]:
         with self._lock:
@@ -60,10 +61,12 @@ class RecordingSink:
                 sink.requests += 1
                 sink.tokens.append(request.headers.get("Authorization"))
             if sink.fail_with is not None:
-                return Response(json.dumps({"error": "down", "errors": [],
-                                            "status": sink.fail_with}),
-                                sink.fail_with, {"Retry-After": "0"},
-                                content_type="application/json")
+                return Response(
+                    json.dumps({"error": "down", "errors": [], "status": sink.fail_with}),
+                    sink.fail_with,
+                    {"Retry-After": "0"},
+                    content_type="application/json",
+                )
             return None
 
         @app.post("/v1/snapshots")

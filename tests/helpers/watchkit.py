@@ -35,9 +35,14 @@ def add_with_pods(kube: FakeKube, objects: list[dict]) -> None:
         kube.apply(obj)
         status = obj.get("status") or {}
         if obj["kind"] == "TaskRun" and status.get("podName"):
-            kube.add_pod(obj["metadata"]["namespace"], status["podName"],
-                         {s.get("container") or f"step-{s['name']}": demo_step_log(obj, s["name"])
-                          for s in status.get("steps") or []})
+            kube.add_pod(
+                obj["metadata"]["namespace"],
+                status["podName"],
+                {
+                    s.get("container") or f"step-{s['name']}": demo_step_log(obj, s["name"])
+                    for s in status.get("steps") or []
+                },
+            )
 
 
 def archived(obj: dict | None) -> bool:
@@ -61,11 +66,18 @@ class Harness:
 @contextmanager
 def watching(kube: FakeKube, sink_url: str, tmp_path: Path, **options: Any) -> Iterator[Harness]:
     api = kubernetes.config.new_client_from_config(
-        config_file=str(kube.write_kubeconfig(tmp_path / "kubeconfig")))
+        config_file=str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
+    )
     metrics, stream = WatchMetrics(), io.StringIO()
     log = ActionLog(stream)
-    opts = WatchOptions(backoff=FAST, watch_timeout_s=5, poll_s=0.05, prune_interval_s=0.05,
-                        clock=lambda: NOW, **options)
+    opts = WatchOptions(
+        backoff=FAST,
+        watch_timeout_s=5,
+        poll_s=0.05,
+        prune_interval_s=0.05,
+        clock=lambda: NOW,
+        **options,
+    )
     sink = Sink(sink_url, token="s3cret", backoff=FAST, metrics=metrics, log=log)
     watcher = Watcher(api, sink, opts, metrics=metrics, log=log)
     watcher.start()
@@ -87,5 +99,7 @@ def wait_for(predicate: Callable[[], Any], what: str, limit_s: float = 15.0) -> 
 
 
 def all_archived(kube: FakeKube, objects: list[dict]) -> bool:
-    return all(archived(kube.get(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]))
-               for o in finished(objects))
+    return all(
+        archived(kube.get(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]))
+        for o in finished(objects)
+    )

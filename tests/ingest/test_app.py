@@ -11,8 +11,8 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.conftest import fixture_object
-from tests.helpers.apps import app_for, close_writer
 from tests.helpers import events
+from tests.helpers.apps import app_for, close_writer
 
 TASKRUN = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 GOOD_BODY = json.dumps({"taskRun": TASKRUN}).encode()
@@ -56,21 +56,26 @@ BAD_REQUESTS = {
     "missing ce-specversion": (events.hand_binary(**{"ce-specversion": None}), GOOD_BODY, 400),
     "body without metadata.uid": (events.hand_binary(), _without_uid(), 400),
     "wrong content type": ({"content-type": "text/plain"}, GOOD_BODY, 415),
-    "structured body not an object": ({"content-type": "application/cloudevents+json"},
-                                      b'"text"', 400),
+    "structured body not an object": (
+        {"content-type": "application/cloudevents+json"},
+        b'"text"',
+        400,
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BAD_REQUESTS)
 def test_events_bad_input_is_refused_in_the_error_shape_and_nothing_stored(
-        case, local_client, local_store):
+    case, local_client, local_store
+):
     headers, body, status = BAD_REQUESTS[case]
     _assert_error(local_client.post("/", headers=headers, data=body), status)
     assert local_store.list("records") == []
 
 
 def test_events_batch_with_bad_elements_lists_every_problem_and_stores_nothing(
-        local_client, local_store):
+    local_client, local_store
+):
     good = events.cloud_event("TaskRun", "Succeeded", TASKRUN, "good-1")
     no_uid = json.loads(_without_uid())["taskRun"]
     bad = events.cloud_event("TaskRun", "Succeeded", no_uid, "bad-1")
@@ -85,14 +90,19 @@ def test_events_batch_with_bad_elements_lists_every_problem_and_stores_nothing(
 
 @pytest.mark.parametrize("body", [b'"a string"', b"{not json", b'{"items": [{"kind": "TaskRun"}]}'])
 def test_snapshots_bad_input_is_refused(body, local_client, local_store):
-    _assert_error(local_client.post("/v1/snapshots", data=body,
-                                    headers={"content-type": "application/json"}), 400)
+    _assert_error(
+        local_client.post("/v1/snapshots", data=body, headers={"content-type": "application/json"}),
+        400,
+    )
     assert local_store.list("records") == []
 
 
 def test_snapshots_accept_kubectl_list_output(local_client, local_store):
-    listing = {"apiVersion": "v1", "kind": "List", "items": [
-        fixture_object("001_PipelineRun_ec-simple-build-pipelineref.json"), TASKRUN]}
+    listing = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [fixture_object("001_PipelineRun_ec-simple-build-pipelineref.json"), TASKRUN],
+    }
     response = local_client.post("/v1/snapshots", json=listing)
     assert response.get_json() == {"accepted": 2, "ignored": 0}
     # A PipelineRun and a TaskRun: two partitions, one file each.
@@ -104,16 +114,21 @@ def test_events_body_over_the_limit_is_413_and_nothing_stored(local_store):
     client = app.test_client()
     padded = json.loads(GOOD_BODY)
     padded["taskRun"]["metadata"]["annotations"] = {"pad": "x" * 2048}
-    _assert_error(client.post("/", headers=events.hand_binary(),
-                              data=json.dumps(padded).encode()), 413)
+    _assert_error(
+        client.post("/", headers=events.hand_binary(), data=json.dumps(padded).encode()), 413
+    )
     # Without Content-Length (a chunked upload over real HTTP), the limit still holds.
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     data = json.dumps(padded).encode()
-    chunks = (data[i:i + 256] for i in range(0, len(data), 256))
+    chunks = (data[i : i + 256] for i in range(0, len(data), 256))
     try:
-        response = requests.post(f"http://127.0.0.1:{server.server_port}/",
-                                 headers=events.hand_binary(), data=chunks, timeout=10)
+        response = requests.post(
+            f"http://127.0.0.1:{server.server_port}/",
+            headers=events.hand_binary(),
+            data=chunks,
+            timeout=10,
+        )
     finally:
         server.shutdown()
     assert response.status_code == 413
@@ -140,8 +155,10 @@ def test_events_token_as_bearer_or_query_parameter(local_store):
     client = app.test_client()
     bearer = {**events.hand_binary("a"), "Authorization": "Bearer other"}
     assert client.post("/", headers=bearer, data=GOOD_BODY).status_code == 202
-    assert client.post("/?token=s3cret", headers=events.hand_binary("b"),
-                       data=GOOD_BODY).status_code == 202
+    assert (
+        client.post("/?token=s3cret", headers=events.hand_binary("b"), data=GOOD_BODY).status_code
+        == 202
+    )
     close_writer(app)
 
 

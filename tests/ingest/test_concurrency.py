@@ -12,8 +12,8 @@ import requests
 from werkzeug.serving import make_server
 
 from tests.conftest import fixture_object
-from tests.helpers.apps import app_for, close_writer, count
 from tests.helpers import events
+from tests.helpers.apps import app_for, close_writer, count
 
 TEMPLATE = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 EVENTS, THREADS = 2000, 16
@@ -34,9 +34,12 @@ def test_concurrency_16_threads_2000_events_none_lost_few_files(local_store):
 
     def send(worker: int) -> list[int]:
         with requests.Session() as session:
-            return [session.post(url, headers=events.hand_binary(f"ev-{n}"),
-                                 data=_event_body(n), timeout=30).status_code
-                    for n in range(worker, EVENTS, THREADS)]
+            return [
+                session.post(
+                    url, headers=events.hand_binary(f"ev-{n}"), data=_event_body(n), timeout=30
+                ).status_code
+                for n in range(worker, EVENTS, THREADS)
+            ]
 
     try:
         with ThreadPoolExecutor(THREADS) as pool:

@@ -22,8 +22,8 @@ from werkzeug.serving import make_server
 
 from layout.store import LocalStore, StoreError
 from tests.conftest import fixture_object, free_port, wait_until_up
-from tests.helpers.apps import app_for, close_writer, count
 from tests.helpers import events
+from tests.helpers.apps import app_for, close_writer, count
 
 TEMPLATE = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,8 +78,12 @@ class Sender:
                 deadline = time.monotonic() + 60  # a worker restart takes seconds
                 while time.monotonic() < deadline:
                     try:
-                        response = session.post(self.url, headers=events.hand_binary(f"f-{n}"),
-                                                data=_body(n), timeout=30)
+                        response = session.post(
+                            self.url,
+                            headers=events.hand_binary(f"f-{n}"),
+                            data=_body(n),
+                            timeout=30,
+                        )
                     except requests.RequestException:  # reset, refused, cut mid-answer
                         with self._lock:
                             self.dropped += 1
@@ -119,8 +123,9 @@ def test_faults_one_write_in_ten_fails_yet_every_event_is_stored_once(tmp_path):
     assert sender.other == []
     assert sender.acknowledged == set(range(400))
     assert sender.refusals, "the injected failures were never seen"
-    assert all(r.json()["status"] == 503 and int(r.headers["Retry-After"]) > 0
-               for r in sender.refusals)
+    assert all(
+        r.json()["status"] == 503 and int(r.headers["Retry-After"]) > 0 for r in sender.refusals
+    )
     assert count(store, "snapshots") == 400
     assert count(store, "runs") == 400
 
@@ -150,9 +155,13 @@ def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_p
     port = free_port()
     env = {**os.environ, "RUNLAKE_STORE": str(store_dir), "RUNLAKE_BIND": f"127.0.0.1:{port}"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    master = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "-w", "2",
-                               "ingest.app:create_app()"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    master = subprocess.Popen(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "-w", "2", "ingest.app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_up(url + "healthz")
@@ -163,8 +172,9 @@ def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_p
             time.sleep(0.02)
         # gthread workers may share the connections unevenly: kill each worker in turn, so
         # the one serving the load surely dies mid-request.
-        workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
-                                 text=True).stdout.split()
+        workers = subprocess.run(
+            ["pgrep", "-P", str(master.pid)], capture_output=True, text=True
+        ).stdout.split()
         for worker in workers:
             acknowledged = len(sender.acknowledged)
             os.kill(int(worker), signal.SIGKILL)

@@ -27,8 +27,10 @@ from tests.helpers.lambda_events import (
 def lambda_env(s3_store: Store, monkeypatch: pytest.MonkeyPatch, ssm_parameter) -> Iterator[Store]:
     """The environment terraform/ gives the ingest function, pointing at the moto server."""
     monkeypatch.setenv("RUNLAKE_STORE", s3_store.url)
-    monkeypatch.setenv("RUNLAKE_INGEST_TOKENS_PARAMETER",
-                       ssm_parameter("/runlake/test/ingest-tokens", "s3cret,other"))
+    monkeypatch.setenv(
+        "RUNLAKE_INGEST_TOKENS_PARAMETER",
+        ssm_parameter("/runlake/test/ingest-tokens", "s3cret,other"),
+    )
     lambda_handler.reset()
     yield s3_store
     lambda_handler.reset()
@@ -43,8 +45,13 @@ def stored_uids(store: Store) -> list[str]:
 
 def test_lambda_handler_event_with_query_token_lands_in_s3(lambda_env: Store) -> None:
     obj = fixture_object(TASKRUN)
-    event = http_api_event("POST", "/", query="token=s3cret", headers=hand_binary("lambda-1"),
-                           body=json.dumps({"taskRun": obj}).encode())
+    event = http_api_event(
+        "POST",
+        "/",
+        query="token=s3cret",
+        headers=hand_binary("lambda-1"),
+        body=json.dumps({"taskRun": obj}).encode(),
+    )
     response = lambda_handler.handler(event, LambdaContext())
     assert response["statusCode"] == 202, response
     assert answer_json(response) == {"accepted": 1, "ignored": 0}
@@ -54,18 +61,26 @@ def test_lambda_handler_event_with_query_token_lands_in_s3(lambda_env: Store) ->
 
 def test_lambda_handler_base64_body_and_bearer_token(lambda_env: Store) -> None:
     obj = fixture_object(TASKRUN)
-    event = http_api_event("POST", "/v1/snapshots",
-                           headers={"content-type": "application/json",
-                                    "authorization": "Bearer other"},
-                           body=json.dumps(obj).encode(), base64_body=True)
+    event = http_api_event(
+        "POST",
+        "/v1/snapshots",
+        headers={"content-type": "application/json", "authorization": "Bearer other"},
+        body=json.dumps(obj).encode(),
+        base64_body=True,
+    )
     response = lambda_handler.handler(event, LambdaContext())
     assert response["statusCode"] == 202, response
     assert stored_uids(lambda_env) == [obj["metadata"]["uid"]]
 
 
 def test_lambda_handler_wrong_token_is_401_in_the_error_shape(lambda_env: Store) -> None:
-    event = http_api_event("POST", "/", query="token=guess", headers=hand_binary("lambda-2"),
-                           body=json.dumps({"taskRun": fixture_object(TASKRUN)}).encode())
+    event = http_api_event(
+        "POST",
+        "/",
+        query="token=guess",
+        headers=hand_binary("lambda-2"),
+        body=json.dumps({"taskRun": fixture_object(TASKRUN)}).encode(),
+    )
     response = lambda_handler.handler(event, LambdaContext())
     assert response["statusCode"] == 401
     assert set(answer_json(response)) == {"error", "errors", "status"}
@@ -74,20 +89,31 @@ def test_lambda_handler_wrong_token_is_401_in_the_error_shape(lambda_env: Store)
 
 def test_lambda_handler_gzipped_log_upload(lambda_env: Store) -> None:
     text = b"step one\nstep two\n"
-    event = http_api_event("PUT", "/v1/logs/default/0a1b2c3d-uid/build", query="token=s3cret",
-                           headers={"content-type": "text/plain", "content-encoding": "gzip"},
-                           body=gzip.compress(text), base64_body=True)
+    event = http_api_event(
+        "PUT",
+        "/v1/logs/default/0a1b2c3d-uid/build",
+        query="token=s3cret",
+        headers={"content-type": "text/plain", "content-encoding": "gzip"},
+        body=gzip.compress(text),
+        base64_body=True,
+    )
     response = lambda_handler.handler(event, LambdaContext())
     assert response["statusCode"] == 201, response
     assert answer_json(response)["size_bytes"] == len(text)
     assert [i.key for i in lambda_env.list("logs/")] == ["logs/default/0a1b2c3d-uid/build.log.gz"]
 
 
-def test_lambda_handler_store_down_is_503_with_retry_after(lambda_env: Store,
-                                                           moto_s3: MotoS3) -> None:
+def test_lambda_handler_store_down_is_503_with_retry_after(
+    lambda_env: Store, moto_s3: MotoS3
+) -> None:
     lambda_handler.handler(http_api_event("GET", "/healthz"), LambdaContext())  # warm start
-    event = http_api_event("POST", "/", query="token=s3cret", headers=hand_binary("lambda-3"),
-                           body=json.dumps({"taskRun": fixture_object(TASKRUN)}).encode())
+    event = http_api_event(
+        "POST",
+        "/",
+        query="token=s3cret",
+        headers=hand_binary("lambda-3"),
+        body=json.dumps({"taskRun": fixture_object(TASKRUN)}).encode(),
+    )
     moto_s3.stop()
     try:
         response = lambda_handler.handler(event, LambdaContext())
@@ -99,7 +125,8 @@ def test_lambda_handler_store_down_is_503_with_retry_after(lambda_env: Store,
 
 
 def test_lambda_handler_unreadable_token_parameter_is_503(
-        lambda_env: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    lambda_env: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RUNLAKE_INGEST_TOKENS_PARAMETER", "/runlake/test/missing")
     response = lambda_handler.handler(http_api_event("GET", "/healthz"), LambdaContext())
     assert response["statusCode"] == 503

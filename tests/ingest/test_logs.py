@@ -45,16 +45,18 @@ def _url(obj: dict, step: str) -> str:
 
 
 def _get(store, uid: str, step: str | None = None) -> bytes:
-    response = query_client(store).get(f"/v1/runs/{uid}/logs",
-                                       query_string={"step": step} if step else None)
+    response = query_client(store).get(
+        f"/v1/runs/{uid}/logs", query_string={"step": step} if step else None
+    )
     assert response.status_code == 200, response.get_data()
     assert response.mimetype == "text/plain"
     return response.get_data()
 
 
 def _files(root: str) -> list[str]:
-    return sorted(os.path.relpath(os.path.join(d, f), root)
-                  for d, _, files in os.walk(root) for f in files)
+    return sorted(
+        os.path.relpath(os.path.join(d, f), root) for d, _, files in os.walk(root) for f in files
+    )
 
 
 @pytest.mark.parametrize("body", [TEXT, b"", b"line\n" * 50_000], ids=["unicode", "empty", "250k"])
@@ -68,24 +70,27 @@ def test_logs_put_then_get_byte_for_byte(store, ingest, run, body):
 def test_logs_gzip_upload_reads_back_as_text(store, ingest, run):
     step = run["status"]["steps"][0]["name"]
     text = demo_step_log(run, step).encode()
-    response = ingest.put(_url(run, step), data=gzip.compress(text),
-                          headers={"Content-Encoding": "gzip"})
+    response = ingest.put(
+        _url(run, step), data=gzip.compress(text), headers={"Content-Encoding": "gzip"}
+    )
     assert response.status_code == 201 and response.get_json()["size_bytes"] == len(text)
     assert _get(store, run["metadata"]["uid"], step) == text
 
 
 def test_logs_invalid_gzip_is_400_and_stores_nothing(local_store):
     app = app_for(local_store)
-    response = app.test_client().put("/v1/logs/ci/u1/build", data=b"plain text",
-                                     headers={"Content-Encoding": "gzip"})
+    response = app.test_client().put(
+        "/v1/logs/ci/u1/build", data=b"plain text", headers={"Content-Encoding": "gzip"}
+    )
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid log body"
     assert local_store.list("logs/") == []
 
 
 def test_logs_unknown_encoding_is_415(local_client):
-    response = local_client.put("/v1/logs/ci/u1/build", data=b"x",
-                                headers={"Content-Encoding": "br"})
+    response = local_client.put(
+        "/v1/logs/ci/u1/build", data=b"x", headers={"Content-Encoding": "br"}
+    )
     assert response.status_code == 415 and response.get_json()["status"] == 415
 
 
@@ -96,14 +101,27 @@ def test_logs_put_repeat_replaces(store, ingest, run):
     assert len(store.list("logs/")) == 1
 
 
-@pytest.mark.parametrize("path", [
-    "/v1/logs/../u1/build", "/v1/logs/ci/../build", "/v1/logs/ci/u1/..",
-    "/v1/logs/ci/a%2fb/build", "/v1/logs/ci%2f..%2f..%2fx/u1/build", "/v1/logs/ci/u1/a%2F..",
-    "/v1/logs/Ci/u1/build", "/v1/logs/ci/u1/bu%C3%AFld", "/v1/logs/%EF%BD%83i/u1/build",
-    "/v1/logs/ci/u1/-build", "/v1/logs/ci/u1/" + "s" * 64, "/v1/logs/ci/" + "u" * 64 + "/s",
-    "/v1/logs/ci//build", "/v1/logs/ci/u1/build/extra", "/v1/logs/ci/u_1/build",
-    "/v1/logs/ci/u1/build.log.gz",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/logs/../u1/build",
+        "/v1/logs/ci/../build",
+        "/v1/logs/ci/u1/..",
+        "/v1/logs/ci/a%2fb/build",
+        "/v1/logs/ci%2f..%2f..%2fx/u1/build",
+        "/v1/logs/ci/u1/a%2F..",
+        "/v1/logs/Ci/u1/build",
+        "/v1/logs/ci/u1/bu%C3%AFld",
+        "/v1/logs/%EF%BD%83i/u1/build",
+        "/v1/logs/ci/u1/-build",
+        "/v1/logs/ci/u1/" + "s" * 64,
+        "/v1/logs/ci/" + "u" * 64 + "/s",
+        "/v1/logs/ci//build",
+        "/v1/logs/ci/u1/build/extra",
+        "/v1/logs/ci/u_1/build",
+        "/v1/logs/ci/u1/build.log.gz",
+    ],
+)
 def test_logs_path_tricks_are_400_and_write_nothing(local_store, path):
     app = app_for(local_store)
     response = app.test_client().put(path, data=b"evil\n")
@@ -133,8 +151,12 @@ def test_logs_put_needs_an_ingest_token_when_tokens_are_set(local_store):
     assert client.put("/v1/logs/ci/u1/build", data=b"x").status_code == 401
     assert local_store.list("logs/") == []
     assert client.put("/v1/logs/ci/u1/build?token=s3cret", data=b"x").status_code == 201
-    assert client.put("/v1/logs/ci/u1/build", data=b"x",
-                      headers={"Authorization": "Bearer s3cret"}).status_code == 201
+    assert (
+        client.put(
+            "/v1/logs/ci/u1/build", data=b"x", headers={"Authorization": "Bearer s3cret"}
+        ).status_code
+        == 201
+    )
 
 
 class _Body:
@@ -161,7 +183,7 @@ class _Body:
         assert n is not None and n >= 0, "the whole body was asked for at once"
         self.largest_read = max(self.largest_read, n)
         n = min(n, self.left)
-        line = base64.b64encode(self.random.randbytes(n)).replace(b"=", b"")[:n - 1] + b"\n"
+        line = base64.b64encode(self.random.randbytes(n)).replace(b"=", b"")[: n - 1] + b"\n"
         chunk = line[:n] if n else b""
         self.left -= len(chunk)
         self.digest.update(chunk)
@@ -173,9 +195,11 @@ def s3_elsewhere():
     """A moto server in its own process, so this process's heap holds only ingest's memory
     (the shared in-process server keeps every uploaded part in Python objects)."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                               "-p", str(port)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
@@ -213,8 +237,9 @@ def test_logs_20mb_streams_to_s3_in_parts_with_bounded_memory(s3_elsewhere):
     head = s3.head_object(Bucket=s3_store.bucket, Key=key)
     assert "-" in head["ETag"], "a large log is uploaded in parts (multipart)"
 
-    got = query_client(s3_store).get(f"/v1/runs/{obj['metadata']['uid']}/logs?step=build",
-                                     buffered=False)
+    got = query_client(s3_store).get(
+        f"/v1/runs/{obj['metadata']['uid']}/logs?step=build", buffered=False
+    )
     digest, size = hashlib.sha256(), 0
     for chunk in got.response:
         digest.update(chunk)

@@ -11,8 +11,8 @@ import pytest
 from layout.latest import latest_key
 from layout.store import LocalStore
 from tests.conftest import fixture_index, fixture_object
-from tests.helpers.apps import app_for, close_writer, count, runs
 from tests.helpers import events
+from tests.helpers.apps import app_for, close_writer, count, runs
 
 MODES = ["binary", "structured", "batch", "snapshot"]
 FINISHED = ("Succeeded", "Failed", "Cancelled", "TimedOut")
@@ -26,11 +26,12 @@ def _rfc3339(value: str | None) -> str | None:
 
 
 def _requests(mode: str, index: dict) -> list[tuple[dict, bytes]]:
-    cloud_events = [events.cloud_event(meta["kind"], meta["status"], fixture_object(name),
-                                       f"fx-{name[:3]}")
-                    for name, meta in index.items()]
+    cloud_events = [
+        events.cloud_event(meta["kind"], meta["status"], fixture_object(name), f"fx-{name[:3]}")
+        for name, meta in index.items()
+    ]
     if mode == "batch":
-        return [events.batch(cloud_events[i:i + 3]) for i in range(0, len(cloud_events), 3)]
+        return [events.batch(cloud_events[i : i + 3]) for i in range(0, len(cloud_events), 3)]
     if mode == "snapshot":
         return [events.snapshot(fixture_object(name)) for name in index]
     encode = events.binary if mode == "binary" else events.structured
@@ -42,14 +43,20 @@ def _expected(index: dict) -> dict[str, dict]:
     best: dict[str, tuple] = {}
     for position, (name, meta) in enumerate(index.items()):
         obj = fixture_object(name)
-        rank = latest_key({"status": meta["status"],
-                           "resource_version": obj["metadata"].get("resourceVersion"),
-                           "received_at": position, "event_id": f"fx-{name[:3]}"})
+        rank = latest_key(
+            {
+                "status": meta["status"],
+                "resource_version": obj["metadata"].get("resourceVersion"),
+                "received_at": position,
+                "event_id": f"fx-{name[:3]}",
+            }
+        )
         uid = obj["metadata"]["uid"]
         if uid not in best or rank > best[uid][0]:
             best[uid] = (rank, name, meta, obj)
-    return {uid: {"name": name, "meta": meta, "obj": obj}
-            for uid, (_, name, meta, obj) in best.items()}
+    return {
+        uid: {"name": name, "meta": meta, "obj": obj} for uid, (_, name, meta, obj) in best.items()
+    }
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -68,7 +75,9 @@ def test_roundtrip_every_fixture_lands_once_with_its_values(mode, store, client)
         row, obj, meta = got[uid], want["obj"], want["meta"]
         status = obj.get("status") or {}
         assert (row["kind"], row["status"], row["reason"]) == (
-            meta["kind"], meta["status"], meta["reason"] if meta["reason"] != "(none)" else None
+            meta["kind"],
+            meta["status"],
+            meta["reason"] if meta["reason"] != "(none)" else None,
         ), want["name"]
         assert row["namespace"] == obj["metadata"]["namespace"]
         assert row["name"] == obj["metadata"]["name"]
@@ -94,7 +103,8 @@ def _progressions(index: dict) -> list[tuple[dict, bytes]]:
         seen.add(final["metadata"]["uid"])
         earlier = copy.deepcopy(final)
         earlier.setdefault("status", {})["conditions"] = [
-            {"type": "Succeeded", "status": "Unknown", "reason": "Running"}]
+            {"type": "Succeeded", "status": "Unknown", "reason": "Running"}
+        ]
         earlier["status"].pop("completionTime", None)
         version = final["metadata"].get("resourceVersion")
         if version:

@@ -17,9 +17,11 @@ import requests
 from tests.conftest import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nce-id: a\r\n"
-        b"ce-specversion: 1.0\r\nce-source: /s\r\nce-type: dev.tekton.event.taskrun.failed.v1"
-        b"\r\nContent-Length: 1000\r\n\r\n")
+HEAD = (
+    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nce-id: a\r\n"
+    b"ce-specversion: 1.0\r\nce-source: /s\r\nce-type: dev.tekton.event.taskrun.failed.v1"
+    b"\r\nContent-Length: 1000\r\n\r\n"
+)
 
 
 def _status(sock: socket.socket) -> bytes:
@@ -30,12 +32,27 @@ def _status(sock: socket.socket) -> bytes:
 def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path):
     port = free_port()
     factory = 'ingest.app:create_app({"BODY_IDLE_TIMEOUT_S": 1, "EVENT_BODY_DEADLINE_S": 3})'
-    env = {**os.environ, "RUNLAKE_STORE": str(tmp_path / "store"),
-           "RUNLAKE_BIND": f"127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "RUNLAKE_STORE": str(tmp_path / "store"),
+        "RUNLAKE_BIND": f"127.0.0.1:{port}",
+    }
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", "-w", "1",
-         "--threads", "2", factory], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            "gunicorn.conf.py",
+            "-w",
+            "1",
+            "--threads",
+            "2",
+            factory,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
         stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]

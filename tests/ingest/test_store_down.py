@@ -6,19 +6,22 @@ from __future__ import annotations
 import json
 
 from tests.conftest import fixture_object
-from tests.helpers.apps import app_for, close_writer, count
 from tests.helpers import events
+from tests.helpers.apps import app_for, close_writer, count
 
-NAMES = ["001_PipelineRun_ec-simple-build-pipelineref.json",
-         "029_TaskRun_konflux-succeeded-results-v1.json",
-         "021_TaskRun_tep0137-cdevent-customdata-print-date-v1.json"]
+NAMES = [
+    "001_PipelineRun_ec-simple-build-pipelineref.json",
+    "029_TaskRun_konflux-succeeded-results-v1.json",
+    "021_TaskRun_tep0137-cdevent-customdata-print-date-v1.json",
+]
 
 
 def _send(client, name: str, n: int):
     obj = fixture_object(name)
     body = {obj["kind"][0].lower() + obj["kind"][1:]: obj}
-    headers = events.hand_binary(f"outage-{n}", **{
-        "ce-type": f"dev.tekton.event.{obj['kind'].lower()}.successful.v1"})
+    headers = events.hand_binary(
+        f"outage-{n}", **{"ce-type": f"dev.tekton.event.{obj['kind'].lower()}.successful.v1"}
+    )
     return client.post("/", headers=headers, data=json.dumps(body))
 
 

@@ -15,8 +15,15 @@ from layout.store import StoreError
 
 def _row(n: int) -> dict:
     moment = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-    return {"uid": f"uid-{n}", "namespace": "ci", "kind": "TaskRun", "event_id": f"ev-{n}",
-            "created_at": moment, "received_at": moment, "status": "Succeeded"}
+    return {
+        "uid": f"uid-{n}",
+        "namespace": "ci",
+        "kind": "TaskRun",
+        "event_id": f"ev-{n}",
+        "created_at": moment,
+        "received_at": moment,
+        "status": "Succeeded",
+    }
 
 
 def test_writer_lone_request_is_written_at_once(local_store):

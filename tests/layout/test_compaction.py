@@ -86,7 +86,8 @@ def test_compaction_partition_option_compacts_only_that_partition(local_store):
     after = list_partitions(local_store)
     assert len(after[chosen]) == 1
     assert {p: len(f) for p, f in after.items() if p != chosen} == {
-        p: len(f) for p, f in before.items() if p != chosen}
+        p: len(f) for p, f in before.items() if p != chosen
+    }
 
 
 def test_compaction_target_size_splits_files_but_never_a_run(local_store):
@@ -169,7 +170,7 @@ def test_compaction_racing_ingest_and_queries_never_loses_or_doubles_a_run(store
 
     def ingest(batch: list[dict]) -> None:
         for i in range(0, len(batch), 3):
-            part = batch[i:i + 3]
+            part = batch[i : i + 3]
             rows = objects_to_rows({"items": part}, datetime.now(UTC), source="watcher")
             with lock:
                 started.extend(o["metadata"]["uid"] for o in part)
@@ -190,15 +191,18 @@ def test_compaction_racing_ingest_and_queries_never_loses_or_doubles_a_run(store
                 ceiling = len(started)
             # Each view lists the files itself, so the two may see different ingest moments.
             if not (floor <= runs <= ceiling and floor <= snapshots <= ceiling):
-                problems.append(f"saw {runs} runs / {snapshots} snapshots, "
-                                f"expected {floor}..{ceiling}")
+                problems.append(
+                    f"saw {runs} runs / {snapshots} snapshots, expected {floor}..{ceiling}"
+                )
 
     for n in range(rounds):
-        batch = objects[n * per_round:(n + 1) * per_round]
+        batch = objects[n * per_round : (n + 1) * per_round]
         stop = threading.Event()
-        threads = [threading.Thread(target=ingest, args=(batch,)),
-                   threading.Thread(target=query, args=(stop,)),
-                   threading.Thread(target=query, args=(stop,))]
+        threads = [
+            threading.Thread(target=ingest, args=(batch,)),
+            threading.Thread(target=query, args=(stop,)),
+            threading.Thread(target=query, args=(stop,)),
+        ]
         for thread in threads:
             thread.start()
         compact(store, target_size=1024 * 1024)

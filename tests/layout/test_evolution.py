@@ -99,16 +99,16 @@ def test_evolution_compaction_leaves_a_partition_written_by_newer_code(local_sto
     sink = io.BytesIO()
     pq.write_table(table, sink)
     kind, day = partition
-    local_store.write_bytes(records_key(kind, datetime.fromisoformat(day).date()),
-                            sink.getvalue())
+    local_store.write_bytes(records_key(kind, datetime.fromisoformat(day).date()), sink.getvalue())
     before = sorted(info.key for info in local_store.list(f"records/kind={kind}/date={day}/"))
 
     report = compact(local_store, kind=kind, day=day)
 
     assert report.partitions == 0
     assert any("newer runlake" in line for line in report.skipped)
-    assert sorted(info.key for info in local_store.list(
-        f"records/kind={kind}/date={day}/")) == before
+    assert (
+        sorted(info.key for info in local_store.list(f"records/kind={kind}/date={day}/")) == before
+    )
 
 
 def test_evolution_layout_marker_written_once_and_newer_layout_refused(local_store):

@@ -33,8 +33,11 @@ def test_logs_gzip_upload_is_stored_as_its_text(local_store):
     assert stored.size_bytes == len(b"first\n" + TEXT)
 
 
-@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(TEXT * 100)[:-12], b""],
-                         ids=["garbage", "truncated", "empty"])
+@pytest.mark.parametrize(
+    "body",
+    [b"not gzip at all", gzip.compress(TEXT * 100)[:-12], b""],
+    ids=["garbage", "truncated", "empty"],
+)
 def test_logs_invalid_gzip_stores_nothing_and_keeps_the_old_log(store, body):
     write_log(store, "ci", "u", "s", io.BytesIO(b"old\n").read)
     with pytest.raises(InvalidLog):
@@ -61,8 +64,14 @@ def test_logs_bad_names_are_refused_before_reading(local_store):
     def read(_n: int) -> bytes:
         raise AssertionError("the body must not be read")
 
-    for namespace, uid, step in [("..", "u", "s"), ("ci", "a/b", "s"), ("Ci", "u", "s"),
-                                 ("ci", "u", "ｓtep"), ("ci", "u", "-s"), ("ci", "u" * 64, "s")]:
+    for namespace, uid, step in [
+        ("..", "u", "s"),
+        ("ci", "a/b", "s"),
+        ("Ci", "u", "s"),
+        ("ci", "u", "ｓtep"),
+        ("ci", "u", "-s"),
+        ("ci", "u" * 64, "s"),
+    ]:
         with pytest.raises(InvalidKeyPart):
             write_log(local_store, namespace, uid, step, read)
     assert local_store.list("") == []
@@ -82,7 +91,10 @@ def test_logs_listing_gives_text_sizes_by_run_and_namespace(store):
     store.write_bytes("logs/ci/u1/stray.txt", b"not a log")
     everything = list_logs(store)
     assert [(log.namespace, log.uid, log.step, log.size_bytes) for log in everything] == [
-        ("ci", "u1", "build", len(TEXT)), ("ci", "u1", "test", 0), ("other", "u2", "build", 1000)]
+        ("ci", "u1", "build", len(TEXT)),
+        ("ci", "u1", "test", 0),
+        ("other", "u2", "build", 1000),
+    ]
     assert [log.step for log in list_logs(store, "ci", "u1")] == ["build", "test"]
     assert [log.uid for log in list_logs(store, "other")] == ["u2"]
 

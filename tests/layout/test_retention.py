@@ -47,6 +47,7 @@ def _time(text: str) -> datetime:
 def _expected(objects: list[dict], now: datetime) -> tuple[set[str], set[str]]:
     """(uids of expired top-level runs, uids of every expired run), worked out from the
     Kubernetes objects as the policy above reads."""
+
     def owner(obj: dict) -> str | None:
         refs = obj["metadata"].get("ownerReferences") or []
         return next((r["uid"] for r in refs if r["kind"] == "PipelineRun"), None)
@@ -152,13 +153,26 @@ policies:
     assert "retention is required" in text and "matchLabels.team" in text
 
 
-def _run(uid: str, kind: str = "PipelineRun", parent: str | None = None,
-         done_days_ago: float | None = 10, namespace: str = "ci",
-         reason: str = "Succeeded") -> RunInfo:
+def _run(
+    uid: str,
+    kind: str = "PipelineRun",
+    parent: str | None = None,
+    done_days_ago: float | None = 10,
+    namespace: str = "ci",
+    reason: str = "Succeeded",
+) -> RunInfo:
     done = NOW - timedelta(days=done_days_ago) if done_days_ago is not None else None
-    return RunInfo(uid=uid, namespace=namespace, kind=kind, reason=reason, labels={},
-                   annotations={}, created_at=NOW - timedelta(days=30), completed_at=done,
-                   parent_uid=parent)
+    return RunInfo(
+        uid=uid,
+        namespace=namespace,
+        kind=kind,
+        reason=reason,
+        labels={},
+        annotations={},
+        created_at=NOW - timedelta(days=30),
+        completed_at=done,
+        parent_uid=parent,
+    )
 
 
 def test_retention_decides_per_result_by_the_top_level_run_first_match_wins():
@@ -170,7 +184,8 @@ policies:
   - {name: ci, selector: {matchNamespaces: [ci]}, retention: 20d}
 """)
     runs = [
-        _run("old-pr"), _run("child-young", "TaskRun", "old-pr", done_days_ago=0.1),
+        _run("old-pr"),
+        _run("child-young", "TaskRun", "old-pr", done_days_ago=0.1),
         _run("young-pr", done_days_ago=1),
         _run("child-old", "TaskRun", "young-pr", done_days_ago=40, reason="Failed"),
         _run("failed-tr", "TaskRun", done_days_ago=2, reason="Failed"),
@@ -179,8 +194,10 @@ policies:
         _run("orphan", "TaskRun", "pr-never-archived", done_days_ago=2),
     ]
 
-    decided = {e.top.uid: (e.policy, sorted(r.uid for r in e.runs))
-               for e in expired_results(runs, policy, now=NOW)}
+    decided = {
+        e.top.uid: (e.policy, sorted(r.uid for r in e.runs))
+        for e in expired_results(runs, policy, now=NOW)
+    }
 
     assert decided == {
         "failed-tr": ("ci-failures", ["failed-tr"]),
@@ -269,15 +286,19 @@ def test_retention_reader_sees_an_expired_run_whole_or_not_at_all(store):
     def read() -> None:
         while not stop.is_set():
             try:
-                rows = engine.query("SELECT uid, resource_version FROM runs "
-                                    f"WHERE list_contains({uid_list}, uid)")
+                rows = engine.query(
+                    f"SELECT uid, resource_version FROM runs WHERE list_contains({uid_list}, uid)"
+                )
             except Exception as exc:  # noqa: BLE001 - a failed query is a finding
                 problems.append(str(exc))
                 continue
             seen.append(str(len(rows)))
             stop.wait(0.005)  # leave the store some room for the deletes
-            problems.extend(f"{r['uid']} showed an earlier snapshot" for r in rows
-                            if r["resource_version"] != final[r["uid"]])
+            problems.extend(
+                f"{r['uid']} showed an earlier snapshot"
+                for r in rows
+                if r["resource_version"] != final[r["uid"]]
+            )
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -288,13 +309,16 @@ def test_retention_reader_sees_an_expired_run_whole_or_not_at_all(store):
         reader.join()
     assert not problems, problems[:3]
     assert seen
-    assert engine.query(f"SELECT count(*) AS n FROM runs WHERE list_contains({uid_list}, uid)"
-                        )[0]["n"] == 0
+    assert (
+        engine.query(f"SELECT count(*) AS n FROM runs WHERE list_contains({uid_list}, uid)")[0]["n"]
+        == 0
+    )
 
 
 def test_retention_against_now_keeps_recent_runs(local_store):
     objects = history(20, seed=2)
     archive(local_store, objects, with_running=False)
-    expired = expired_results(_collect(local_store), parse_policy("defaultRetention: 1000d"),
-                              now=datetime.now(UTC))
+    expired = expired_results(
+        _collect(local_store), parse_policy("defaultRetention: 1000d"), now=datetime.now(UTC)
+    )
     assert expired == []

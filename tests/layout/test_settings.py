@@ -18,8 +18,9 @@ def test_settings_every_setting_is_documented_in_readme(setting):
 
 def test_settings_readme_documents_no_setting_the_code_lacks():
     readme = (ROOT / "README.md").read_text()
-    documented = {line.split("`")[1] for line in readme.splitlines()
-                  if line.startswith("| `RUNLAKE_")}
+    documented = {
+        line.split("`")[1] for line in readme.splitlines() if line.startswith("| `RUNLAKE_")
+    }
     assert documented == set(settings.BY_ENV)
 
 
@@ -31,8 +32,9 @@ def test_settings_design_names_every_setting():
 
 
 def test_settings_load_empty_counts_as_unset_and_overrides_win():
-    values = settings.load({"RUNLAKE_FLUSH_MS": "", "RUNLAKE_STORE": "s3://b/p"},
-                           {"RUNLAKE_STORE": "/tmp/x"})
+    values = settings.load(
+        {"RUNLAKE_FLUSH_MS": "", "RUNLAKE_STORE": "s3://b/p"}, {"RUNLAKE_STORE": "/tmp/x"}
+    )
     assert values["RUNLAKE_FLUSH_MS"] == 200
     assert values["RUNLAKE_STORE"] == "/tmp/x"
 

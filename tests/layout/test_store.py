@@ -11,8 +11,12 @@ from layout.store import StoreError, StoreURLError, open_store
 
 def _row(uid: str, **extra) -> dict:
     row = {
-        "uid": uid, "namespace": "ci", "name": f"run-{uid}", "kind": "TaskRun",
-        "status": "Succeeded", "event_id": f"ev-{uid}",
+        "uid": uid,
+        "namespace": "ci",
+        "name": f"run-{uid}",
+        "kind": "TaskRun",
+        "status": "Succeeded",
+        "event_id": f"ev-{uid}",
         "created_at": datetime(2026, 3, 1, 23, 59, 59, 123456, tzinfo=UTC),
         "received_at": datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC),
         "labels": {"tekton.dev/task": "build", "team": "ünïcode"},
@@ -38,8 +42,9 @@ def test_write_records_reads_back_unchanged_in_pyarrow_polars_and_duckdb(local_s
 
     table = read_records(local_store, key)
     assert table.schema.field("created_at").type.tz == "UTC"
-    assert table.to_pylist()[0]["created_at"] == datetime(2026, 3, 1, 23, 59, 59, 123456,
-                                                          tzinfo=UTC)
+    assert table.to_pylist()[0]["created_at"] == datetime(
+        2026, 3, 1, 23, 59, 59, 123456, tzinfo=UTC
+    )
     assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
 
     frame = pl.read_parquet(path)
@@ -49,7 +54,8 @@ def test_write_records_reads_back_unchanged_in_pyarrow_polars_and_duckdb(local_s
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     created, labels = con.execute(
-        f"SELECT created_at, labels FROM read_parquet('{path}')").fetchone()
+        f"SELECT created_at, labels FROM read_parquet('{path}')"
+    ).fetchone()
     assert created.isoformat() == "2026-03-01T23:59:59.123456+00:00"
     assert labels["team"] == "ünïcode"
 
@@ -78,6 +84,7 @@ def test_open_store_rejects_bad_urls(url):
 
 def test_s3_store_unreachable_raises_store_error(moto_s3):
     from tests.conftest import free_port
+
     store = open_store("s3://nowhere/x", s3_endpoint=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError):
         store.check()

@@ -16,27 +16,64 @@ DAY = timedelta(days=1)
 
 
 def _obj(kind, reason, **extra):
-    return {"kind": kind, "spec": extra.pop("spec", {}),
-            "status": {"conditions": [{"type": "Succeeded", "reason": reason}], **extra}}
+    return {
+        "kind": kind,
+        "spec": extra.pop("spec", {}),
+        "status": {"conditions": [{"type": "Succeeded", "reason": reason}], **extra},
+    }
 
 
 ROWS = [
-    row("a", kind="TaskRun", name="build-a", status="Succeeded",
-        labels={"tekton.dev/pipeline": "build", "app": "web"}, annotations={"team": "blue"},
+    row(
+        "a",
+        kind="TaskRun",
+        name="build-a",
+        status="Succeeded",
+        labels={"tekton.dev/pipeline": "build", "app": "web"},
+        annotations={"team": "blue"},
         completed_at=T0 + timedelta(seconds=30),
-        obj=_obj("TaskRun", "Succeeded", podCount=3, spec={"serviceAccountName": "sa1"})),
-    row("b", kind="PipelineRun", name="deploy-b", status="Failed",
-        api_version="tekton.dev/v1beta1", labels={"tekton.dev/pipeline": "deploy"},
+        obj=_obj("TaskRun", "Succeeded", podCount=3, spec={"serviceAccountName": "sa1"}),
+    ),
+    row(
+        "b",
+        kind="PipelineRun",
+        name="deploy-b",
+        status="Failed",
+        api_version="tekton.dev/v1beta1",
+        labels={"tekton.dev/pipeline": "deploy"},
         completed_at=T0 + timedelta(minutes=10),
-        obj=_obj("PipelineRun", "Failed", podCount=1, spec={"debug": True})),
-    row("c", kind="TaskRun", name="test-c", namespace="team-b", status="Running", labels={},
-        created_at=T0 + DAY, received_at=DAY + timedelta(hours=1),
-        obj=_obj("TaskRun", "Running")),
-    row("d", kind="TaskRun", name="lint-d", status="TimedOut",
-        api_version="tekton.dev/v1beta1", labels={"tekton.dev/pipeline": "build"},
-        completed_at=T0 + timedelta(hours=1), obj=_obj("TaskRun", "TaskRunTimeout")),
-    row("e", kind="CustomRun", name="approve-e", status="Cancelled", labels={},
-        completed_at=T0 + timedelta(minutes=2), obj=_obj("CustomRun", "Cancelled")),
+        obj=_obj("PipelineRun", "Failed", podCount=1, spec={"debug": True}),
+    ),
+    row(
+        "c",
+        kind="TaskRun",
+        name="test-c",
+        namespace="team-b",
+        status="Running",
+        labels={},
+        created_at=T0 + DAY,
+        received_at=DAY + timedelta(hours=1),
+        obj=_obj("TaskRun", "Running"),
+    ),
+    row(
+        "d",
+        kind="TaskRun",
+        name="lint-d",
+        status="TimedOut",
+        api_version="tekton.dev/v1beta1",
+        labels={"tekton.dev/pipeline": "build"},
+        completed_at=T0 + timedelta(hours=1),
+        obj=_obj("TaskRun", "TaskRunTimeout"),
+    ),
+    row(
+        "e",
+        kind="CustomRun",
+        name="approve-e",
+        status="Cancelled",
+        labels={},
+        completed_at=T0 + timedelta(minutes=2),
+        obj=_obj("CustomRun", "Cancelled"),
+    ),
 ]
 
 # The Results API's record rows, as query.http.results builds them (every run its own result).
@@ -59,27 +96,37 @@ def engine(tmp_path_factory):
 def select(engine, text, scope=RECORDS):
     params = Params()
     condition = translate(text, scope, params)
-    assert "'" not in condition.replace("'SUCCESS'", "").replace("'FAILURE'", "") \
-        .replace("'TIMEOUT'", "").replace("'CANCELLED'", "").replace("'UNKNOWN'", "") \
-        .replace("'Succeeded'", "").replace("'Failed'", "").replace("'TimedOut'", "") \
-        .replace("'Cancelled'", "")  # no user text inside the SQL, only $n parameters
+    assert "'" not in condition.replace("'SUCCESS'", "").replace("'FAILURE'", "").replace(
+        "'TIMEOUT'", ""
+    ).replace("'CANCELLED'", "").replace("'UNKNOWN'", "").replace("'Succeeded'", "").replace(
+        "'Failed'", ""
+    ).replace("'TimedOut'", "").replace(
+        "'Cancelled'", ""
+    )  # no user text inside the SQL, only $n parameters
     return "".join(r["uid"] for r in engine.query(RECORDS_SQL.format(condition), params.values))
 
 
 def sql_select(engine, where):
-    return "".join(r["uid"] for r in engine.query(
-        f"SELECT uid FROM runs WHERE {where} ORDER BY uid"))
+    return "".join(
+        r["uid"] for r in engine.query(f"SELECT uid FROM runs WHERE {where} ORDER BY uid")
+    )
 
 
 TS = 'timestamp("2026-03-01T12:05:00Z")'
 
 # (CEL, uids it selects, the same question in plain SQL over `runs`)
 CASES = [
-    ('data_type == "tekton.dev/v1.TaskRun"', "ac",
-     "api_version = 'tekton.dev/v1' AND kind = 'TaskRun'"),
+    (
+        'data_type == "tekton.dev/v1.TaskRun"',
+        "ac",
+        "api_version = 'tekton.dev/v1' AND kind = 'TaskRun'",
+    ),
     ("data_type == TASK_RUN", "ac", "api_version = 'tekton.dev/v1' AND kind = 'TaskRun'"),
-    ('data_type != "tekton.dev/v1.TaskRun"', "bde",
-     "NOT (api_version = 'tekton.dev/v1' AND kind = 'TaskRun')"),
+    (
+        'data_type != "tekton.dev/v1.TaskRun"',
+        "bde",
+        "NOT (api_version = 'tekton.dev/v1' AND kind = 'TaskRun')",
+    ),
     ("data_type == 'tekton.dev/v1beta1.PipelineRun'", "b", "kind = 'PipelineRun'"),
     ('parent == "team-b"', "c", "namespace = 'team-b'"),
     ('name == "ci/results/a/records/a"', "a", "uid = 'a'"),
@@ -87,11 +134,17 @@ CASES = [
     ('name.startsWith("ci/")', "abde", "namespace = 'ci'"),
     ('data.metadata.name.endsWith("-b")', "b", "name LIKE '%-b'"),
     ('data.metadata.name.contains("in")', "d", "name LIKE '%in%'"),
-    ('data.metadata.name.matches("^(build|test)-")', "ac",
-     "regexp_matches(name, '^(build|test)-')"),
+    (
+        'data.metadata.name.matches("^(build|test)-")',
+        "ac",
+        "regexp_matches(name, '^(build|test)-')",
+    ),
     ('matches(data.metadata.name, "-e$")', "e", "name LIKE '%-e'"),
-    ('data.metadata.labels["tekton.dev/pipeline"] == "build"', "ad",
-     "labels['tekton.dev/pipeline'] = 'build'"),
+    (
+        'data.metadata.labels["tekton.dev/pipeline"] == "build"',
+        "ad",
+        "labels['tekton.dev/pipeline'] = 'build'",
+    ),
     ("data.metadata.labels['app'] in ['web', 'api']", "a", "labels['app'] IN ('web', 'api')"),
     ("data.metadata.labels.app == 'web'", "a", "labels['app'] = 'web'"),
     ('"app" in data.metadata.labels', "a", "map_contains(labels, 'app')"),
@@ -106,26 +159,41 @@ CASES = [
     ("summary.status == 2", "b", "status = 'Failed'"),
     ("summary.status in [FAILURE, TIMEOUT]", "bd", "status IN ('Failed', 'TimedOut')"),
     ("summary.status != SUCCESS", "bcde", "status <> 'Succeeded'"),
-    (f"data.status.completionTime > {TS}", "bd",
-     "completed_at > TIMESTAMPTZ '2026-03-01T12:05:00Z'"),
-    (f"data.status.completionTime <= {TS}", "ae",
-     "completed_at <= TIMESTAMPTZ '2026-03-01T12:05:00Z'"),
+    (
+        f"data.status.completionTime > {TS}",
+        "bd",
+        "completed_at > TIMESTAMPTZ '2026-03-01T12:05:00Z'",
+    ),
+    (
+        f"data.status.completionTime <= {TS}",
+        "ae",
+        "completed_at <= TIMESTAMPTZ '2026-03-01T12:05:00Z'",
+    ),
     (f"data.metadata.creationTimestamp >= {TS}", "c", "created_at >= TIMESTAMPTZ '2026-03-02'"),
     ('create_time < timestamp("2026-03-02T00:00:00+00:00")', "abde", "namespace = 'ci'"),
     ('update_time > timestamp("2026-03-02T00:00:00Z")', "c", "namespace = 'team-b'"),
     ('data.status.conditions[0].reason == "Failed"', "b", "status = 'Failed'"),
-    ('data.status.conditions[0].reason in ["Failed", "Succeeded"]', "ab",
-     "status IN ('Failed', 'Succeeded')"),
+    (
+        'data.status.conditions[0].reason in ["Failed", "Succeeded"]',
+        "ab",
+        "status IN ('Failed', 'Succeeded')",
+    ),
     ("data.spec.serviceAccountName == 'sa1'", "a", "uid = 'a'"),
     ("data.spec.serviceAccountName != null", "a", "uid = 'a'"),
     ("data.status.podCount > 2", "a", "uid = 'a'"),
     ("data.status.podCount >= 1.0 && data.status.podCount < 3", "b", "uid = 'b'"),
     ("data.spec.debug == true", "b", "uid = 'b'"),
     ("data.spec.debug", "b", "uid = 'b'"),
-    ("!(data_type == TASK_RUN) && parent == 'ci'", "bde",
-     "namespace = 'ci' AND NOT (api_version = 'tekton.dev/v1' AND kind = 'TaskRun')"),
-    ("parent == 'team-b' || data.metadata.name == 'deploy-b'", "bc",
-     "namespace = 'team-b' OR name = 'deploy-b'"),
+    (
+        "!(data_type == TASK_RUN) && parent == 'ci'",
+        "bde",
+        "namespace = 'ci' AND NOT (api_version = 'tekton.dev/v1' AND kind = 'TaskRun')",
+    ),
+    (
+        "parent == 'team-b' || data.metadata.name == 'deploy-b'",
+        "bc",
+        "namespace = 'team-b' OR name = 'deploy-b'",
+    ),
     ("!!(parent == 'team-b')", "c", "namespace = 'team-b'"),
     ("data.metadata.name in []", "", "false"),
     ("", "abcde", "true"),
@@ -194,19 +262,32 @@ def test_cel_literals_are_parameters_never_sql(engine):
     assert select(engine, f"data.metadata.name == {json.dumps(hostile)}") == ""
 
 
-@pytest.mark.parametrize(("literal", "value"), [
-    (r'"tab\there"', "tab\there"), (r"'q\'uote'", "q'uote"), (r'"\x41\u00e9\101"', "Aé" + "A"),
-    (r'r"raw\n"', "raw\\n"), ('"""tri"ple"""', 'tri"ple'), ("0x1F", 31), ("-2.5e1", -25.0),
-    ("7u", 7), ("true", True), ("null", None),
-])
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        (r'"tab\there"', "tab\there"),
+        (r"'q\'uote'", "q'uote"),
+        (r'"\x41\u00e9\101"', "Aé" + "A"),
+        (r'r"raw\n"', "raw\\n"),
+        ('"""tri"ple"""', 'tri"ple'),
+        ("0x1F", 31),
+        ("-2.5e1", -25.0),
+        ("7u", 7),
+        ("true", True),
+        ("null", None),
+    ],
+)
 def test_cel_literals_parse_as_cel_defines_them(literal, value):
     assert parse(literal).value == value
 
 
-@pytest.mark.parametrize(("cel", "named"), [
-    ("data_type == TASK_RUN", "unknown field `data_type`"),
-    ("data.metadata.name == 'x'", "unknown field `data.metadata.name`"),
-])
+@pytest.mark.parametrize(
+    ("cel", "named"),
+    [
+        ("data_type == TASK_RUN", "unknown field `data_type`"),
+        ("data.metadata.name == 'x'", "unknown field `data.metadata.name`"),
+    ],
+)
 def test_cel_results_scope_knows_only_result_fields(cel, named):
     with pytest.raises(CelError, match=named):
         translate(cel, RESULTS, Params())

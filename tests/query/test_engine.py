@@ -27,11 +27,22 @@ def test_engine_values_are_json(local_store):
         "SELECT TIMESTAMPTZ '2026-03-01 14:00:00+02' AS aware,"
         " TIMESTAMP '2026-03-01 12:00:00.5' AS naive, DATE '2026-03-01' AS day,"
         " 1.50::DECIMAL(5, 2) AS dec, 170141183460469231731687303715884105727::HUGEINT AS huge,"
-        " MAP {'a': 'b'} AS m, {'x': [1, 2]} AS s, 'nan'::DOUBLE AS nan, INTERVAL 90 SECOND AS i")
+        " MAP {'a': 'b'} AS m, {'x': [1, 2]} AS s, 'nan'::DOUBLE AS nan, INTERVAL 90 SECOND AS i"
+    )
     assert result.columns == ["aware", "naive", "day", "dec", "huge", "m", "s", "nan", "i"]
-    assert result.rows == [["2026-03-01T12:00:00Z", "2026-03-01T12:00:00.500000Z", "2026-03-01",
-                            1.5, 170141183460469231731687303715884105727, {"a": "b"},
-                            {"x": [1, 2]}, None, 90.0]]
+    assert result.rows == [
+        [
+            "2026-03-01T12:00:00Z",
+            "2026-03-01T12:00:00.500000Z",
+            "2026-03-01",
+            1.5,
+            170141183460469231731687303715884105727,
+            {"a": "b"},
+            {"x": [1, 2]},
+            None,
+            90.0,
+        ]
+    ]
     json.dumps(result.rows, allow_nan=False)
 
 
@@ -85,7 +96,8 @@ def test_engine_query_takes_parameters(store):
     write_records(store, [row("a"), row("b", namespace="other")])
     engine = Engine(store)
     assert engine.query("SELECT uid, labels FROM runs WHERE namespace = ?", ["other"]) == [
-        {"uid": "b", "labels": {"tekton.dev/pipeline": "build"}}]
+        {"uid": "b", "labels": {"tekton.dev/pipeline": "build"}}
+    ]
 
 
 def test_engine_sandbox_holds_even_for_unchecked_sql(store, tmp_path):

@@ -12,16 +12,19 @@ from query.filters import FilterError, parse_filters, parse_moment
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("24h", NOW - timedelta(hours=24)),
-    ("7d", NOW - timedelta(days=7)),
-    ("90s", NOW - timedelta(seconds=90)),
-    ("10m", NOW - timedelta(minutes=10)),
-    ("2026-03-01T12:00:00Z", datetime(2026, 3, 1, 12, tzinfo=UTC)),
-    ("2026-03-01T14:00:00+02:00", datetime(2026, 3, 1, 12, tzinfo=UTC)),
-    ("2026-03-01T12:00:00.250Z", datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)),
-    ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("24h", NOW - timedelta(hours=24)),
+        ("7d", NOW - timedelta(days=7)),
+        ("90s", NOW - timedelta(seconds=90)),
+        ("10m", NOW - timedelta(minutes=10)),
+        ("2026-03-01T12:00:00Z", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("2026-03-01T14:00:00+02:00", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("2026-03-01T12:00:00.250Z", datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)),
+        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
+    ],
+)
 def test_filters_moment_accepts_rfc3339_and_durations(text, expected):
     assert parse_moment(text, NOW) == expected
 
@@ -34,9 +37,19 @@ def test_filters_moment_refuses_the_rest(text):
 
 def test_filters_every_problem_listed_at_once():
     with pytest.raises(FilterError) as caught:
-        parse_filters([("kind", "Deployment"), ("status", "ok"), ("since", "soon"),
-                       ("page_size", "1001"), ("label", "=x"), ("pipeline", "a"),
-                       ("pipeline", "b"), ("colour", "red")], now=NOW)
+        parse_filters(
+            [
+                ("kind", "Deployment"),
+                ("status", "ok"),
+                ("since", "soon"),
+                ("page_size", "1001"),
+                ("label", "=x"),
+                ("pipeline", "a"),
+                ("pipeline", "b"),
+                ("colour", "red"),
+            ],
+            now=NOW,
+        )
     names = sorted(e.split(":")[0] for e in caught.value.errors)
     assert names == ["colour", "kind", "label", "page_size", "pipeline", "since", "status"]
 
@@ -48,10 +61,20 @@ def test_filters_since_after_until_is_a_problem():
 
 
 def test_filters_values_normalized_and_repeatable():
-    f = parse_filters([("kind", "taskrun"), ("kind", "PipelineRun"), ("status", "failed"),
-                       ("namespace", "a"), ("namespace", "b"), ("label", "team=web"),
-                       ("label", "tekton.dev/pipeline"), ("q", "Build"), ("token", "x")],
-                      now=NOW)
+    f = parse_filters(
+        [
+            ("kind", "taskrun"),
+            ("kind", "PipelineRun"),
+            ("status", "failed"),
+            ("namespace", "a"),
+            ("namespace", "b"),
+            ("label", "team=web"),
+            ("label", "tekton.dev/pipeline"),
+            ("q", "Build"),
+            ("token", "x"),
+        ],
+        now=NOW,
+    )
     assert f.kinds == ["TaskRun", "PipelineRun"] and f.statuses == ["Failed"]
     assert f.namespaces == ["a", "b"]
     assert f.labels == [("team", "web"), ("tekton.dev/pipeline", None)]
@@ -70,10 +93,12 @@ def test_filters_page_params_only_where_paged():
 
 def test_filters_partitions_from_kind_and_time():
     assert parse_filters({}, now=NOW).partitions() is None
-    one_day = parse_filters({"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"},
-                            now=NOW).partitions()
-    assert one_day.prefixes() == [f"records/kind={k}/date=2026-03-01/"
-                                  for k in ("taskrun", "pipelinerun", "customrun")]
+    one_day = parse_filters(
+        {"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"}, now=NOW
+    ).partitions()
+    assert one_day.prefixes() == [
+        f"records/kind={k}/date=2026-03-01/" for k in ("taskrun", "pipelinerun", "customrun")
+    ]
     assert one_day.holds("records/kind=taskrun/date=2026-03-01/w-1.parquet")
     assert not one_day.holds("records/kind=taskrun/date=2026-03-02/w-1.parquet")
     kind_only = parse_filters({"kind": "PipelineRun"}, now=NOW).partitions()

@@ -52,8 +52,14 @@ def _all_pages(engine, args, page_size, between=None):
 
 def test_paging_10000_runs_each_exactly_once(local_store):
     # Many runs share a created_at, so the uid tiebreak decides page boundaries.
-    rows = [row(f"u{n:05d}", created_at=T0 - timedelta(seconds=n // 7),
-                namespace="ci" if n % 3 else "other") for n in range(10_000)]
+    rows = [
+        row(
+            f"u{n:05d}",
+            created_at=T0 - timedelta(seconds=n // 7),
+            namespace="ci" if n % 3 else "other",
+        )
+        for n in range(10_000)
+    ]
     write_records(local_store, rows)
     engine = Engine(local_store)
     seen, pages = _all_pages(engine, {}, 1000)
@@ -64,8 +70,9 @@ def test_paging_10000_runs_each_exactly_once(local_store):
 
 
 def test_paging_stable_while_new_runs_arrive(local_store):
-    write_records(local_store, [row(f"old{n:03d}", created_at=T0 - timedelta(minutes=n))
-                                for n in range(95)])
+    write_records(
+        local_store, [row(f"old{n:03d}", created_at=T0 - timedelta(minutes=n)) for n in range(95)]
+    )
     write_records(local_store, [row("nocreated", created_at=None)])
     engine = Engine(local_store)
     arrived = []
@@ -73,10 +80,18 @@ def test_paging_stable_while_new_runs_arrive(local_store):
     def more_runs(page: int) -> None:
         # Newer runs, runs at the very moment of a page boundary, later snapshots of runs
         # already shown, and an import of old runs: none may shift the pages.
-        fresh = [row(f"new{page}-{n}", created_at=T0 + timedelta(minutes=page, seconds=n))
-                 for n in range(5)]
-        fresh.append(row(f"old{page * 10:03d}", status="Succeeded", resource_version="9",
-                         created_at=T0 - timedelta(minutes=page * 10)))
+        fresh = [
+            row(f"new{page}-{n}", created_at=T0 + timedelta(minutes=page, seconds=n))
+            for n in range(5)
+        ]
+        fresh.append(
+            row(
+                f"old{page * 10:03d}",
+                status="Succeeded",
+                resource_version="9",
+                created_at=T0 - timedelta(minutes=page * 10),
+            )
+        )
         fresh.append(row(f"zzlate{page}", created_at=T0 - timedelta(minutes=10 * page + 5)))
         arrived.extend(r["uid"] for r in fresh)
         write_records(local_store, fresh)

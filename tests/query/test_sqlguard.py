@@ -26,12 +26,18 @@ HOSTILE = [
     ("EXPLAIN SELECT * FROM runs", "not EXPLAIN"),
     ("SELECT current_setting('s3_secret_access_key')", "function current_setting()"),
     ("SELECT getvariable('x')", "function getvariable()"),
-    ("SELECT json_serialize_plan('SELECT * FROM read_csv(''/etc/passwd'')')",
-     "function json_serialize_plan()"),
-    ("SELECT count(*) FROM runs WHERE uid IN "
-     "(SELECT uid FROM read_parquet('/etc/*.parquet'))", "table function read_parquet()"),
-    ("SELECT * FROM runs, LATERAL (SELECT * FROM read_json('/etc/x.json'))",
-     "table function read_json()"),
+    (
+        "SELECT json_serialize_plan('SELECT * FROM read_csv(''/etc/passwd'')')",
+        "function json_serialize_plan()",
+    ),
+    (
+        "SELECT count(*) FROM runs WHERE uid IN (SELECT uid FROM read_parquet('/etc/*.parquet'))",
+        "table function read_parquet()",
+    ),
+    (
+        "SELECT * FROM runs, LATERAL (SELECT * FROM read_json('/etc/x.json'))",
+        "table function read_json()",
+    ),
     ("SELECT * FROM query_table('runs')", "table function query_table()"),
     ("SELECT * FROM pg_settings", "'pg_settings' is not a view"),
     ("SELECT * FROM information_schema.tables", "without a schema"),
@@ -40,24 +46,32 @@ HOSTILE = [
     ("SHOW TABLES", "SHOW is not allowed"),
     ("DESCRIBE SELECT * FROM read_blob('/etc/hostname')", "table function read_blob()"),
     # A CTE's name must not cover a catalog object where the CTE is not in scope.
-    ("SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1) x, pg_settings",
-     "'pg_settings' is not a view"),
+    (
+        "SELECT * FROM (WITH pg_settings AS (SELECT 1) SELECT 1) x, pg_settings",
+        "'pg_settings' is not a view",
+    ),
     ("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a", "'b' is not a view"),
-    ("WITH RECURSIVE pg_settings AS (SELECT * FROM pg_settings) SELECT 1",
-     "'pg_settings' is not a view"),
+    (
+        "WITH RECURSIVE pg_settings AS (SELECT * FROM pg_settings) SELECT 1",
+        "'pg_settings' is not a view",
+    ),
     # the first term of a recursive CTE sees the catalog's pg_settings, not the CTE
-    ("WITH RECURSIVE pg_settings AS (SELECT name FROM pg_settings UNION ALL "
-     "SELECT name FROM pg_settings WHERE false) SELECT * FROM pg_settings",
-     "'pg_settings' is not a view"),
+    (
+        "WITH RECURSIVE pg_settings AS (SELECT name FROM pg_settings UNION ALL "
+        "SELECT name FROM pg_settings WHERE false) SELECT * FROM pg_settings",
+        "'pg_settings' is not a view",
+    ),
 ]
 
 ALLOWED = [
     ("SELECT count(*) FROM runs", [[1]]),
     ("FROM taskruns SELECT uid", [["a"]]),
-    ("WITH r AS (SELECT * FROM runs) SELECT count(*) FROM r JOIN snapshots s USING (uid)",
-     [[1]]),
-    ("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
-     "SELECT sum(n) FROM t", [[6]]),
+    ("WITH r AS (SELECT * FROM runs) SELECT count(*) FROM r JOIN snapshots s USING (uid)", [[1]]),
+    (
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) "
+        "SELECT sum(n) FROM t",
+        [[6]],
+    ),
     ("SELECT count(*) FROM range(3)", [[3]]),
     ("SELECT unnest([1, 2]) AS x", [[1], [2]]),
     ("SELECT column_name FROM (DESCRIBE steps) LIMIT 1", [["uid"]]),
@@ -90,6 +104,15 @@ def test_sqlguard_allows_read_only_queries_over_the_views(engine, sql, rows):
 
 
 def test_sqlguard_refuses_a_table_reference_kind_it_does_not_know():
-    tree = {"node": {"type": "SELECT_NODE", "from_table": {
-        "type": "SOMETHING_NEW", "alias": "", "sample": None, "query_location": 0}}}
+    tree = {
+        "node": {
+            "type": "SELECT_NODE",
+            "from_table": {
+                "type": "SOMETHING_NEW",
+                "alias": "",
+                "sample": None,
+                "query_location": 0,
+            },
+        }
+    }
     assert find_problems(tree, ["runs"]) == ["SOMETHING_NEW table references are not allowed"]

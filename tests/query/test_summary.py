@@ -14,8 +14,14 @@ from query.http.app import create_app
 from runlake.demo.write import write_demo
 from tests.helpers.expected import latest_runs
 
-STATUS_FIELDS = {"Succeeded": "succeeded", "Failed": "failed", "Cancelled": "cancelled",
-                 "TimedOut": "timed_out", "Running": "running", "Pending": "pending"}
+STATUS_FIELDS = {
+    "Succeeded": "succeeded",
+    "Failed": "failed",
+    "Cancelled": "cancelled",
+    "TimedOut": "timed_out",
+    "Running": "running",
+    "Pending": "pending",
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +62,23 @@ def _expected(runs, group_by):
         groups[_key(run, group_by)].append(run)
     answer = {}
     for key, members in groups.items():
-        counts = {field: sum(r["status"] == status for r in members)
-                  for status, field in STATUS_FIELDS.items()}
-        finished = counts["succeeded"] + counts["failed"] + counts["cancelled"] + \
-            counts["timed_out"]
+        counts = {
+            field: sum(r["status"] == status for r in members)
+            for status, field in STATUS_FIELDS.items()
+        }
+        finished = (
+            counts["succeeded"] + counts["failed"] + counts["cancelled"] + counts["timed_out"]
+        )
         durations = [r["duration_seconds"] for r in members if r["duration_seconds"] is not None]
-        answer[key] = {"key": key, "total": len(members), **counts,
-                       "success_rate": counts["succeeded"] / finished if finished else None,
-                       "avg_duration_seconds": sum(durations) / len(durations)
-                       if durations else None,
-                       "p50_duration_seconds": _quantile(durations, 0.5),
-                       "p95_duration_seconds": _quantile(durations, 0.95)}
+        answer[key] = {
+            "key": key,
+            "total": len(members),
+            **counts,
+            "success_rate": counts["succeeded"] / finished if finished else None,
+            "avg_duration_seconds": sum(durations) / len(durations) if durations else None,
+            "p50_duration_seconds": _quantile(durations, 0.5),
+            "p95_duration_seconds": _quantile(durations, 0.95),
+        }
     return answer
 
 
@@ -79,9 +91,17 @@ def _close(got, want):
             assert got[name] == value, name
 
 
-@pytest.mark.parametrize(("group_by", "kind"), [
-    ("pipeline", "PipelineRun"), ("task", "TaskRun"), ("namespace", None), ("status", None),
-    ("day", None), ("week", None)])
+@pytest.mark.parametrize(
+    ("group_by", "kind"),
+    [
+        ("pipeline", "PipelineRun"),
+        ("task", "TaskRun"),
+        ("namespace", None),
+        ("status", None),
+        ("day", None),
+        ("week", None),
+    ],
+)
 def test_summary_groups_match_python(demo, client, group_by, kind):
     runs = [r for r in demo[1] if kind is None or r["kind"] == kind]
     expected = _expected(runs, group_by)
@@ -98,14 +118,22 @@ def test_summary_groups_match_python(demo, client, group_by, kind):
 
 def test_summary_with_filters_and_kind_override(demo, client):
     runs = demo[1]
-    ns = max({r["namespace"] for r in runs}, key=lambda n: sum(r["namespace"] == n
-                                                                for r in runs))
+    ns = max({r["namespace"] for r in runs}, key=lambda n: sum(r["namespace"] == n for r in runs))
     cutoff = sorted(r["created_at"] for r in runs)[len(runs) // 2]
-    chosen = [r for r in runs if r["namespace"] == ns and r["created_at"] >= cutoff
-              and r["kind"] == "TaskRun"]
-    response = client.get("/v1/summary", query_string={
-        "group_by": "pipeline", "namespace": ns, "kind": "TaskRun",
-        "since": cutoff.isoformat()})
+    chosen = [
+        r
+        for r in runs
+        if r["namespace"] == ns and r["created_at"] >= cutoff and r["kind"] == "TaskRun"
+    ]
+    response = client.get(
+        "/v1/summary",
+        query_string={
+            "group_by": "pipeline",
+            "namespace": ns,
+            "kind": "TaskRun",
+            "since": cutoff.isoformat(),
+        },
+    )
     groups = response.get_json()["groups"]
     expected = _expected(chosen, "pipeline")
     assert groups and {g["key"] for g in groups} == set(expected)

@@ -28,9 +28,11 @@ def test_views_runs_keep_the_latest_snapshot_of_each_uid(store):
     )
     engine = Engine(store)
     result = engine.sql("SELECT uid, status, resource_version, reason FROM runs ORDER BY uid")
-    assert result.rows == [["a", "Succeeded", "5", "Succeeded"],
-                           ["b", "Running", "10", "Running"],
-                           ["c", "Running", "7", "late"]]
+    assert result.rows == [
+        ["a", "Succeeded", "5", "Succeeded"],
+        ["b", "Running", "10", "Running"],
+        ["c", "Running", "7", "late"],
+    ]
     assert engine.sql("SELECT count(*) FROM snapshots").rows == [[6]]
 
 
@@ -38,17 +40,24 @@ def test_views_snapshots_count_a_duplicated_event_once(store):
     twice = row("a", event_id="ev-1")
     _write_each(store, twice, twice, row("a", event_id="ev-2", resource_version="2"))
     engine = Engine(store)
-    assert engine.sql("SELECT event_id, count(*) FROM snapshots GROUP BY ALL ORDER BY 1").rows \
-        == [["ev-1", 1], ["ev-2", 1]]
+    assert engine.sql("SELECT event_id, count(*) FROM snapshots GROUP BY ALL ORDER BY 1").rows == [
+        ["ev-1", 1],
+        ["ev-2", 1],
+    ]
     assert engine.query("SELECT count(*) AS n FROM _records") == [{"n": 3}]
 
 
 def test_views_kind_comes_from_the_file_not_the_partition_path(local_store):
-    write_records(local_store, [row("t", kind="TaskRun"), row("p", kind="PipelineRun"),
-                                row("c", kind="CustomRun")])
+    write_records(
+        local_store,
+        [row("t", kind="TaskRun"), row("p", kind="PipelineRun"), row("c", kind="CustomRun")],
+    )
     engine = Engine(local_store)
     assert engine.sql("SELECT kind FROM runs ORDER BY kind").rows == [
-        ["CustomRun"], ["PipelineRun"], ["TaskRun"]]
+        ["CustomRun"],
+        ["PipelineRun"],
+        ["TaskRun"],
+    ]
     for view, uid in (("taskruns", "t"), ("pipelineruns", "p"), ("customruns", "c")):
         assert engine.sql(f"SELECT uid FROM {view}").rows == [[uid]]
     # hive_partitioning=false: no `date` column appears from the path either
@@ -57,26 +66,65 @@ def test_views_kind_comes_from_the_file_not_the_partition_path(local_store):
 
 def test_views_steps_from_a_taskrun_with_terminated_steps(store):
     obj = load_fixture("009_TaskRun_lighthouse-failed-step-exit2-v1.json")
-    waiting = {"kind": "TaskRun", "status": {"steps": [
-        {"name": "clone", "container": "step-clone",
-         "running": {"startedAt": "2026-03-01T12:00:00Z"}},
-        {"name": "build", "container": "step-build", "waiting": {"reason": "PodInitializing"}},
-    ]}}
-    write_records(store, [row("tr-1", status="Failed", obj=obj),
-                          row("tr-2", obj=waiting),
-                          row("pr-1", kind="PipelineRun", obj=obj)])  # not a TaskRun: no steps
+    waiting = {
+        "kind": "TaskRun",
+        "status": {
+            "steps": [
+                {
+                    "name": "clone",
+                    "container": "step-clone",
+                    "running": {"startedAt": "2026-03-01T12:00:00Z"},
+                },
+                {
+                    "name": "build",
+                    "container": "step-build",
+                    "waiting": {"reason": "PodInitializing"},
+                },
+            ]
+        },
+    }
+    write_records(
+        store,
+        [
+            row("tr-1", status="Failed", obj=obj),
+            row("tr-2", obj=waiting),
+            row("pr-1", kind="PipelineRun", obj=obj),
+        ],
+    )  # not a TaskRun: no steps
     engine = Engine(store)
     result = engine.sql("SELECT * FROM steps WHERE uid = 'tr-1'")
-    assert result.columns == ["uid", "namespace", "run_name", "step", "container", "exit_code",
-                              "reason", "started_at", "finished_at", "duration_seconds"]
+    assert result.columns == [
+        "uid",
+        "namespace",
+        "run_name",
+        "step",
+        "container",
+        "exit_code",
+        "reason",
+        "started_at",
+        "finished_at",
+        "duration_seconds",
+    ]
     assert [r[3] for r in result.rows] == [s["name"] for s in obj["status"]["steps"]]
     build = result.rows[2]
-    assert build == ["tr-1", "ci", "run-tr-1", "build-build", "step-build-build", 2, "Error",
-                     "2020-07-20T18:50:34Z", "2020-07-20T18:50:43Z", 9.0]
-    assert engine.sql("SELECT step, exit_code, reason, started_at, finished_at FROM steps "
-                      "WHERE uid = 'tr-2'").rows == [
+    assert build == [
+        "tr-1",
+        "ci",
+        "run-tr-1",
+        "build-build",
+        "step-build-build",
+        2,
+        "Error",
+        "2020-07-20T18:50:34Z",
+        "2020-07-20T18:50:43Z",
+        9.0,
+    ]
+    assert engine.sql(
+        "SELECT step, exit_code, reason, started_at, finished_at FROM steps WHERE uid = 'tr-2'"
+    ).rows == [
         ["clone", None, None, "2026-03-01T12:00:00Z", None],
-        ["build", None, "PodInitializing", None, None]]
+        ["build", None, "PodInitializing", None, None],
+    ]
     assert engine.sql("SELECT count(*) FROM steps WHERE uid = 'pr-1'").rows == [[0]]
 
 
@@ -86,8 +134,10 @@ def test_views_empty_store_gives_empty_views_with_the_file_types(tmp_path, local
         assert empty.sql(f"SELECT * FROM {view}").rows == []
     empty_types = {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS}
 
-    write_records(local_store, [row("a", obj=load_fixture(
-        "009_TaskRun_lighthouse-failed-step-exit2-v1.json"))])
+    write_records(
+        local_store,
+        [row("a", obj=load_fixture("009_TaskRun_lighthouse-failed-step-exit2-v1.json"))],
+    )
     # the same engine sees the first file without a restart, with the same columns and types
     assert empty.sql("SELECT uid FROM runs").rows == [["a"]]
     assert {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS} == empty_types

@@ -20,8 +20,9 @@ from tests.helpers.history import running_snapshot, store_logs
 
 
 def _run(store: LocalStore, *args: str):
-    return CliRunner().invoke(main, list(args), env={"RUNLAKE_STORE": store.root},
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        main, list(args), env={"RUNLAKE_STORE": store.root}, catch_exceptions=False
+    )
 
 
 @pytest.fixture
@@ -29,8 +30,8 @@ def filled(local_store: LocalStore) -> tuple[LocalStore, list[dict]]:
     # Relative to the real clock: the CLI decides ages against the time it runs at.
     objects = list(generate(30, seed=6, now=datetime.now(UTC), days=21))
     for i in range(0, len(objects), 5):
-        import_objects(local_store, [running_snapshot(o) for o in objects[i:i + 5]])
-        import_objects(local_store, objects[i:i + 5])
+        import_objects(local_store, [running_snapshot(o) for o in objects[i : i + 5]])
+        import_objects(local_store, objects[i : i + 5])
     for obj in objects:
         if obj["kind"] == "TaskRun":
             store_logs(local_store, obj)
@@ -73,13 +74,16 @@ def test_cli_compact_partition_and_latest_only_after(filled):
     assert _count(store, "SELECT count(*) AS n FROM snapshots") < snapshots
 
 
-@pytest.mark.parametrize("args", [
-    ["compact", "--older-than", "soon"],
-    ["compact", "--target-size", "big"],
-    ["compact", "--unknown"],
-    ["retention"],
-    ["retention", "--policy", "/nonexistent/policy.yaml"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compact", "--older-than", "soon"],
+        ["compact", "--target-size", "big"],
+        ["compact", "--unknown"],
+        ["retention"],
+        ["retention", "--policy", "/nonexistent/policy.yaml"],
+    ],
+)
 def test_cli_lifecycle_usage_errors_exit_2(local_store, args):
     result = _run(local_store, *args)
     assert result.exit_code == 2, result.output
@@ -103,9 +107,11 @@ def test_cli_compact_refuses_a_store_of_a_newer_layout(filled):
 def test_cli_retention_dry_run_prints_what_would_go_then_deletes_it(filled, tmp_path):
     store, objects = filled
     policy = tmp_path / "policy.yaml"
-    policy.write_text("defaultRetention: 10d\npolicies:\n"
-                      "  - {name: payments, selector: {matchNamespaces: [payments]},"
-                      " retention: 3d}\n")
+    policy.write_text(
+        "defaultRetention: 10d\npolicies:\n"
+        "  - {name: payments, selector: {matchNamespaces: [payments]},"
+        " retention: 3d}\n"
+    )
     logs_before = len(store.list("logs"))
 
     result = _run(store, "retention", "--policy", str(policy), "--dry-run")
@@ -113,8 +119,9 @@ def test_cli_retention_dry_run_prints_what_would_go_then_deletes_it(filled, tmp_
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "would delete:"
-    results, runs = (int(n) for n in
-                     lines[1].split(": ")[1].replace("(", "").split(" runs")[0].split(" "))
+    results, runs = (
+        int(n) for n in lines[1].split(": ")[1].replace("(", "").split(" runs")[0].split(" ")
+    )
     assert 0 < results <= runs < len(objects)
     assert "records: " in lines[2] and "bytes" in lines[2]
     assert "logs: " in lines[3] and "objects" in lines[3]
@@ -144,7 +151,7 @@ def test_cli_retention_bad_policy_exits_1_listing_problems(local_store, tmp_path
 def test_cli_parse_size_units():
     assert parse_size("128MiB") == 128 * 1024 * 1024
     assert parse_size("64MB") == 64_000_000
-    assert parse_size("1gib") == 1024 ** 3
+    assert parse_size("1gib") == 1024**3
     assert parse_size("2048") == 2048
     with pytest.raises(ValueError):
         parse_size("12")

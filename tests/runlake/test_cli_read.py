@@ -28,12 +28,23 @@ def _run(store, *args):
 
 def test_cli_read_runs_json_with_filters(demo):
     store, runs = demo
-    result = _run(store, "runs", "--kind", "TaskRun", "--status", "Failed", "--format", "json",
-                  "--limit", "1000")
+    result = _run(
+        store,
+        "runs",
+        "--kind",
+        "TaskRun",
+        "--status",
+        "Failed",
+        "--format",
+        "json",
+        "--limit",
+        "1000",
+    )
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)
-    expected = newest_first([r for r in runs.values()
-                             if r["kind"] == "TaskRun" and r["status"] == "Failed"])
+    expected = newest_first(
+        [r for r in runs.values() if r["kind"] == "TaskRun" and r["status"] == "Failed"]
+    )
     assert [r["uid"] for r in listed] == expected and expected
     assert "object" not in listed[0] and listed[0]["created_at"].endswith("Z")
 
@@ -44,8 +55,9 @@ def test_cli_read_runs_pages_with_token(demo):
     assert first.exit_code == 0
     token = first.stderr.strip().split("--page-token ")[1]
     second = _run(store, "runs", "--limit", "5", "--format", "csv", "--page-token", token)
-    uids = [row["uid"] for out in (first, second)
-            for row in csv.DictReader(io.StringIO(out.stdout))]
+    uids = [
+        row["uid"] for out in (first, second) for row in csv.DictReader(io.StringIO(out.stdout))
+    ]
     assert uids == newest_first(list(runs.values()))[:10]
 
 
@@ -81,8 +93,9 @@ def test_cli_read_summary_csv(demo):
     assert result.exit_code == 0, result.output
     rows = {r["key"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
     statuses = [r["status"] for r in runs.values()]
-    assert {k: int(r["total"]) for k, r in rows.items()} == \
-        {s: statuses.count(s) for s in set(statuses)}
+    assert {k: int(r["total"]) for k, r in rows.items()} == {
+        s: statuses.count(s) for s in set(statuses)
+    }
 
 
 def test_cli_read_bad_input_exit_codes(demo):

@@ -90,8 +90,7 @@ def test_demo_rejects_bad_arguments() -> None:
 
 
 def test_demo_all_statuses_appear(history: list[dict]) -> None:
-    combos = Counter((o["kind"], condition(o)["status"], condition(o)["reason"])
-                     for o in history)
+    combos = Counter((o["kind"], condition(o)["status"], condition(o)["reason"]) for o in history)
     for combo in [
         ("PipelineRun", "True", "Succeeded"),
         ("PipelineRun", "True", "Completed"),
@@ -109,16 +108,18 @@ def test_demo_all_statuses_appear(history: list[dict]) -> None:
     ]:
         assert combos[combo] > 0, combo
     statuses = Counter(status_of(o) for o in history)
-    assert set(statuses) == {"Succeeded", "Failed", "Cancelled", "TimedOut", "Running",
-                             "Pending"}
+    assert set(statuses) == {"Succeeded", "Failed", "Cancelled", "TimedOut", "Running", "Pending"}
     # mostly green, and only a handful in flight
     assert statuses["Succeeded"] / len(history) > 0.75
     assert statuses["Running"] + statuses["Pending"] < 40
 
 
 def test_demo_old_style_cancel_reason_appears() -> None:
-    reasons = Counter(condition(o)["reason"] for o in generate(6000, seed=11, now=NOW)
-                      if o["kind"] == "PipelineRun")
+    reasons = Counter(
+        condition(o)["reason"]
+        for o in generate(6000, seed=11, now=NOW)
+        if o["kind"] == "PipelineRun"
+    )
     assert reasons["PipelineRunCancelled"] > 0
     assert reasons["Cancelled"] > reasons["PipelineRunCancelled"]
 
@@ -163,8 +164,9 @@ def test_demo_times_are_consistent(history: list[dict]) -> None:
                 assert parse(term["startedAt"]) <= parse(term["finishedAt"]) <= NOW
 
 
-def test_demo_child_taskruns_belong_to_a_pipelinerun(history: list[dict],
-                                                     by_uid: dict[str, dict]) -> None:
+def test_demo_child_taskruns_belong_to_a_pipelinerun(
+    history: list[dict], by_uid: dict[str, dict]
+) -> None:
     children: dict[str, list[dict]] = {}
     for o in history:
         if o["kind"] != "TaskRun" or "ownerReferences" not in o["metadata"]:
@@ -177,8 +179,7 @@ def test_demo_child_taskruns_belong_to_a_pipelinerun(history: list[dict],
         assert parent["metadata"]["name"] == owner["name"]
         labels = o["metadata"]["labels"]
         assert labels["tekton.dev/pipelineRun"] == owner["name"]
-        assert labels["tekton.dev/pipeline"] == parent["metadata"]["labels"][
-            "tekton.dev/pipeline"]
+        assert labels["tekton.dev/pipeline"] == parent["metadata"]["labels"]["tekton.dev/pipeline"]
         assert labels["tekton.dev/memberOf"] in ("tasks", "finally")
         assert labels["tekton.dev/pipelineTask"] and labels["tekton.dev/task"]
         assert o["metadata"]["namespace"] == parent["metadata"]["namespace"]
@@ -189,8 +190,9 @@ def test_demo_child_taskruns_belong_to_a_pipelinerun(history: list[dict],
             assert "completionTime" in o["status"]
             assert parse(o["status"]["completionTime"]) <= parse(pst["completionTime"])
         children.setdefault(owner["uid"], []).append(o)
-    standalone = sum(o["kind"] == "TaskRun" and "ownerReferences" not in o["metadata"]
-                     for o in history)
+    standalone = sum(
+        o["kind"] == "TaskRun" and "ownerReferences" not in o["metadata"] for o in history
+    )
     assert 0.05 < standalone / len(history) < 0.2
     # childReferences name exactly the children that exist
     for o in history:
@@ -210,14 +212,17 @@ def test_demo_pipelines_and_namespaces_are_varied(history: list[dict]) -> None:
     assert len(pipelines) >= 8
     assert len({o["metadata"]["namespace"] for o in history}) >= 5
     for o in prs:
-        assert re.fullmatch(re.escape(o["metadata"]["generateName"]) + r"[a-z0-9]{5}",
-                            o["metadata"]["name"])
+        assert re.fullmatch(
+            re.escape(o["metadata"]["generateName"]) + r"[a-z0-9]{5}", o["metadata"]["name"]
+        )
         assert o["spec"]["pipelineRef"]["name"] == o["metadata"]["labels"]["tekton.dev/pipeline"]
         assert o["spec"]["taskRunTemplate"]["serviceAccountName"]
         assert o["spec"]["timeouts"]["pipeline"]
-    tasks_per_run = Counter(len(o["status"].get("childReferences", []))
-                            + len(o["status"].get("skippedTasks", []))
-                            for o in prs if "completionTime" in o["status"])
+    tasks_per_run = Counter(
+        len(o["status"].get("childReferences", [])) + len(o["status"].get("skippedTasks", []))
+        for o in prs
+        if "completionTime" in o["status"]
+    )
     assert min(tasks_per_run) >= 3 and max(tasks_per_run) <= 7
 
 
@@ -233,20 +238,26 @@ def test_demo_failed_taskruns_have_a_failing_step(history: list[dict]) -> None:
             assert all(s["terminated"]["exitCode"] == 0 for s in o["status"]["steps"])
 
 
-def test_demo_failed_pipelinerun_skips_later_tasks(history: list[dict],
-                                                   by_uid: dict[str, dict]) -> None:
-    failed = [o for o in history
-              if o["kind"] == "PipelineRun" and condition(o)["reason"] == "Failed"]
+def test_demo_failed_pipelinerun_skips_later_tasks(
+    history: list[dict], by_uid: dict[str, dict]
+) -> None:
+    failed = [
+        o for o in history if o["kind"] == "PipelineRun" and condition(o)["reason"] == "Failed"
+    ]
     assert failed
     for pr in failed:
         assert "Failed: " in condition(pr)["message"]
-    assert any(s["reason"] == "PipelineRun was stopping"
-               for pr in failed for s in pr["status"].get("skippedTasks", []))
+    assert any(
+        s["reason"] == "PipelineRun was stopping"
+        for pr in failed
+        for s in pr["status"].get("skippedTasks", [])
+    )
 
 
 def test_demo_completed_runs_skipped_tasks_by_when(history: list[dict]) -> None:
-    completed = [o for o in history
-                 if o["kind"] == "PipelineRun" and condition(o)["reason"] == "Completed"]
+    completed = [
+        o for o in history if o["kind"] == "PipelineRun" and condition(o)["reason"] == "Completed"
+    ]
     assert completed
     for pr in completed:
         assert condition(pr)["status"] == "True"
@@ -272,8 +283,10 @@ def test_demo_in_flight_runs_are_near_now(history: list[dict]) -> None:
         assert "completionTime" not in o["status"]
         assert NOW - parse(o["metadata"]["creationTimestamp"]) < timedelta(hours=3)
     pending_pr = [o for o in live if condition(o)["reason"] == "PipelineRunPending"]
-    assert all(o["spec"]["status"] == "PipelineRunPending" and "startTime" not in o["status"]
-               for o in pending_pr)
+    assert all(
+        o["spec"]["status"] == "PipelineRunPending" and "startTime" not in o["status"]
+        for o in pending_pr
+    )
 
 
 def test_demo_taskrun_shape(history: list[dict]) -> None:
@@ -289,9 +302,15 @@ def test_demo_taskrun_shape(history: list[dict]) -> None:
             assert "@sha256:" in step["imageID"]
             if "terminated" in step:
                 assert step["terminated"]["reason"] in (
-                    "Completed", "Error", "OOMKilled", "TaskRunCancelled", "TaskRunTimeout")
-    digests = [r for o in history for r in o["status"].get("results", [])
-               if r["name"] == "IMAGE_DIGEST"]
+                    "Completed",
+                    "Error",
+                    "OOMKilled",
+                    "TaskRunCancelled",
+                    "TaskRunTimeout",
+                )
+    digests = [
+        r for o in history for r in o["status"].get("results", []) if r["name"] == "IMAGE_DIGEST"
+    ]
     assert digests and all(re.fullmatch(r"sha256:[0-9a-f]{64}", r["value"]) for r in digests)
 
 
@@ -305,14 +324,20 @@ def test_demo_step_logs(history: list[dict]) -> None:
             term = step.get("terminated") or {}
             if term.get("reason") == "Completed":
                 assert log.count("\n") >= 1 and log.endswith("\n")
-            if term.get("reason") in ("Error", "OOMKilled") and step.get(
-                    "terminationReason") != "Skipped":
+            if (
+                term.get("reason") in ("Error", "OOMKilled")
+                and step.get("terminationReason") != "Skipped"
+            ):
                 failing += 1
                 assert log.strip()
             coloured += bool(ANSI.search(log))
     assert coloured and failing
-    go_fail = next(o for o in taskruns if condition(o)["reason"] == "Failed"
-                   and o["metadata"]["labels"]["tekton.dev/task"] == "golang-test")
+    go_fail = next(
+        o
+        for o in taskruns
+        if condition(o)["reason"] == "Failed"
+        and o["metadata"]["labels"]["tekton.dev/task"] == "golang-test"
+    )
     assert "--- FAIL" in demo_step_log(go_fail, "unit-test")
     with pytest.raises(KeyError):
         demo_step_log(taskruns[0], "no-such-step")
@@ -324,8 +349,10 @@ def test_demo_normalizes() -> None:
     from webhooks.normalize import normalize
 
     objs = list(generate(3000, seed=2, now=NOW))
-    rows = [normalize(o, received_at=NOW, event_id=f"demo-{i}", source="watcher")
-            for i, o in enumerate(objs)]
+    rows = [
+        normalize(o, received_at=NOW, event_id=f"demo-{i}", source="watcher")
+        for i, o in enumerate(objs)
+    ]
     for o, row in zip(objs, rows, strict=True):
         assert row["uid"] == o["metadata"]["uid"]
         assert row["kind"] == o["kind"]
@@ -346,6 +373,9 @@ def test_demo_normalizes() -> None:
     assert 0 < prs["Running"] + prs["Pending"] < 0.05 * total
     trs = Counter(r["status"] for r in rows if r["kind"] == "TaskRun")
     assert trs["Succeeded"] / sum(trs.values()) > 0.85
-    durations = sorted(r["duration_seconds"] for r in rows
-                       if r["kind"] == "TaskRun" and r["duration_seconds"] is not None)
+    durations = sorted(
+        r["duration_seconds"]
+        for r in rows
+        if r["kind"] == "TaskRun" and r["duration_seconds"] is not None
+    )
     assert durations[0] >= 1 and 10 < durations[len(durations) // 2] < 600

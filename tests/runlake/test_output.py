@@ -3,20 +3,24 @@ import json
 from query.engine import SqlResult
 from runlake.cli.output import format_result
 
-RESULT = SqlResult(columns=["uid", "labels", "ok", "n"],
-                   rows=[["a", {"team": "ünï"}, True, 1.5], ["b", None, False, None]],
-                   truncated=False)
+RESULT = SqlResult(
+    columns=["uid", "labels", "ok", "n"],
+    rows=[["a", {"team": "ünï"}, True, 1.5], ["b", None, False, None]],
+    truncated=False,
+)
 
 
 def test_output_json_is_one_object_per_row():
     assert json.loads(format_result(RESULT, "json")) == [
         {"uid": "a", "labels": {"team": "ünï"}, "ok": True, "n": 1.5},
-        {"uid": "b", "labels": None, "ok": False, "n": None}]
+        {"uid": "b", "labels": None, "ok": False, "n": None},
+    ]
 
 
 def test_output_csv_has_a_header_and_text_cells():
     assert format_result(RESULT, "csv") == (
-        'uid,labels,ok,n\na,"{""team"": ""ünï""}",true,1.5\nb,,false,\n')
+        'uid,labels,ok,n\na,"{""team"": ""ünï""}",true,1.5\nb,,false,\n'
+    )
 
 
 def test_output_table_is_aligned_plain_text_when_not_a_tty():

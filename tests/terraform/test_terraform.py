@@ -65,8 +65,13 @@ def parse(path: Path) -> dict[str, Any]:
 
 def module(directory: Path) -> dict[str, Any]:
     """Every block of one module's .tf files, merged: {'resource': {type: {name: body}}, ...}."""
-    merged: dict[str, Any] = {"resource": {}, "data": {}, "variable": {}, "output": {},
-                              "locals": {}}
+    merged: dict[str, Any] = {
+        "resource": {},
+        "data": {},
+        "variable": {},
+        "output": {},
+        "locals": {},
+    }
     for path in sorted(directory.glob("*.tf")):
         for kind, blocks in parse(path).items():
             for block in blocks:
@@ -106,9 +111,13 @@ def test_terraform_aws_provider_is_pinned() -> None:
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform binary here")
 def test_terraform_fmt_is_clean() -> None:
     # `terraform fmt` needs no providers, so it runs offline where a binary happens to exist.
-    done = subprocess.run(["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)],
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null"})
+    done = subprocess.run(
+        ["terraform", "fmt", "-check", "-recursive", str(TERRAFORM)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -118,22 +127,38 @@ def test_terraform_fmt_is_clean() -> None:
 @pytest.fixture(scope="session")
 def checkov_report() -> list[dict[str, Any]]:
     if not CHECKOV.exists():
-        pytest.fail(f"checkov is not installed at {CHECKOV}: run `make test` (it installs "
-                    "checkov into .venv-checkov, apart from our pinned dependencies)")
+        pytest.fail(
+            f"checkov is not installed at {CHECKOV}: run `make test` (it installs "
+            "checkov into .venv-checkov, apart from our pinned dependencies)"
+        )
     done = subprocess.run(
-        [str(CHECKOV), "-d", str(TERRAFORM), "--framework", "terraform", "--output", "json",
-         "--skip-download"],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(CHECKOV),
+            "-d",
+            str(TERRAFORM),
+            "--framework",
+            "terraform",
+            "--output",
+            "json",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         # No telemetry or platform look-ups: nothing outside this machine is reached.
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"})
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
     assert done.returncode in (0, 1), done.stderr[-2000:]
     report = json.loads(done.stdout)
     return report if isinstance(report, list) else [report]
 
 
 def test_terraform_checkov_finds_no_failed_check(checkov_report: list[dict[str, Any]]) -> None:
-    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']})"
-              for r in checkov_report for c in r["results"]["failed_checks"]]
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']})"
+        for r in checkov_report
+        for c in r["results"]["failed_checks"]
+    ]
     passed = sum(r["summary"]["passed"] for r in checkov_report)
     assert failed == []
     assert passed > 100  # it really looked at the AWS and Kubernetes resources
@@ -150,9 +175,12 @@ def test_terraform_checkov_skips_carry_a_reason(checkov_report: list[dict[str, A
 # -- Terraform and code agree -------------------------------------------------------------
 
 
-HIVE_TYPES = {pa.string(): "string", pa.float64(): "double",
-              pa.timestamp("us", tz="UTC"): "timestamp",
-              pa.map_(pa.string(), pa.string()): "map<string,string>"}
+HIVE_TYPES = {
+    pa.string(): "string",
+    pa.float64(): "double",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+    pa.map_(pa.string(), pa.string()): "map<string,string>",
+}
 
 
 def test_terraform_glue_columns_equal_records_schema(root: dict[str, Any]) -> None:
@@ -176,8 +204,7 @@ def test_terraform_glue_projection_matches_object_keys(root: dict[str, Any]) -> 
     assert params["projection.date.type"] == "date"
     assert params["projection.date.format"] == "yyyy-MM-dd"
     # The template spells the store's key layout (layout.keys): records/kind=<k>/date=<d>.
-    assert params["storage.location.template"].endswith(
-        "kind=$${partition_kind}/date=$${date}")
+    assert params["storage.location.template"].endswith("kind=$${partition_kind}/date=$${date}")
     assert root["locals"]["records_location"].endswith("/records/")
 
 
@@ -209,11 +236,14 @@ def test_terraform_function_environment_is_what_the_code_reads(root: dict[str, A
                 setting.parse(value)  # a literal must be valid for its setting
 
 
-def test_terraform_variables_are_described_and_in_readme(root: dict[str, Any],
-                                                         cluster: dict[str, Any]) -> None:
+def test_terraform_variables_are_described_and_in_readme(
+    root: dict[str, Any], cluster: dict[str, Any]
+) -> None:
     readme = (REPO / "README.md").read_text()
-    for where, variables in (("terraform", root["variable"]),
-                             ("terraform/kubernetes", cluster["variable"])):
+    for where, variables in (
+        ("terraform", root["variable"]),
+        ("terraform/kubernetes", cluster["variable"]),
+    ):
         for name, body in variables.items():
             assert len(body.get("description", "")) > 10, f"{where}: {name} has no description"
             assert f"`{name}`" in readme, f"{where}: variable {name} is not in README.md"
@@ -224,8 +254,15 @@ def test_terraform_variables_are_described_and_in_readme(root: dict[str, Any],
 def test_terraform_bucket_is_private_encrypted_and_tls_only(root: dict[str, Any]) -> None:
     res = root["resource"]
     block = res["aws_s3_bucket_public_access_block"]["archive"]
-    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
-                                          "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[k] is True
+        for k in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+    )
     sse = res["aws_s3_bucket_server_side_encryption_configuration"]["archive"]["rule"][0]
     assert sse["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
     deny = root["data"]["aws_iam_policy_document"]["archive_bucket"]["statement"][0]
@@ -237,8 +274,9 @@ def test_terraform_bucket_is_private_encrypted_and_tls_only(root: dict[str, Any]
 
 def test_terraform_log_groups_have_retention(root: dict[str, Any]) -> None:
     groups = root["resource"]["aws_cloudwatch_log_group"]
-    assert groups and all(g["retention_in_days"] == "${var.log_retention_days}"
-                          for g in groups.values())
+    assert groups and all(
+        g["retention_in_days"] == "${var.log_retention_days}" for g in groups.values()
+    )
 
 
 def test_terraform_cluster_role_deletes_only_when_pruning(cluster: dict[str, Any]) -> None:
@@ -246,8 +284,9 @@ def test_terraform_cluster_role_deletes_only_when_pruning(cluster: dict[str, Any
     runs, pods = role["rule"]
     assert runs["resources"] == ["taskruns", "pipelineruns", "customruns"]
     assert runs["verbs"] == "${local.run_verbs}"
-    match = re.fullmatch(r"\$\{local\.pruning \? (\[.*?\]) : (\[.*?\])\}",
-                         cluster["locals"]["run_verbs"])
+    match = re.fullmatch(
+        r"\$\{local\.pruning \? (\[.*?\]) : (\[.*?\])\}", cluster["locals"]["run_verbs"]
+    )
     assert match, cluster["locals"]["run_verbs"]
     pruning, not_pruning = (json.loads(match.group(i)) for i in (1, 2))
     assert pruning == ["get", "list", "watch", "patch", "delete"]
@@ -263,8 +302,9 @@ def test_terraform_tekton_sink_and_watcher_use_the_ingest_url(cluster: dict[str,
     assert cluster["variable"]["tekton_namespace"]["default"] == "tekton-pipelines"
     assert events["data"] == {"sink": "${local.sink_url}"}
     assert "token=${var.ingest_token}" in cluster["locals"]["sink_url"]
-    container = (cluster["resource"]["kubernetes_deployment_v1"]["watcher"]["spec"][0]
-                 ["template"][0]["spec"][0]["container"][0])
+    container = cluster["resource"]["kubernetes_deployment_v1"]["watcher"]["spec"][0]["template"][
+        0
+    ]["spec"][0]["container"][0]
     assert container["command"] == ["runlake"]
     assert "--sink" in cluster["locals"]["watcher_args"]
     token_env = {e["name"]: e for e in container["env"]}["RUNLAKE_SINK_TOKEN"]
@@ -290,7 +330,7 @@ def s3_requests(records: list[logging.LogRecord], bucket: str) -> set[tuple[str,
         path = unquote(parts.path)
         if not (path == f"/{bucket}" or path.startswith(f"/{bucket}/")):
             continue  # another service on the same server (SSM) or another bucket
-        key = path[len(bucket) + 2:]
+        key = path[len(bucket) + 2 :]
         query = parse_qs(parts.query, keep_blank_values=True)
         found.add((iam_action(method, key, query), key))
     return found
@@ -325,14 +365,16 @@ def granted(root: dict[str, Any], function: str) -> set[tuple[str, str]]:
             for resource in statement["resources"]:
                 arn = "${aws_s3_bucket.archive.arn}"
                 assert resource.startswith(arn), resource
-                pairs.add((action, resource[len(arn) + 1:]))
+                pairs.add((action, resource[len(arn) + 1 :]))
     return pairs
 
 
 def allowed(grants: set[tuple[str, str]], action: str, key: str) -> bool:
-    return any(action == a and (key == pattern if not key or not pattern
-                                else fnmatch.fnmatchcase(key, pattern))
-               for a, pattern in grants)
+    return any(
+        action == a
+        and (key == pattern if not key or not pattern else fnmatch.fnmatchcase(key, pattern))
+        for a, pattern in grants
+    )
 
 
 @contextlib.contextmanager
@@ -349,8 +391,7 @@ def rows_for(namespace: str, uid: str, at: datetime) -> list[dict]:
 
     obj = json.loads(json.dumps(fixture_object(TASKRUN)))
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    obj["metadata"].update(namespace=namespace, uid=uid, name=f"run-{uid}",
-                           creationTimestamp=stamp)
+    obj["metadata"].update(namespace=namespace, uid=uid, name=f"run-{uid}", creationTimestamp=stamp)
     obj["status"].update(startTime=stamp, completionTime=stamp)
     return [normalize(obj, received_at=at, event_id=f"ev-{uid}", source="watcher")]
 
@@ -367,8 +408,10 @@ def deployed(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("RUNLAKE_S3_ENDPOINT", moto_s3.endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", moto_s3.endpoint)
     ssm = boto3.client("ssm", region_name="us-east-1")
-    for variable, value in (("RUNLAKE_INGEST_TOKENS_PARAMETER", "in-token"),
-                            ("RUNLAKE_QUERY_TOKENS_PARAMETER", "q-token=*")):
+    for variable, value in (
+        ("RUNLAKE_INGEST_TOKENS_PARAMETER", "in-token"),
+        ("RUNLAKE_QUERY_TOKENS_PARAMETER", "q-token=*"),
+    ):
         name = f"/runlake/iam/{variable.lower()}"
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
         monkeypatch.setenv(variable, name)
@@ -380,7 +423,8 @@ def deployed(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
-        root: dict[str, Any], deployed: str, caplog: pytest.LogCaptureFixture) -> None:
+    root: dict[str, Any], deployed: str, caplog: pytest.LogCaptureFixture
+) -> None:
     from ingest import lambda_handler as ingest_handler
     from layout.store import open_store
     from query.http import lambda_handler as query_handler
@@ -399,41 +443,77 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
 
     obj = fixture_object(TASKRUN)
     with observed(caplog, bucket) as ingest_seen:
-        call(ingest_handler.handler, "POST", "/", "token=in-token",
-             headers=hand_binary("iam-1"), body=json.dumps({"taskRun": obj}).encode())
-        call(ingest_handler.handler, "POST", "/v1/snapshots", "token=in-token",
-             headers={"content-type": "application/json"}, body=json.dumps(obj).encode())
-        call(ingest_handler.handler, "PUT", f"/v1/logs/default/{obj['metadata']['uid']}/build",
-             "token=in-token", headers={"content-type": "text/plain"}, body=b"hello\n")
+        call(
+            ingest_handler.handler,
+            "POST",
+            "/",
+            "token=in-token",
+            headers=hand_binary("iam-1"),
+            body=json.dumps({"taskRun": obj}).encode(),
+        )
+        call(
+            ingest_handler.handler,
+            "POST",
+            "/v1/snapshots",
+            "token=in-token",
+            headers={"content-type": "application/json"},
+            body=json.dumps(obj).encode(),
+        )
+        call(
+            ingest_handler.handler,
+            "PUT",
+            f"/v1/logs/default/{obj['metadata']['uid']}/build",
+            "token=in-token",
+            headers={"content-type": "text/plain"},
+            body=b"hello\n",
+        )
         call(ingest_handler.handler, "GET", "/readyz", "")
     write_records(store, rows_for("team-a", "uid-new", datetime.now(UTC)))  # a second file
 
     with observed(caplog, bucket) as query_seen:
         sql = {"sql": "SELECT r.uid, l.key FROM runs r LEFT JOIN logs l USING (uid)"}
-        call(query_handler.handler, "POST", "/v1/sql", "token=q-token",
-             headers={"content-type": "application/json"}, body=json.dumps(sql).encode())
+        call(
+            query_handler.handler,
+            "POST",
+            "/v1/sql",
+            "token=q-token",
+            headers={"content-type": "application/json"},
+            body=json.dumps(sql).encode(),
+        )
         call(query_handler.handler, "GET", "/v1/runs", "token=q-token")
-        call(query_handler.handler, "GET", f"/v1/runs/{obj['metadata']['uid']}/logs",
-             "token=q-token")
+        call(
+            query_handler.handler, "GET", f"/v1/runs/{obj['metadata']['uid']}/logs", "token=q-token"
+        )
 
     with observed(caplog, bucket) as lifecycle_seen:
         result = lambda_lifecycle.handler(
-            {"older_than": "0s", "retention_policy": "defaultRetention: 365d\n"}, context)
+            {"older_than": "0s", "retention_policy": "defaultRetention: 365d\n"}, context
+        )
     assert result["retention"][0].startswith("results: 2"), result  # uid-old, the 2021 fixture
     assert not store.exists("logs/previews/uid-old/build.log.gz")
 
     # Granted only for paths the tests do not take: an upload that fails half-way, and the
     # next run finishing a killed retention run's journal.
-    error_paths = {("s3:AbortMultipartUpload", "records/*"), ("s3:AbortMultipartUpload",
-                   "logs/*"), ("s3:AbortMultipartUpload", "_runlake/*"),
-                   ("s3:AbortMultipartUpload", "_runlake.json"), ("s3:GetObject", "_runlake/*")}
-    for function, seen in (("ingest", ingest_seen), ("query", query_seen),
-                           ("lifecycle", lifecycle_seen)):
+    error_paths = {
+        ("s3:AbortMultipartUpload", "records/*"),
+        ("s3:AbortMultipartUpload", "logs/*"),
+        ("s3:AbortMultipartUpload", "_runlake/*"),
+        ("s3:AbortMultipartUpload", "_runlake.json"),
+        ("s3:GetObject", "_runlake/*"),
+    }
+    for function, seen in (
+        ("ingest", ingest_seen),
+        ("query", query_seen),
+        ("lifecycle", lifecycle_seen),
+    ):
         grants = granted(root, function)
         denied = sorted((a, k) for a, k in seen if not allowed(grants, a, k))
         assert denied == [], f"{function} performs S3 requests its policy denies: {denied}"
-        unused = sorted((a, p) for a, p in grants - error_paths
-                        if not any(a == act and allowed({(a, p)}, act, k) for act, k in seen))
+        unused = sorted(
+            (a, p)
+            for a, p in grants - error_paths
+            if not any(a == act and allowed({(a, p)}, act, k) for act, k in seen)
+        )
         assert unused == [], f"{function}'s policy grants S3 access it never uses: {unused}"
     assert {a for a, _ in query_seen} <= {"s3:ListBucket", "s3:GetObject"}
 
@@ -441,23 +521,32 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
 # -- the artifact Terraform points at ------------------------------------------------------
 
 
-def test_terraform_functions_run_the_image_make_lambda_builds(root: dict[str, Any],
-                                                              tmp_path: Path) -> None:
+def test_terraform_functions_run_the_image_make_lambda_builds(
+    root: dict[str, Any], tmp_path: Path
+) -> None:
     function = root["resource"]["aws_lambda_function"]["runlake"]
     assert function["package_type"] == "Image"
     assert function["image_uri"] == "${aws_ecr_repository.runlake.repository_url}:${var.image_tag}"
     assert function["image_config"][0]["command"] == ["${each.value.command}"]
 
     context = tmp_path / "lambda"
-    done = subprocess.run(["make", "--no-print-directory", "lambda", f"LAMBDA_DIR={context}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"})
+    done = subprocess.run(
+        ["make", "--no-print-directory", "lambda", f"LAMBDA_DIR={context}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"},
+    )
     assert done.returncode == 0, done.stderr
     dockerfile = (context / "Dockerfile").read_text()
     assert re.search(r"^FROM public\.ecr\.aws/lambda/python:3\.11$", dockerfile, re.M)
     assert re.search(r"HOME=/tmp", dockerfile) and re.search(r"TMPDIR=/tmp", dockerfile)
-    requirements = [line for line in (context / "requirements.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("#")]
+    requirements = [
+        line
+        for line in (context / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[\w.]+", line) for line in requirements)
     assert any(line.startswith("apig-wsgi==") for line in requirements)
     assert not list(context.rglob("__pycache__"))
@@ -465,7 +554,12 @@ def test_terraform_functions_run_the_image_make_lambda_builds(root: dict[str, An
     commands = [f["command"] for f in root["locals"]["functions"].values()]
     probe = "; ".join(f"import {c.rpartition('.')[0]}" for c in commands)
     probe += "; import query.http.web, sys; assert query.http.web.__file__.startswith(sys.argv[1])"
-    done = subprocess.run([sys.executable, "-c", probe, str(context)], cwd=context,
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(context)})
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(context)],
+        cwd=context,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(context)},
+    )
     assert done.returncode == 0, done.stderr

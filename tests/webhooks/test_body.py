@@ -3,12 +3,22 @@ import pytest
 from webhooks.body import is_json, media_type, parse_json
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("application/json", True), ("Application/JSON; charset=utf-8", True), ("text/json", True),
-    ("application/cloudevents+json", True), ("application/merge-patch+json", True),
-    ("text/plain", False), ("application/xml", False), ("multipart/form-data; boundary=x", False),
-    ("application/x-www-form-urlencoded", False), ("application/jsonx", False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("application/json", True),
+        ("Application/JSON; charset=utf-8", True),
+        ("text/json", True),
+        ("application/cloudevents+json", True),
+        ("application/merge-patch+json", True),
+        ("text/plain", False),
+        ("application/xml", False),
+        ("multipart/form-data; boundary=x", False),
+        ("application/x-www-form-urlencoded", False),
+        ("application/jsonx", False),
+        (None, False),
+    ],
+)
 def test_body_is_json(value, expected):
     assert is_json(media_type(value)) is expected
 

@@ -24,9 +24,15 @@ PIPELINERUN = load_fixture("008_PipelineRun_lighthouse-failed-single-v1beta1.jso
 
 
 def sdk_event(event_id="ev-1", type_=TASKRUN_TYPE, data=None, **attributes) -> CloudEvent:
-    attrs = {"id": event_id, "type": type_, "source": TEKTON_SOURCE, "specversion": "1.0",
-             "time": datetime(2025, 1, 2, 3, 4, 0, tzinfo=UTC),
-             "datacontenttype": "application/json", **attributes}
+    attrs = {
+        "id": event_id,
+        "type": type_,
+        "source": TEKTON_SOURCE,
+        "specversion": "1.0",
+        "time": datetime(2025, 1, 2, 3, 4, 0, tzinfo=UTC),
+        "datacontenttype": "application/json",
+        **attributes,
+    }
     return CloudEvent(attributes=attrs, data={"taskRun": TASKRUN} if data is None else data)
 
 
@@ -45,15 +51,27 @@ def batch_body(*elements) -> bytes:
 
 
 def by_hand(event_id="ev-1", type_=TASKRUN_TYPE, data=None, **extra) -> dict:
-    element = {"specversion": "1.0", "id": event_id, "type": type_, "source": TEKTON_SOURCE,
-               "time": "2025-01-02T03:04:00Z", "datacontenttype": "application/json",
-               "data": {"taskRun": TASKRUN} if data is None else data, **extra}
+    element = {
+        "specversion": "1.0",
+        "id": event_id,
+        "type": type_,
+        "source": TEKTON_SOURCE,
+        "time": "2025-01-02T03:04:00Z",
+        "datacontenttype": "application/json",
+        "data": {"taskRun": TASKRUN} if data is None else data,
+        **extra,
+    }
     return {key: value for key, value in element.items() if value is not ...}
 
 
 def hand_headers(**overrides) -> dict:
-    headers = {"Ce-Specversion": "1.0", "Ce-Id": "ev-1", "Ce-Source": TEKTON_SOURCE,
-               "Ce-Type": TASKRUN_TYPE, "Content-Type": "application/json"}
+    headers = {
+        "Ce-Specversion": "1.0",
+        "Ce-Id": "ev-1",
+        "Ce-Source": TEKTON_SOURCE,
+        "Ce-Type": TASKRUN_TYPE,
+        "Content-Type": "application/json",
+    }
     headers.update(overrides)
     return {name: value for name, value in headers.items() if value is not None}
 
@@ -87,27 +105,42 @@ def test_cloudevents_all_modes_give_the_same_rows():
     assert ignored == 0 and len(rows) == 1
     assert all(result == results[0] for result in results)
     row = rows[0]
-    assert (row["event_id"], row["event_type"], row["source"]) == ("ev-1", TASKRUN_TYPE,
-                                                                   "cloudevent")
-    assert (row["kind"], row["uid"], row["status"]) == ("TaskRun", TASKRUN["metadata"]["uid"],
-                                                        "Succeeded")
+    assert (row["event_id"], row["event_type"], row["source"]) == (
+        "ev-1",
+        TASKRUN_TYPE,
+        "cloudevent",
+    )
+    assert (row["kind"], row["uid"], row["status"]) == (
+        "TaskRun",
+        TASKRUN["metadata"]["uid"],
+        "Succeeded",
+    )
     assert json.loads(row["object"]) == TASKRUN
 
 
 def test_cloudevents_decode_gives_attributes_and_data():
     (event,) = decode(*binary(sdk_event()))
-    assert event == TektonEvent(id="ev-1", type=TASKRUN_TYPE, source=TEKTON_SOURCE,
-                                time=datetime(2025, 1, 2, 3, 4, 0, tzinfo=UTC),
-                                data={"taskRun": TASKRUN})
+    assert event == TektonEvent(
+        id="ev-1",
+        type=TASKRUN_TYPE,
+        source=TEKTON_SOURCE,
+        time=datetime(2025, 1, 2, 3, 4, 0, tzinfo=UTC),
+        data={"taskRun": TASKRUN},
+    )
 
 
 def test_cloudevents_tekton_go_sdk_headers():
     # As Tekton's Go SDK sends them: canonical header case, nanosecond RFC3339Nano time.
-    headers = {"Ce-Id": "c1d5d4c8-6b6a-4a0b-9a3c-1f0b2c3d4e5f", "Ce-Source": TEKTON_SOURCE,
-               "Ce-Specversion": "1.0", "Ce-Subject": "curl-run-6gplk",
-               "Ce-Time": "2021-01-29T14:47:58.157819138Z",
-               "Ce-Type": "dev.tekton.event.taskrun.unknown.v1",
-               "Content-Type": "application/json", "User-Agent": "Go-http-client/1.1"}
+    headers = {
+        "Ce-Id": "c1d5d4c8-6b6a-4a0b-9a3c-1f0b2c3d4e5f",
+        "Ce-Source": TEKTON_SOURCE,
+        "Ce-Specversion": "1.0",
+        "Ce-Subject": "curl-run-6gplk",
+        "Ce-Time": "2021-01-29T14:47:58.157819138Z",
+        "Ce-Type": "dev.tekton.event.taskrun.unknown.v1",
+        "Content-Type": "application/json",
+        "User-Agent": "Go-http-client/1.1",
+    }
     body = json.dumps(load_fixture("017_CloudEventBody_events-md-taskrun-pending.json"))
     (event,) = decode(headers, body.encode())
     assert event.time == datetime(2021, 1, 29, 14, 47, 58, 157819, tzinfo=UTC)
@@ -138,7 +171,11 @@ def test_cloudevents_fixture_017_body_is_v1beta1_pending():
     headers = hand_headers(**{"Ce-Type": "dev.tekton.event.taskrun.unknown.v1"})
     (row,), _ = events_to_rows(headers, body, NOW)
     assert (row["kind"], row["api_version"], row["status"], row["reason"]) == (
-        "TaskRun", "tekton.dev/v1beta1", "Pending", "Pending")
+        "TaskRun",
+        "tekton.dev/v1beta1",
+        "Pending",
+        "Pending",
+    )
 
 
 def test_cloudevents_batch_mixes_kinds_and_counts_ignored():
@@ -149,8 +186,10 @@ def test_cloudevents_batch_mixes_kinds_and_counts_ignored():
         by_hand("d", type_="com.example.build.finished", data="not even an object"),
     )
     rows, ignored = events_to_rows(BATCH, body, NOW)
-    assert [(row["event_id"], row["kind"]) for row in rows] == [("a", "TaskRun"),
-                                                                ("b", "PipelineRun")]
+    assert [(row["event_id"], row["kind"]) for row in rows] == [
+        ("a", "TaskRun"),
+        ("b", "PipelineRun"),
+    ]
     assert rows[1]["status"] == "Failed"
     assert ignored == 2
 
@@ -189,12 +228,18 @@ def test_cloudevents_structured_ignores_stray_ce_headers():
     assert event.id == "from-body"
 
 
-@pytest.mark.parametrize("content_type", [
-    "text/plain", "application/xml", "multipart/form-data; boundary=x",
-    "application/x-www-form-urlencoded", "application/cloudevents+xml"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "application/cloudevents+xml",
+    ],
+)
 def test_cloudevents_wrong_content_type_is_415(content_type):
-    for headers in ({"Content-Type": content_type},
-                    hand_headers(**{"Content-Type": content_type})):
+    for headers in ({"Content-Type": content_type}, hand_headers(**{"Content-Type": content_type})):
         with pytest.raises(UnsupportedMediaType) as caught:
             events_to_rows(headers, b"{}", NOW)
         assert caught.value.status == 415
@@ -211,8 +256,10 @@ def test_cloudevents_missing_ce_id_and_specversion_both_listed():
 
 def test_cloudevents_json_without_any_ce_header_lists_every_missing_header():
     errors = problems({"Content-Type": "application/json"}, b"{}")
-    assert errors == [f"events[0]: ce-{name} header is missing"
-                      for name in ("id", "source", "type", "specversion")]
+    assert errors == [
+        f"events[0]: ce-{name} header is missing"
+        for name in ("id", "source", "type", "specversion")
+    ]
 
 
 def test_cloudevents_bad_headers_and_bad_body_together():
@@ -232,23 +279,26 @@ def test_cloudevents_time_without_zone_is_rejected_by_the_sdk_check():
 
 
 def test_cloudevents_body_not_utf8():
-    assert problems(hand_headers(), b'{"taskRun": "\xff"}')[0].startswith(
-        "body is not valid UTF-8")
+    assert problems(hand_headers(), b'{"taskRun": "\xff"}')[0].startswith("body is not valid UTF-8")
 
 
 def test_cloudevents_binary_array_where_an_object_belongs():
     assert problems(hand_headers(), b"[]") == [
-        'events[0]: data is an array, not an object with a "taskRun" key']
+        'events[0]: data is an array, not an object with a "taskRun" key'
+    ]
 
 
 def test_cloudevents_run_event_without_its_run_key():
     body = json.dumps({"pipelineRun": PIPELINERUN}).encode()
     assert problems(hand_headers(), body) == [
-        "events[0]: data has no \"taskRun\" key (its keys: 'pipelineRun')"]
+        "events[0]: data has no \"taskRun\" key (its keys: 'pipelineRun')"
+    ]
     assert problems(hand_headers(), b"") == [
-        'events[0]: data is missing; a run event carries {"taskRun": {...}}']
+        'events[0]: data is missing; a run event carries {"taskRun": {...}}'
+    ]
     assert problems(hand_headers(), b'{"taskRun": 5}') == [
-        "events[0]: data.taskRun is a number, not an object"]
+        "events[0]: data.taskRun is a number, not an object"
+    ]
 
 
 def test_cloudevents_run_without_uid():
@@ -262,18 +312,21 @@ def test_cloudevents_kind_must_match_the_event_type():
     body = json.dumps({"taskRun": PIPELINERUN}).encode()
     assert problems(hand_headers(), body) == [
         "events[0]: taskRun.kind is 'PipelineRun' but dev.tekton.event.taskrun.successful.v1 "
-        "is an event of a TaskRun"]
+        "is an event of a TaskRun"
+    ]
 
 
 def test_cloudevents_structured_body_must_be_an_object():
     assert problems(STRUCTURED, b"[]") == [
-        "a structured CloudEvent body must be a JSON object, not an array"]
+        "a structured CloudEvent body must be a JSON object, not an array"
+    ]
     assert problems(STRUCTURED, b"{")[0].startswith("body is not valid JSON")
 
 
 def test_cloudevents_batch_body_must_be_an_array():
     assert problems(BATCH, json.dumps(by_hand()).encode()) == [
-        "a CloudEvents batch body must be a JSON array, not an object"]
+        "a CloudEvents batch body must be a JSON array, not an object"
+    ]
 
 
 def test_cloudevents_batch_lists_every_bad_element():

@@ -41,8 +41,11 @@ def norm(obj: dict, **kwargs) -> dict:
 
 
 def minimal(**changes) -> dict:
-    obj = {"apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-           "metadata": {"uid": "u-1", "namespace": "ns", "name": "tr"}}
+    obj = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "TaskRun",
+        "metadata": {"uid": "u-1", "namespace": "ns", "name": "tr"},
+    }
     obj.update(changes)
     return obj
 
@@ -76,7 +79,10 @@ def test_normalize_fixture_columns(name):
     assert tuple(row) == RECORD_COLUMNS
     metadata = obj["metadata"]
     assert (row["uid"], row["namespace"], row["name"]) == (
-        metadata["uid"], metadata["namespace"], metadata["name"])
+        metadata["uid"],
+        metadata["namespace"],
+        metadata["name"],
+    )
     assert row["labels"] == metadata.get("labels", {})
     assert row["annotations"] == metadata.get("annotations", {})
     assert json.loads(row["object"]) == obj
@@ -110,7 +116,10 @@ def test_normalize_unfinished_run_has_no_duration():
 def test_normalize_labels_give_pipeline_and_task_columns():
     row = norm(load_fixture("004_TaskRun_ec-nodejs-build-container.json"))
     assert (row["pipeline"], row["task"], row["pipeline_task"]) == (
-        "nodejs-builder", "s2i-nodejs", "build-container")
+        "nodejs-builder",
+        "s2i-nodejs",
+        "build-container",
+    )
     assert row["pipeline_run"] == "nodejs-builder-2022-04-12-002742"
     assert row["resource_version"] == "2605438"
 
@@ -121,39 +130,57 @@ def test_normalize_cluster_task_label_fills_task():
     assert norm(obj)["task"] == "git-clone"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2024-05-06T07:08:09Z", datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)),
-    ("2024-05-06T07:08:09.123456789Z", datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)),
-    ("2024-05-06T09:08:09.5+02:00", datetime(2024, 5, 6, 7, 8, 9, 500000, tzinfo=UTC)),
-    ("2024-05-06t07:08:09z", datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)),
-    (datetime(2024, 5, 6, 9, 8, 9, tzinfo=timezone(timedelta(hours=2))),
-     datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-06T07:08:09Z", datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)),
+        ("2024-05-06T07:08:09.123456789Z", datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)),
+        ("2024-05-06T09:08:09.5+02:00", datetime(2024, 5, 6, 7, 8, 9, 500000, tzinfo=UTC)),
+        ("2024-05-06t07:08:09z", datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)),
+        (
+            datetime(2024, 5, 6, 9, 8, 9, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC),
+        ),
+        (None, None),
+    ],
+)
 def test_normalize_parse_time(text, expected):
     parsed = parse_time(text)
     assert parsed == expected
     assert parsed is None or parsed.tzinfo == UTC
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2024-05-06", "2024-05-06T07:08:09",
-                                  "2024-13-06T07:08:09Z", 1714979289])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "2024-05-06", "2024-05-06T07:08:09", "2024-13-06T07:08:09Z", 1714979289]
+)
 def test_normalize_parse_time_rejects(text):
     with pytest.raises(ValueError):
         parse_time(text)
 
 
 def test_normalize_duration_with_offsets_and_fractions():
-    obj = minimal(status={"startTime": "2024-05-06T09:00:00.25+02:00",
-                          "completionTime": "2024-05-06T07:00:10.75Z"})
+    obj = minimal(
+        status={
+            "startTime": "2024-05-06T09:00:00.25+02:00",
+            "completionTime": "2024-05-06T07:00:10.75Z",
+        }
+    )
     assert norm(obj)["duration_seconds"] == 10.5
 
 
 def test_normalize_collects_every_problem():
-    obj = {"apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-           "metadata": {"name": "tr", "namespace": 7, "labels": {"a": "b", "team": 3},
-                        "annotations": ["x"], "creationTimestamp": "soon"},
-           "status": {"startTime": "2024-05-06", "conditions": "done"}}
+    obj = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "TaskRun",
+        "metadata": {
+            "name": "tr",
+            "namespace": 7,
+            "labels": {"a": "b", "team": 3},
+            "annotations": ["x"],
+            "creationTimestamp": "soon",
+        },
+        "status": {"startTime": "2024-05-06", "conditions": "done"},
+    }
     assert problems_of(obj) == [
         "metadata.uid is missing",
         "metadata.namespace is a number, not a string",
@@ -171,7 +198,9 @@ def test_normalize_missing_metadata_means_missing_uid():
 
 def test_normalize_metadata_not_an_object():
     assert problems_of({"kind": "TaskRun", "metadata": []}) == [
-        "metadata is an array, not an object", "metadata.uid is missing"]
+        "metadata is an array, not an object",
+        "metadata.uid is missing",
+    ]
 
 
 def test_normalize_not_an_object():
@@ -193,12 +222,14 @@ def test_normalize_resource_version_number_becomes_string():
 @pytest.mark.parametrize("kind", ["Pod", "List", "Run"])
 def test_normalize_other_kinds_are_rejected(kind):
     assert problems_of(minimal(kind=kind)) == [
-        f"kind {kind!r} is not one of TaskRun, PipelineRun, CustomRun"]
+        f"kind {kind!r} is not one of TaskRun, PipelineRun, CustomRun"
+    ]
 
 
 def test_normalize_non_tekton_api_version_is_rejected():
     assert problems_of(minimal(apiVersion="argoproj.io/v1alpha1")) == [
-        "apiVersion 'argoproj.io/v1alpha1' is not a tekton.dev version"]
+        "apiVersion 'argoproj.io/v1alpha1' is not a tekton.dev version"
+    ]
 
 
 def test_normalize_kind_cannot_be_inferred():
@@ -211,7 +242,10 @@ def test_normalize_kind_inferred_from_shape():
     pipelinerun = norm(load_fixture("035_PipelineRun_chains-pipelinerun-childrefs.json"))
     customrun = norm({"metadata": {"uid": "u"}, "spec": {"customRef": {"kind": "Wait"}}})
     assert (taskrun["kind"], pipelinerun["kind"], customrun["kind"]) == (
-        "TaskRun", "PipelineRun", "CustomRun")
+        "TaskRun",
+        "PipelineRun",
+        "CustomRun",
+    )
     # v1-only fields (status.results, spec.taskRunTemplate) and no v1beta1-only ones.
     assert taskrun["api_version"] == pipelinerun["api_version"] == "tekton.dev/v1"
     assert customrun["api_version"] == "tekton.dev/v1beta1"
@@ -226,7 +260,8 @@ def test_normalize_kind_inference_ignores_a_nested_copy_in_spec():
 def test_normalize_conflicting_shape_is_not_guessed():
     obj = {"metadata": {"uid": "u"}, "spec": {"taskRef": {}, "pipelineRef": {}}}
     assert problems_of(obj) == [
-        "kind is missing and cannot be inferred (it has fields of PipelineRun and TaskRun)"]
+        "kind is missing and cannot be inferred (it has fields of PipelineRun and TaskRun)"
+    ]
 
 
 def test_normalize_hints_apply_only_when_absent():
@@ -238,16 +273,19 @@ def test_normalize_hints_apply_only_when_absent():
     assert (row["kind"], row["api_version"]) == ("PipelineRun", "tekton.dev/v1beta1")
 
 
-@pytest.mark.parametrize(("kind", "spec", "status", "expected"), [
-    ("PipelineRun", {"serviceAccountName": "sa"}, {}, "tekton.dev/v1beta1"),
-    ("PipelineRun", {}, {"taskRuns": {}}, "tekton.dev/v1beta1"),
-    ("PipelineRun", {"taskRunTemplate": {}}, {}, "tekton.dev/v1"),
-    ("PipelineRun", {"taskRunTemplate": {}}, {"taskRuns": {}}, None),
-    ("PipelineRun", {}, {"childReferences": []}, None),
-    ("TaskRun", {"serviceAccountName": "sa"}, {}, None),
-    ("TaskRun", {}, {"taskResults": []}, "tekton.dev/v1beta1"),
-    ("TaskRun", {}, {"results": []}, "tekton.dev/v1"),
-])
+@pytest.mark.parametrize(
+    ("kind", "spec", "status", "expected"),
+    [
+        ("PipelineRun", {"serviceAccountName": "sa"}, {}, "tekton.dev/v1beta1"),
+        ("PipelineRun", {}, {"taskRuns": {}}, "tekton.dev/v1beta1"),
+        ("PipelineRun", {"taskRunTemplate": {}}, {}, "tekton.dev/v1"),
+        ("PipelineRun", {"taskRunTemplate": {}}, {"taskRuns": {}}, None),
+        ("PipelineRun", {}, {"childReferences": []}, None),
+        ("TaskRun", {"serviceAccountName": "sa"}, {}, None),
+        ("TaskRun", {}, {"taskResults": []}, "tekton.dev/v1beta1"),
+        ("TaskRun", {}, {"results": []}, "tekton.dev/v1"),
+    ],
+)
 def test_normalize_infer_api_version(kind, spec, status, expected):
     assert infer_api_version(kind, spec, status) == expected
 
@@ -261,8 +299,16 @@ def test_normalize_object_is_compact_json_as_received():
 
 def test_normalize_event_fields_and_received_at_in_utc():
     local = datetime(2025, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    row = normalize(minimal(), received_at=local, event_id="id-1", source="cloudevent",
-                    event_type="dev.tekton.event.taskrun.started.v1")
+    row = normalize(
+        minimal(),
+        received_at=local,
+        event_id="id-1",
+        source="cloudevent",
+        event_type="dev.tekton.event.taskrun.started.v1",
+    )
     assert (row["event_id"], row["source"], row["event_type"]) == (
-        "id-1", "cloudevent", "dev.tekton.event.taskrun.started.v1")
+        "id-1",
+        "cloudevent",
+        "dev.tekton.event.taskrun.started.v1",
+    )
     assert row["received_at"] == NOW and row["received_at"].tzinfo == UTC

@@ -44,8 +44,12 @@ def test_snapshots_single_object():
 
 
 def test_snapshots_kubectl_list_mixes_kinds():
-    document = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
-                "items": [PIPELINERUN, TASKRUN]}
+    document = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": [PIPELINERUN, TASKRUN],
+    }
     rows = objects_to_rows(document, NOW, source="import")
     assert [row["kind"] for row in rows] == ["PipelineRun", "TaskRun"]
     assert {row["source"] for row in rows} == {"import"}
@@ -67,7 +71,10 @@ def test_snapshots_cloudevent_body_wrapper():
     document = load_fixture("017_CloudEventBody_events-md-taskrun-pending.json")
     (row,) = objects_to_rows(document, NOW, source="import")
     assert (row["kind"], row["api_version"], row["status"]) == (
-        "TaskRun", "tekton.dev/v1beta1", "Pending")
+        "TaskRun",
+        "tekton.dev/v1beta1",
+        "Pending",
+    )
     assert json.loads(row["object"]) == document["taskRun"]
     assert row["event_id"] == snapshot_event_id(document["taskRun"])
 
@@ -79,7 +86,8 @@ def test_snapshots_empty_items():
 
 def test_snapshots_one_bad_item_stores_nothing():
     assert problems({"items": [TASKRUN, without_uid(PIPELINERUN)]}) == [
-        "items[1]: metadata.uid is missing"]
+        "items[1]: metadata.uid is missing"
+    ]
 
 
 def test_snapshots_every_bad_item_is_listed():
@@ -105,8 +113,9 @@ def test_snapshots_request_rows():
     assert row["source"] == "import"
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml",
-                                          "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"]
+)
 def test_snapshots_request_wrong_content_type_is_415(content_type):
     with pytest.raises(UnsupportedMediaType) as caught:
         snapshots_to_rows({"Content-Type": content_type}, json.dumps(TASKRUN).encode(), NOW)

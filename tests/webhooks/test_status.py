@@ -43,10 +43,14 @@ def test_status_through_normalize(condition, reason, expected):
     status = {}
     if condition is not None:
         status["conditions"] = [{"type": "Succeeded", "status": condition, "reason": reason}]
-    obj = {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
-           "metadata": {"uid": "u1", "namespace": "ns", "name": "pr"},
-           # spec.status values are not reasons: they must not change the outcome.
-           "spec": {"status": "StoppedRunFinally"}, "status": status}
+    obj = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {"uid": "u1", "namespace": "ns", "name": "pr"},
+        # spec.status values are not reasons: they must not change the outcome.
+        "spec": {"status": "StoppedRunFinally"},
+        "status": status,
+    }
     row = normalize(obj, received_at=datetime.now(UTC), event_id="e", source="watcher")
     assert (row["status"], row["reason"]) == (expected, reason)
 
@@ -57,11 +61,24 @@ def test_status_unknown_condition_value_is_an_error():
 
 
 def test_status_only_the_succeeded_condition_counts():
-    obj = {"kind": "TaskRun", "metadata": {"uid": "u"},
-           "status": {"conditions": [
-               {"type": "SignedResultsVerified", "status": "False", "reason": "Nope"},
-               {"type": "Succeeded", "status": "True", "reason": "Succeeded",
-                "message": "All Steps have completed executing"}]}}
+    obj = {
+        "kind": "TaskRun",
+        "metadata": {"uid": "u"},
+        "status": {
+            "conditions": [
+                {"type": "SignedResultsVerified", "status": "False", "reason": "Nope"},
+                {
+                    "type": "Succeeded",
+                    "status": "True",
+                    "reason": "Succeeded",
+                    "message": "All Steps have completed executing",
+                },
+            ]
+        },
+    }
     row = normalize(obj, received_at=datetime.now(UTC), event_id="e", source="watcher")
     assert (row["status"], row["reason"], row["message"]) == (
-        "Succeeded", "Succeeded", "All Steps have completed executing")
+        "Succeeded",
+        "Succeeded",
+        "All Steps have completed executing",
+    )

@@ -62,8 +62,9 @@ class WatchMetrics:
             series = [(ls, v) for (n, ls), v in sorted(counts.items()) if n == name]
             for ls, v in series or [((), 0.0)]:
                 label_text = ",".join(f'{k}="{_escape(val)}"' for k, val in ls)
-                lines.append(f"{name}{{{label_text}}} {float(v)}" if label_text
-                             else f"{name} {float(v)}")
+                lines.append(
+                    f"{name}{{{label_text}}} {float(v)}" if label_text else f"{name} {float(v)}"
+                )
         return "\n".join(lines) + "\n"
 
 
@@ -79,8 +80,15 @@ class ActionLog:
         self._lock = threading.Lock()
 
     def __call__(self, action: str, **fields: Any) -> None:
-        line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "action": action, **fields}, default=str, sort_keys=False)
+        line = json.dumps(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "action": action,
+                **fields,
+            },
+            default=str,
+            sort_keys=False,
+        )
         with self._lock:
             stream = self._stream or sys.stderr
             stream.write(line + "\n")
@@ -96,8 +104,9 @@ def serve_metrics(metrics: WatchMetrics, port: int, host: str = "0.0.0.0") -> Th
             if path == "/healthz":
                 self._send(200, "application/json", b'{"status": "ok"}')
             elif path == "/metrics":
-                self._send(200, "text/plain; version=0.0.4; charset=utf-8",
-                           metrics.render().encode())
+                self._send(
+                    200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().encode()
+                )
             else:
                 body = json.dumps({"error": f"no route {path}", "errors": [], "status": 404})
                 self._send(404, "application/json", body.encode())

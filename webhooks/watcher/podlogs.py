@@ -50,17 +50,32 @@ class _PodError(Exception):
 def log_targets(obj: dict, sidecars: bool = False) -> list[LogTarget]:
     """The TaskRun's `step-<name>` containers in `status.steps` order, then its sidecars'."""
     status = obj.get("status") or {}
-    targets = [LogTarget(s["name"], s.get("container") or f"step-{s['name']}")
-               for s in status.get("steps") or [] if s.get("name")]
+    targets = [
+        LogTarget(s["name"], s.get("container") or f"step-{s['name']}")
+        for s in status.get("steps") or []
+        if s.get("name")
+    ]
     if sidecars:
-        targets += [LogTarget(c, c) for s in status.get("sidecars") or []
-                    if (c := s.get("container") or (s.get("name") and f"sidecar-{s['name']}"))]
+        targets += [
+            LogTarget(c, c)
+            for s in status.get("sidecars") or []
+            if (c := s.get("container") or (s.get("name") and f"sidecar-{s['name']}"))
+        ]
     return targets
 
 
-def archive_logs(core: CoreV1Api, sink: Sink, obj: dict, *, stop: threading.Event,
-                 backoff: Backoff, metrics: WatchMetrics, log: ActionLog,
-                 sidecars: bool = False, pod_attempts: int = 4) -> LogOutcome:
+def archive_logs(
+    core: CoreV1Api,
+    sink: Sink,
+    obj: dict,
+    *,
+    stop: threading.Event,
+    backoff: Backoff,
+    metrics: WatchMetrics,
+    log: ActionLog,
+    sidecars: bool = False,
+    pod_attempts: int = 4,
+) -> LogOutcome:
     """PUT every step log of TaskRun `obj`; raises Stopped if `stop` is set meanwhile."""
     meta = obj.get("metadata") or {}
     namespace, uid, name = meta.get("namespace"), meta.get("uid"), meta.get("name")
@@ -68,11 +83,23 @@ def archive_logs(core: CoreV1Api, sink: Sink, obj: dict, *, stop: threading.Even
     outcome = LogOutcome()
     gone = not pod
     for target in log_targets(obj, sidecars):
-        where = {"namespace": namespace, "name": name, "uid": uid, "step": target.step,
-                 "pod": pod, "container": target.container}
+        where = {
+            "namespace": namespace,
+            "name": name,
+            "uid": uid,
+            "step": target.step,
+            "pod": pod,
+            "container": target.container,
+        }
         if gone:
-            _unavailable(outcome, target, metrics, log, where, "pod is gone" if pod else
-                         "the TaskRun names no pod")
+            _unavailable(
+                outcome,
+                target,
+                metrics,
+                log,
+                where,
+                "pod is gone" if pod else "the TaskRun names no pod",
+            )
             continue
 
         def send(target: LogTarget = target) -> None:
@@ -93,8 +120,14 @@ def archive_logs(core: CoreV1Api, sink: Sink, obj: dict, *, stop: threading.Even
             def attempt() -> None:
                 retry(send, backoff=backoff, stop=stop, on_retry=on_retry)
 
-            retry(attempt, backoff=backoff, stop=stop, on_retry=on_retry,
-                  retriable=(_PodError,), attempts=pod_attempts)
+            retry(
+                attempt,
+                backoff=backoff,
+                stop=stop,
+                on_retry=on_retry,
+                retriable=(_PodError,),
+                attempts=pod_attempts,
+            )
         except Stopped:
             raise
         except _PodGone:
@@ -110,8 +143,14 @@ def archive_logs(core: CoreV1Api, sink: Sink, obj: dict, *, stop: threading.Even
     return outcome
 
 
-def _unavailable(outcome: LogOutcome, target: LogTarget, metrics: WatchMetrics,
-                 log: ActionLog, where: dict, why: str) -> None:
+def _unavailable(
+    outcome: LogOutcome,
+    target: LogTarget,
+    metrics: WatchMetrics,
+    log: ActionLog,
+    where: dict,
+    why: str,
+) -> None:
     outcome.unavailable.append(target.step)
     metrics.add("runlake_watch_logs_unavailable_total")
     log("log_unavailable", **where, reason=why)
@@ -119,8 +158,9 @@ def _unavailable(outcome: LogOutcome, target: LogTarget, metrics: WatchMetrics,
 
 def _open_log(core: CoreV1Api, pod: str, namespace: str, container: str) -> Any:
     try:
-        return core.read_namespaced_pod_log(pod, namespace, container=container,
-                                            _preload_content=False)
+        return core.read_namespaced_pod_log(
+            pod, namespace, container=container, _preload_content=False
+        )
     except ApiException as exc:
         if exc.status == 404:
             raise _PodGone() from exc

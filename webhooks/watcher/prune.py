@@ -42,8 +42,10 @@ def is_finished(obj: Mapping) -> bool:
     status = obj.get("status") or {}
     if status.get("completionTime"):
         return True
-    return any(c.get("type") == "Succeeded" and c.get("status") in ("True", "False")
-               for c in status.get("conditions") or [])
+    return any(
+        c.get("type") == "Succeeded" and c.get("status") in ("True", "False")
+        for c in status.get("conditions") or []
+    )
 
 
 @dataclass
@@ -65,13 +67,20 @@ class RunRef:
     def of(cls, obj: Mapping, plural: str, version: str) -> RunRef:
         meta = obj.get("metadata") or {}
         status = obj.get("status") or {}
-        return cls(kind=obj.get("kind") or "", plural=plural, version=version,
-                   namespace=meta.get("namespace") or "", name=meta.get("name") or "",
-                   uid=meta.get("uid") or "",
-                   owners=tuple(o.get("uid", "") for o in meta.get("ownerReferences") or []),
-                   completed_at=_completed_at(status), archived=is_archived(obj),
-                   children=tuple(c.get("name", "") for c in status.get("childReferences")
-                                  or [] if c.get("name")))
+        return cls(
+            kind=obj.get("kind") or "",
+            plural=plural,
+            version=version,
+            namespace=meta.get("namespace") or "",
+            name=meta.get("name") or "",
+            uid=meta.get("uid") or "",
+            owners=tuple(o.get("uid", "") for o in meta.get("ownerReferences") or []),
+            completed_at=_completed_at(status),
+            archived=is_archived(obj),
+            children=tuple(
+                c.get("name", "") for c in status.get("childReferences") or [] if c.get("name")
+            ),
+        )
 
 
 def _completed_at(status: Mapping) -> datetime | None:
@@ -81,8 +90,9 @@ def _completed_at(status: Mapping) -> datetime | None:
         return None
 
 
-def prunable(runs: Iterable[RunRef], now: datetime, prune_after: timedelta
-             ) -> list[tuple[RunRef, str | None]]:
+def prunable(
+    runs: Iterable[RunRef], now: datetime, prune_after: timedelta
+) -> list[tuple[RunRef, str | None]]:
     """Each top-level run with the reason it must stay (None: delete it). Pure logic."""
     runs = list(runs)
     by_owner: dict[str, list[RunRef]] = {}
@@ -98,9 +108,13 @@ def prunable(runs: Iterable[RunRef], now: datetime, prune_after: timedelta
     return verdicts
 
 
-def _keep_reason(run: RunRef, now: datetime, prune_after: timedelta,
-                 by_owner: Mapping[str, list[RunRef]],
-                 by_name: Mapping[tuple[str, str], RunRef]) -> str | None:
+def _keep_reason(
+    run: RunRef,
+    now: datetime,
+    prune_after: timedelta,
+    by_owner: Mapping[str, list[RunRef]],
+    by_name: Mapping[tuple[str, str], RunRef],
+) -> str | None:
     if not run.archived:
         return "not archived"
     if run.completed_at is None:
@@ -121,13 +135,16 @@ def _keep_reason(run: RunRef, now: datetime, prune_after: timedelta,
 def mark_archived(custom: CustomObjectsApi, run: RunRef) -> dict:
     """Merge-patch the archived annotation onto the run; returns the patched object."""
     body = {"metadata": {"annotations": {ARCHIVED: "true"}}}
-    return custom.patch_namespaced_custom_object(GROUP, run.version, run.namespace, run.plural,
-                                                 run.name, body)
+    return custom.patch_namespaced_custom_object(
+        GROUP, run.version, run.namespace, run.plural, run.name, body
+    )
 
 
 def delete_run(custom: CustomObjectsApi, run: RunRef) -> None:
     """Delete with a UID precondition; children go with it (they name it as owner)."""
-    options = V1DeleteOptions(preconditions=V1Preconditions(uid=run.uid),
-                              propagation_policy="Background")
-    custom.delete_namespaced_custom_object(GROUP, run.version, run.namespace, run.plural,
-                                           run.name, body=options)
+    options = V1DeleteOptions(
+        preconditions=V1Preconditions(uid=run.uid), propagation_policy="Background"
+    )
+    custom.delete_namespaced_custom_object(
+        GROUP, run.version, run.namespace, run.plural, run.name, body=options
+    )

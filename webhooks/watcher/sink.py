@@ -62,9 +62,15 @@ class Backoff:
             delay = min(delay * self.factor, self.maximum)
 
 
-def retry(attempt: Callable[[], T], *, backoff: Backoff, stop: threading.Event,
-          on_retry: Callable[[Exception, float], None], retriable: tuple[type[Exception], ...]
-          = (SinkRetriable,), attempts: int | None = None) -> T:
+def retry(
+    attempt: Callable[[], T],
+    *,
+    backoff: Backoff,
+    stop: threading.Event,
+    on_retry: Callable[[Exception, float], None],
+    retriable: tuple[type[Exception], ...] = (SinkRetriable,),
+    attempts: int | None = None,
+) -> T:
     """`attempt()` until it returns, waiting between tries; raises Stopped when `stop` is set,
     the last error after `attempts` tries, and any non-retriable error at once."""
     delays = backoff.delays()
@@ -121,24 +127,32 @@ class SnapshotQueue:
 class Sink:
     """POST /v1/snapshots and PUT /v1/logs/... on the ingest service at `url`."""
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0,
-                 backoff: Backoff = Backoff(), metrics: WatchMetrics | None = None,
-                 log: ActionLog | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        backoff: Backoff = Backoff(),
+        metrics: WatchMetrics | None = None,
+        log: ActionLog | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.backoff = backoff
         self.metrics = metrics or WatchMetrics()
         self.log = log or ActionLog()
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=min(timeout, 10.0), read=timeout), retries=False)
+            timeout=urllib3.Timeout(connect=min(timeout, 10.0), read=timeout), retries=False
+        )
 
     def post_snapshots_once(self, objects: list[dict]) -> dict:
         body = json.dumps({"items": objects}, separators=(",", ":")).encode()
-        return self._request("POST", "/v1/snapshots", body,
-                             {"Content-Type": "application/json"})
+        return self._request("POST", "/v1/snapshots", body, {"Content-Type": "application/json"})
 
-    def put_log_once(self, namespace: str, uid: str, step: str,
-                     body: bytes | Iterable[bytes]) -> None:
+    def put_log_once(
+        self, namespace: str, uid: str, step: str, body: bytes | Iterable[bytes]
+    ) -> None:
         path = "/v1/logs/" + "/".join(quote(p, safe="") for p in (namespace, uid, step))
         self._request("PUT", path, body, {"Content-Type": "text/plain; charset=utf-8"})
 
@@ -146,9 +160,12 @@ class Sink:
         """Deliver `objects`, retrying until the sink takes them; a batch the sink refuses is
         split so one bad object costs only itself (each refusal logged and counted)."""
         try:
-            retry(lambda: self.post_snapshots_once(objects), backoff=self.backoff, stop=stop,
-                  on_retry=lambda exc, delay: self._retrying("snapshots", exc, delay,
-                                                              len(objects)))
+            retry(
+                lambda: self.post_snapshots_once(objects),
+                backoff=self.backoff,
+                stop=stop,
+                on_retry=lambda exc, delay: self._retrying("snapshots", exc, delay, len(objects)),
+            )
         except SinkRejected as exc:
             if len(objects) > 1:
                 middle = len(objects) // 2
@@ -157,8 +174,13 @@ class Sink:
                 return
             meta = objects[0].get("metadata", {})
             self.metrics.add("runlake_watch_snapshots_rejected_total")
-            self.log("snapshot_rejected", uid=meta.get("uid"), name=meta.get("name"),
-                     namespace=meta.get("namespace"), error=str(exc))
+            self.log(
+                "snapshot_rejected",
+                uid=meta.get("uid"),
+                name=meta.get("name"),
+                namespace=meta.get("namespace"),
+                error=str(exc),
+            )
             return
         self.metrics.add("runlake_watch_snapshots_sent_total", len(objects))
 
@@ -168,9 +190,13 @@ class Sink:
 
     def _request(self, method: str, path: str, body: Any, headers: dict[str, str]) -> dict:
         try:
-            response = self._http.request(method, self.url + path, body=body,
-                                          headers={**self._headers, **headers},
-                                          chunked=not isinstance(body, bytes | str))
+            response = self._http.request(
+                method,
+                self.url + path,
+                body=body,
+                headers={**self._headers, **headers},
+                chunked=not isinstance(body, bytes | str),
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise SinkRetriable(f"{type(exc).__name__}: {exc}") from exc
         status = response.status

@@ -41,7 +41,10 @@ from webhooks.watcher.sink import Backoff, SnapshotQueue, Stopped, retry
 
 # (kind, plural), and the versions tried in order: CustomRun exists only in v1beta1 so far.
 RESOURCES: tuple[tuple[str, str], ...] = (
-    ("TaskRun", "taskruns"), ("PipelineRun", "pipelineruns"), ("CustomRun", "customruns"))
+    ("TaskRun", "taskruns"),
+    ("PipelineRun", "pipelineruns"),
+    ("CustomRun", "customruns"),
+)
 VERSIONS = ("v1", "v1beta1")
 
 
@@ -67,8 +70,15 @@ class _Resource:
 
 
 class Watcher:
-    def __init__(self, api_client: ApiClient, sink: Any, options: WatchOptions | None = None,
-                 *, metrics: WatchMetrics | None = None, log: ActionLog | None = None) -> None:
+    def __init__(
+        self,
+        api_client: ApiClient,
+        sink: Any,
+        options: WatchOptions | None = None,
+        *,
+        metrics: WatchMetrics | None = None,
+        log: ActionLog | None = None,
+    ) -> None:
         self.options = options or WatchOptions()
         self.sink = sink
         self.metrics = metrics or WatchMetrics()
@@ -96,7 +106,9 @@ class Watcher:
         scopes = list(self.options.namespaces) or [None]
         targets: list[tuple[str, Callable[[], None]]] = [
             (f"watch-{r.plural}-{ns or 'all'}", lambda r=r, ns=ns: self._watch_loop(r, ns))
-            for r in resources for ns in scopes]
+            for r in resources
+            for ns in scopes
+        ]
         targets += [("sender", self._send_loop)]
         targets += [(f"finisher-{i}", self._finish_loop) for i in range(self.options.finishers)]
         if self.options.prune_after is not None:
@@ -130,9 +142,13 @@ class Watcher:
             except Exception as exc:
                 # A thread that died would leave part of the cluster unwatched: stop the
                 # whole watcher instead, so its supervisor restarts it.
-                self.log("watcher_failed", thread=threading.current_thread().name,
-                         error=f"{type(exc).__name__}: {exc}")
+                self.log(
+                    "watcher_failed",
+                    thread=threading.current_thread().name,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 self.stop_event.set()
+
         return run
 
     def _discover(self) -> list[_Resource]:
@@ -141,11 +157,13 @@ class Watcher:
         served: dict[str, set[str]] = {}
         for version in VERSIONS:
             try:
-                listing = retry(lambda v=version: self._api_resources(v),
-                                backoff=self.options.backoff, stop=self.stop_event,
-                                on_retry=lambda e, d: self.log("discovery_retry", error=str(e),
-                                                               delay_s=d),
-                                retriable=(_Transient,))
+                listing = retry(
+                    lambda v=version: self._api_resources(v),
+                    backoff=self.options.backoff,
+                    stop=self.stop_event,
+                    on_retry=lambda e, d: self.log("discovery_retry", error=str(e), delay_s=d),
+                    retriable=(_Transient,),
+                )
             except _Transient:
                 listing = set()
             served[version] = listing
@@ -182,8 +200,12 @@ class Watcher:
                     listing = self._list(res, namespace)
                     rv = listing["metadata"]["resourceVersion"]
                     self.metrics.add("runlake_watch_relists_total", kind=res.kind)
-                    self.log("listed", **where, count=len(listing.get("items") or []),
-                             resource_version=rv)
+                    self.log(
+                        "listed",
+                        **where,
+                        count=len(listing.get("items") or []),
+                        resource_version=rv,
+                    )
                     for item in listing.get("items") or []:
                         item.setdefault("kind", res.kind)
                         item.setdefault("apiVersion", f"{GROUP}/{res.version}")
@@ -192,12 +214,18 @@ class Watcher:
                 with self._lock:
                     self._watches.add(w)
                 try:
-                    for event in w.stream(self._list_function(namespace), GROUP, res.version,
-                                          *([namespace] if namespace else []), res.plural,
-                                          label_selector=opts.selector or None,
-                                          resource_version=rv, allow_watch_bookmarks=True,
-                                          timeout_seconds=opts.watch_timeout_s,
-                                          _request_timeout=(10, opts.watch_timeout_s + 30)):
+                    for event in w.stream(
+                        self._list_function(namespace),
+                        GROUP,
+                        res.version,
+                        *([namespace] if namespace else []),
+                        res.plural,
+                        label_selector=opts.selector or None,
+                        resource_version=rv,
+                        allow_watch_bookmarks=True,
+                        timeout_seconds=opts.watch_timeout_s,
+                        _request_timeout=(10, opts.watch_timeout_s + 30),
+                    ):
                         if stop.is_set():
                             break
                         obj = event["raw_object"]
@@ -231,13 +259,17 @@ class Watcher:
         self.stop_event.wait(delay)
 
     def _list_function(self, namespace: str | None) -> Callable[..., Any]:
-        return (self.custom.list_namespaced_custom_object if namespace
-                else self.custom.list_cluster_custom_object)
+        return (
+            self.custom.list_namespaced_custom_object
+            if namespace
+            else self.custom.list_cluster_custom_object
+        )
 
     def _list(self, res: _Resource, namespace: str | None) -> dict:
         args = [GROUP, res.version, *([namespace] if namespace else []), res.plural]
-        return self._list_function(namespace)(*args, label_selector=self.options.selector or None,
-                                              _request_timeout=(10, 120))
+        return self._list_function(namespace)(
+            *args, label_selector=self.options.selector or None, _request_timeout=(10, 120)
+        )
 
     def _observe(self, res: _Resource, event_type: str, obj: dict) -> None:
         meta = obj.get("metadata") or {}
@@ -288,18 +320,33 @@ class Watcher:
 
     def _finish(self, res: _Resource, obj: dict) -> None:
         meta = obj["metadata"]
-        where = {"kind": res.kind, "namespace": meta.get("namespace"), "name": meta.get("name"),
-                 "uid": meta.get("uid")}
+        where = {
+            "kind": res.kind,
+            "namespace": meta.get("namespace"),
+            "name": meta.get("name"),
+            "uid": meta.get("uid"),
+        }
         logs = None
         if res.kind == "TaskRun":
-            logs = podlogs.archive_logs(self.core, self.sink, obj, stop=self.stop_event,
-                                        backoff=self.options.backoff, metrics=self.metrics,
-                                        log=self.log, sidecars=self.options.sidecar_logs)
+            logs = podlogs.archive_logs(
+                self.core,
+                self.sink,
+                obj,
+                stop=self.stop_event,
+                backoff=self.options.backoff,
+                metrics=self.metrics,
+                log=self.log,
+                sidecars=self.options.sidecar_logs,
+            )
         run = RunRef.of(obj, res.plural, res.version)
         try:
-            retry(lambda: self._patch(run), backoff=self.options.backoff, stop=self.stop_event,
-                  on_retry=lambda e, d: self._retrying("mark", where, e, d),
-                  retriable=(_Transient,))
+            retry(
+                lambda: self._patch(run),
+                backoff=self.options.backoff,
+                stop=self.stop_event,
+                on_retry=lambda e, d: self._retrying("mark", where, e, d),
+                retriable=(_Transient,),
+            )
         except _Gone:
             self.log("run_gone", **where, step="mark archived")
             return
@@ -307,9 +354,13 @@ class Watcher:
             if meta["uid"] in self._runs:
                 self._runs[meta["uid"]].archived = True
         self.metrics.add("runlake_watch_runs_archived_total", kind=res.kind)
-        self.log("run_archived", **where, resource_version=meta.get("resourceVersion"),
-                 logs_archived=logs.archived if logs else None,
-                 logs_unavailable=logs.unavailable if logs else None)
+        self.log(
+            "run_archived",
+            **where,
+            resource_version=meta.get("resourceVersion"),
+            logs_archived=logs.archived if logs else None,
+            logs_unavailable=logs.unavailable if logs else None,
+        )
 
     def _patch(self, run: RunRef) -> None:
         try:
@@ -336,8 +387,7 @@ class Watcher:
         for run, keep in prune_verdicts(runs, self.options.clock(), self.options.prune_after):
             if keep is not None:
                 continue
-            where = {"kind": run.kind, "namespace": run.namespace, "name": run.name,
-                     "uid": run.uid}
+            where = {"kind": run.kind, "namespace": run.namespace, "name": run.name, "uid": run.uid}
             try:
                 delete_run(self.custom, run)
             except ApiException as exc:

@@ -26,8 +26,7 @@ from webhooks.normalize import normalize
 def rows_for(namespace: str, uid: str, received_at: datetime) -> list[dict]:
     obj = json.loads(json.dumps(fixture_object(TASKRUN)))
     stamp = received_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    obj["metadata"].update(namespace=namespace, uid=uid, name=f"run-{uid}",
-                           creationTimestamp=stamp)
+    obj["metadata"].update(namespace=namespace, uid=uid, name=f"run-{uid}", creationTimestamp=stamp)
     obj["status"].update(startTime=stamp, completionTime=stamp)
     return [normalize(obj, received_at=received_at, event_id=f"ev-{uid}", source="watcher")]
 
@@ -39,17 +38,23 @@ def archive(s3_store: Store, monkeypatch: pytest.MonkeyPatch, ssm_parameter) -> 
     write_records(s3_store, rows_for("team-a", "uid-a", now))
     write_records(s3_store, rows_for("team-b", "uid-b", now))
     monkeypatch.setenv("RUNLAKE_STORE", s3_store.url)
-    monkeypatch.setenv("RUNLAKE_QUERY_TOKENS_PARAMETER",
-                       ssm_parameter("/runlake/test/query-tokens", "reader-a=team-a;admin=*"))
+    monkeypatch.setenv(
+        "RUNLAKE_QUERY_TOKENS_PARAMETER",
+        ssm_parameter("/runlake/test/query-tokens", "reader-a=team-a;admin=*"),
+    )
     lambda_handler.reset()
     yield s3_store
     lambda_handler.reset()
 
 
 def sql_event(sql: str, headers: dict | None = None, **kwargs) -> dict:
-    return http_api_event("POST", "/v1/sql",
-                          headers={"content-type": "application/json", **(headers or {})},
-                          body=json.dumps({"sql": sql}).encode(), **kwargs)
+    return http_api_event(
+        "POST",
+        "/v1/sql",
+        headers={"content-type": "application/json", **(headers or {})},
+        body=json.dumps({"sql": sql}).encode(),
+        **kwargs,
+    )
 
 
 def test_lambda_handler_sql_answers_rows(archive: Store) -> None:
@@ -60,8 +65,9 @@ def test_lambda_handler_sql_answers_rows(archive: Store) -> None:
 
 
 def test_lambda_handler_token_limits_namespaces(archive: Store) -> None:
-    event = sql_event("SELECT namespace FROM runs", base64_body=True,
-                      headers={"authorization": "Bearer reader-a"})
+    event = sql_event(
+        "SELECT namespace FROM runs", base64_body=True, headers={"authorization": "Bearer reader-a"}
+    )
     response = lambda_handler.handler(event, LambdaContext())
     assert response["statusCode"] == 200, response
     assert answer_json(response)["rows"] == [["team-a"]]
@@ -98,8 +104,9 @@ def test_lambda_lifecycle_applies_retention_policy(archive: Store) -> None:
     old = datetime.now(UTC) - timedelta(days=400)
     write_records(archive, rows_for("previews", "uid-old", old))
     policy = "defaultRetention: 365d\npolicies: []\n"
-    result = lambda_lifecycle.handler(scheduler_input(older_than="1h", retention_policy=policy),
-                                      LambdaContext())
+    result = lambda_lifecycle.handler(
+        scheduler_input(older_than="1h", retention_policy=policy), LambdaContext()
+    )
     assert result["retention"][0].startswith("results: 1")
     event = sql_event("SELECT uid FROM runs ORDER BY uid", query="token=admin")
     rows = answer_json(lambda_handler.handler(event, LambdaContext()))["rows"]
@@ -113,8 +120,9 @@ def test_lambda_lifecycle_bad_input_fails_before_touching_the_store(archive: Sto
     assert sorted(info.key for info in archive.list("")) == before
 
 
-def test_lambda_handler_duckdb_writes_only_under_tmpdir(archive: Store, tmp_path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lambda_handler_duckdb_writes_only_under_tmpdir(
+    archive: Store, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The image sets TMPDIR=/tmp, Lambda's only writable directory; here a fresh one stands in.
     import tempfile
 
@@ -125,8 +133,9 @@ def test_lambda_handler_duckdb_writes_only_under_tmpdir(archive: Store, tmp_path
     assert lambda_handler.handler(event, LambdaContext())["statusCode"] == 200
     engine = lambda_handler._app.app.extensions[ENGINE_KEY]
     names = ("home_directory", "extension_directory", "temp_directory")
-    found = engine.query("SELECT name, value FROM duckdb_settings() WHERE list_contains($1, name)",
-                         [list(names)])
+    found = engine.query(
+        "SELECT name, value FROM duckdb_settings() WHERE list_contains($1, name)", [list(names)]
+    )
     assert {row["name"] for row in found} == set(names)
     for row in found:
         assert row["value"].startswith(str(tmp_path)), row

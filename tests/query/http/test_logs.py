@@ -16,8 +16,9 @@ from tests.helpers.apps import finished_taskruns, query_client
 
 
 def _store_log(store, obj: dict, step: str, text: bytes) -> None:
-    write_log(store, obj["metadata"]["namespace"], obj["metadata"]["uid"], step,
-              io.BytesIO(text).read)
+    write_log(
+        store, obj["metadata"]["namespace"], obj["metadata"]["uid"], step, io.BytesIO(text).read
+    )
 
 
 @pytest.fixture
@@ -39,7 +40,9 @@ def test_logs_api_all_steps_in_step_order_under_headers(archived):
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert response.get_data() == (
         f"==> {first} <==\none\ntwo\n\n==> {second} <==\n".encode()
-        + "ünïcode \x1b[31mred\x1b[0m\n".encode() + b"\n==> zz-sidecar <==\nsidecar\n")
+        + "ünïcode \x1b[31mred\x1b[0m\n".encode()
+        + b"\n==> zz-sidecar <==\nsidecar\n"
+    )
 
 
 def test_logs_api_one_step_byte_for_byte(archived):
@@ -48,8 +51,10 @@ def test_logs_api_one_step_byte_for_byte(archived):
     assert response.get_data() == "ünïcode \x1b[31mred\x1b[0m".encode()
 
 
-@pytest.mark.parametrize("path", ["/v1/runs/no-such-run/logs", "/v1/runs/NOT_A_UID/logs",
-                                  "/v1/runs/{uid}/logs?step=nope"])
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/runs/no-such-run/logs", "/v1/runs/NOT_A_UID/logs", "/v1/runs/{uid}/logs?step=nope"],
+)
 def test_logs_api_unknown_run_or_step_is_404(archived, path):
     store, obj, _, _ = archived
     response = query_client(store).get(path.format(uid=obj["metadata"]["uid"]))
@@ -60,8 +65,9 @@ def test_logs_api_unknown_run_or_step_is_404(archived, path):
 def test_logs_api_run_without_logs_is_404(local_store):
     obj = finished_taskruns()[0]
     import_objects(local_store, [obj])
-    assert query_client(local_store).get(f"/v1/runs/{obj['metadata']['uid']}/logs"
-                                         ).status_code == 404
+    assert (
+        query_client(local_store).get(f"/v1/runs/{obj['metadata']['uid']}/logs").status_code == 404
+    )
 
 
 def test_logs_api_confined_to_the_tokens_namespaces(archived):
@@ -74,7 +80,8 @@ def test_logs_api_confined_to_the_tokens_namespaces(archived):
     other = client.get(url + f"?step={first}", headers={"Authorization": "Bearer theirs"})
     unknown = client.get("/v1/runs/no-such-run/logs", headers={"Authorization": "Bearer theirs"})
     assert other.status_code == 404 and other.get_json()["errors"] == [
-        f"no run with uid {obj['metadata']['uid']!r}"]
+        f"no run with uid {obj['metadata']['uid']!r}"
+    ]
     assert unknown.get_json()["error"] == other.get_json()["error"]
 
 
@@ -96,10 +103,16 @@ def test_logs_api_store_down_is_503(moto_s3, s3_store):
 
 def test_logs_api_pipelinerun_concatenates_its_taskruns(local_store):
     objects = list(generate(40, seed=3))
-    pipeline_run = next(o for o in objects if o["kind"] == "PipelineRun"
-                        and o["status"].get("completionTime"))
-    children = [o for o in objects if o["kind"] == "TaskRun" and o["metadata"].get(
-        "labels", {}).get("tekton.dev/pipelineRun") == pipeline_run["metadata"]["name"]]
+    pipeline_run = next(
+        o for o in objects if o["kind"] == "PipelineRun" and o["status"].get("completionTime")
+    )
+    children = [
+        o
+        for o in objects
+        if o["kind"] == "TaskRun"
+        and o["metadata"].get("labels", {}).get("tekton.dev/pipelineRun")
+        == pipeline_run["metadata"]["name"]
+    ]
     import_objects(local_store, [pipeline_run, *children])
     expected = b""
     ordered = sorted(children, key=lambda c: (c["status"]["startTime"], c["metadata"]["name"]))
@@ -120,15 +133,21 @@ def test_logs_api_pipelinerun_concatenates_its_taskruns(local_store):
 
 def test_logs_view_marks_missing_logs_of_finished_taskruns_unavailable(local_store):
     done = finished_taskruns()[0]
-    running = next(o for o in generate(60, seed=11) if o["kind"] == "TaskRun"
-                   and not o["status"].get("completionTime") and o["status"].get("steps"))
+    running = next(
+        o
+        for o in generate(60, seed=11)
+        if o["kind"] == "TaskRun"
+        and not o["status"].get("completionTime")
+        and o["status"].get("steps")
+    )
     import_objects(local_store, [done, running])
     first, second = (step["name"] for step in done["status"]["steps"])
     _store_log(local_store, done, first, b"12345")
     _store_log(local_store, {"metadata": {"namespace": "ci", "uid": "forgotten"}}, "x", b"gone")
     engine = Engine(local_store)
-    result = engine.sql("SELECT uid, namespace, step, size_bytes, key, available FROM logs "
-                        "ORDER BY available DESC")
+    result = engine.sql(
+        "SELECT uid, namespace, step, size_bytes, key, available FROM logs ORDER BY available DESC"
+    )
     uid, namespace = done["metadata"]["uid"], done["metadata"]["namespace"]
     assert result.rows == [
         [uid, namespace, first, 5, f"logs/{namespace}/{uid}/{first}.log.gz", True],
@@ -142,11 +161,13 @@ def test_logs_view_marks_missing_logs_of_finished_taskruns_unavailable(local_sto
 
 def test_logs_view_through_post_sql(archived):
     store, obj, _, _ = archived
-    response = query_client(store).post("/v1/sql", json={
-        "sql": "SELECT step, size_bytes FROM logs WHERE available ORDER BY step"})
+    response = query_client(store).post(
+        "/v1/sql", json={"sql": "SELECT step, size_bytes FROM logs WHERE available ORDER BY step"}
+    )
     assert response.status_code == 200, response.get_json()
     assert [row[0] for row in response.get_json()["rows"]] == sorted(
-        [s["name"] for s in obj["status"]["steps"]] + ["zz-sidecar"])
+        [s["name"] for s in obj["status"]["steps"]] + ["zz-sidecar"]
+    )
 
 
 def _cli(store, *args):

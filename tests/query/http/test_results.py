@@ -24,8 +24,12 @@ from tests.conftest import fixture_index, fixture_object
 
 P = "/apis/results.tekton.dev/v1alpha2/parents"
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-STATUS = {"Succeeded": "SUCCESS", "Failed": "FAILURE", "TimedOut": "TIMEOUT",
-          "Cancelled": "CANCELLED"}
+STATUS = {
+    "Succeeded": "SUCCESS",
+    "Failed": "FAILURE",
+    "TimedOut": "TIMEOUT",
+    "Cancelled": "CANCELLED",
+}
 
 
 def _owner(obj: dict) -> str | None:
@@ -36,13 +40,17 @@ def _owner(obj: dict) -> str | None:
 
 
 def _result_of(obj: dict) -> str:
-    return obj["metadata"]["uid"] if obj["kind"] == "PipelineRun" else (
-        _owner(obj) or obj["metadata"]["uid"])
+    return (
+        obj["metadata"]["uid"]
+        if obj["kind"] == "PipelineRun"
+        else (_owner(obj) or obj["metadata"]["uid"])
+    )
 
 
 def _condition(obj: dict) -> dict:
-    return next((c for c in obj.get("status", {}).get("conditions", [])
-                 if c.get("type") == "Succeeded"), {})
+    return next(
+        (c for c in obj.get("status", {}).get("conditions", []) if c.get("type") == "Succeeded"), {}
+    )
 
 
 class Archive:
@@ -70,14 +78,15 @@ class Archive:
             self.logs[uid] = {}
             for step in steps:
                 text = demo_step_log(obj, step["name"])
-                self.store.write_bytes(log_key(ns, uid, step["name"]),
-                                       gzip.compress(text.encode()))
+                self.store.write_bytes(log_key(ns, uid, step["name"]), gzip.compress(text.encode()))
                 self.logs[uid][step["name"]] = text
 
     def results(self, namespace: str | None = None) -> set[str]:
-        return {f"{self.objects[uid]['metadata']['namespace']}/results/{res}"
-                for uid, res in self.result_of.items()
-                if namespace in (None, self.objects[uid]["metadata"]["namespace"])}
+        return {
+            f"{self.objects[uid]['metadata']['namespace']}/results/{res}"
+            for uid, res in self.result_of.items()
+            if namespace in (None, self.objects[uid]["metadata"]["namespace"])
+        }
 
     def records(self, result: str) -> set[str]:
         return {uid for uid, res in self.result_of.items() if res == result}
@@ -102,8 +111,7 @@ def _get(client, path, status=200, **params):
 def _all_pages(client, path, key, **params):
     names, token, pages = [], "", 0
     while True:
-        body = _get(client, path, page_size=params.pop("page_size", 7), page_token=token,
-                    **params)
+        body = _get(client, path, page_size=params.pop("page_size", 7), page_token=token, **params)
         names += [item["name"] for item in body[key]]
         pages += 1
         token = body["next_page_token"]
@@ -121,6 +129,7 @@ def _grpc_error(response, status, code):
 
 
 # -- results -----------------------------------------------------------------------------
+
 
 def test_results_api_lists_every_result_once_across_pages(client, archive):
     names, pages = _all_pages(client, "/-/results", "results")
@@ -145,8 +154,11 @@ def test_results_api_result_names_its_top_run_and_summarizes_it(client, archive)
             assert summary["status"] == "SUCCESS"
         if top.get("status", {}).get("completionTime"):
             assert summary["end_time"] == top["status"]["completionTime"]
-        assert summary["start_time"] == top["status"]["startTime"] if top.get(
-            "status", {}).get("startTime") else "start_time" not in summary
+        assert (
+            summary["start_time"] == top["status"]["startTime"]
+            if top.get("status", {}).get("startTime")
+            else "start_time" not in summary
+        )
 
 
 def test_results_api_get_result_and_unknown_is_not_found(client, archive):
@@ -163,11 +175,17 @@ def test_results_api_parent_narrows_and_wildcard_spans_namespaces(client, archiv
 
 
 def test_results_api_results_filter_on_summary_status(client, archive):
-    body = _get(client, "/-/results", page_size=1000,
-                filter="summary.status == SUCCESS && summary.type == PIPELINE_RUN")
-    expected = {f"{o['metadata']['namespace']}/results/{uid}"
-                for uid, o in archive.objects.items()
-                if o["kind"] == "PipelineRun" and _condition(o).get("status") == "True"}
+    body = _get(
+        client,
+        "/-/results",
+        page_size=1000,
+        filter="summary.status == SUCCESS && summary.type == PIPELINE_RUN",
+    )
+    expected = {
+        f"{o['metadata']['namespace']}/results/{uid}"
+        for uid, o in archive.objects.items()
+        if o["kind"] == "PipelineRun" and _condition(o).get("status") == "True"
+    }
     assert {r["name"] for r in body["results"]} == expected and expected
 
 
@@ -180,6 +198,7 @@ def test_results_api_order_by_create_time_desc(client):
 
 
 # -- records -----------------------------------------------------------------------------
+
 
 def test_results_api_records_of_a_result_are_its_run_and_the_runs_it_owns(client, archive):
     result = archive.label_only_result
@@ -206,11 +225,18 @@ def test_results_api_record_data_is_the_object_in_base64(client, archive):
 
 def test_results_api_records_across_results_filtered_and_paged(client, archive):
     pipeline = "go-service-ci"
-    names, _ = _all_pages(client, "/-/results/-/records", "records",
-                          filter=f'data.metadata.labels["tekton.dev/pipeline"] == "{pipeline}"'
-                                 " && data_type == TASK_RUN")
-    expected = {uid for uid, o in archive.objects.items() if o["kind"] == "TaskRun"
-                and o["metadata"]["labels"].get("tekton.dev/pipeline") == pipeline}
+    names, _ = _all_pages(
+        client,
+        "/-/results/-/records",
+        "records",
+        filter=f'data.metadata.labels["tekton.dev/pipeline"] == "{pipeline}"'
+        " && data_type == TASK_RUN",
+    )
+    expected = {
+        uid
+        for uid, o in archive.objects.items()
+        if o["kind"] == "TaskRun" and o["metadata"]["labels"].get("tekton.dev/pipeline") == pipeline
+    }
     assert len(names) == len(set(names)) and {n.rsplit("/", 1)[1] for n in names} == expected
     assert expected
 
@@ -223,50 +249,79 @@ def test_results_api_record_wrong_result_is_not_found(client, archive):
 
 
 def test_results_api_bad_filter_is_invalid_argument_naming_it(client):
-    message = _grpc_error(client.get(f"{P}/-/results/-/records", query_string={
-        "filter": "data.status.completionTime - data.status.startTime > duration('5m')"}),
-        400, 3)
+    message = _grpc_error(
+        client.get(
+            f"{P}/-/results/-/records",
+            query_string={
+                "filter": "data.status.completionTime - data.status.startTime > duration('5m')"
+            },
+        ),
+        400,
+        3,
+    )
     assert "'-'" in message
-    message = _grpc_error(client.get(f"{P}/-/results", query_string={
-        "filter": "size(annotations) > 1"}), 400, 3)
+    message = _grpc_error(
+        client.get(f"{P}/-/results", query_string={"filter": "size(annotations) > 1"}), 400, 3
+    )
     assert "size()" in message
 
 
-@pytest.mark.parametrize(("params", "named"), [
-    ({"order_by": "name desc"}, "order_by"),
-    ({"page_size": "ten"}, "page_size"),
-    ({"page_size": "-1"}, "page_size"),
-    ({"page_token": "not-a-token"}, "page_token"),
-])
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"order_by": "name desc"}, "order_by"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"page_size": "-1"}, "page_size"),
+        ({"page_token": "not-a-token"}, "page_token"),
+    ],
+)
 def test_results_api_bad_paging_is_invalid_argument(client, params, named):
-    assert named in _grpc_error(client.get(f"{P}/-/results/-/records", query_string=params),
-                                400, 3)
+    assert named in _grpc_error(client.get(f"{P}/-/results/-/records", query_string=params), 400, 3)
 
 
 def test_results_api_page_token_of_another_query_is_refused(client):
     token = _get(client, "/-/results/-/records", page_size=2)["next_page_token"]
     assert token
-    message = _grpc_error(client.get(f"{P}/-/results/-/records", query_string={
-        "page_size": 2, "page_token": token, "filter": "parent == 'ci'"}), 400, 3)
+    message = _grpc_error(
+        client.get(
+            f"{P}/-/results/-/records",
+            query_string={"page_size": 2, "page_token": token, "filter": "parent == 'ci'"},
+        ),
+        400,
+        3,
+    )
     assert "page_token" in message
 
 
 # -- summary -----------------------------------------------------------------------------
 
+
 def test_results_api_record_summary_groups_by_pipeline(client, archive):
-    body = _get(client, "/-/results/-/records/summary",
-                summary="total,succeeded,failed,avg_duration,last_runtime",
-                group_by="pipeline", filter="data_type == PIPELINE_RUN",
-                order_by="DESC total")
-    expected = Counter(f"{o['metadata']['namespace']}/"
-                       f"{o['metadata']['labels'].get('tekton.dev/pipeline', '')}"
-                       for o in archive.objects.values() if o["kind"] == "PipelineRun")
+    body = _get(
+        client,
+        "/-/results/-/records/summary",
+        summary="total,succeeded,failed,avg_duration,last_runtime",
+        group_by="pipeline",
+        filter="data_type == PIPELINE_RUN",
+        order_by="DESC total",
+    )
+    expected = Counter(
+        f"{o['metadata']['namespace']}/{o['metadata']['labels'].get('tekton.dev/pipeline', '')}"
+        for o in archive.objects.values()
+        if o["kind"] == "PipelineRun"
+    )
     groups = body["summary"]
     assert {g["group_value"]: g["total"] for g in groups} == dict(expected)
     assert [g["total"] for g in groups] == sorted((g["total"] for g in groups), reverse=True)
     for group in groups:
-        assert set(group) == {"total", "succeeded", "failed", "avg_duration", "last_runtime",
-                              "group_value"}
+        assert set(group) == {
+            "total",
+            "succeeded",
+            "failed",
+            "avg_duration",
+            "last_runtime",
+            "group_value",
+        }
         if group["avg_duration"] is not None:
             assert len(group["avg_duration"].split(":")) == 3
 
@@ -279,18 +334,23 @@ def test_results_api_record_summary_total_and_time_groups(client, archive):
     assert all(g["group_value"] % 86400 == 0 for g in days)
 
 
-@pytest.mark.parametrize(("params", "named"), [
-    ({"summary": "total,bogus"}, "bogus"),
-    ({"group_by": "color"}, "color"),
-    ({"group_by": "day finishTime"}, "finishTime"),
-    ({"group_by": "namespace", "order_by": "DESC failed"}, "order_by"),
-])
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"summary": "total,bogus"}, "bogus"),
+        ({"group_by": "color"}, "color"),
+        ({"group_by": "day finishTime"}, "finishTime"),
+        ({"group_by": "namespace", "order_by": "DESC failed"}, "order_by"),
+    ],
+)
 def test_results_api_record_summary_refuses_unknown_fields(client, params, named):
-    assert named in _grpc_error(client.get(f"{P}/-/results/-/records/summary",
-                                           query_string=params), 400, 3)
+    assert named in _grpc_error(
+        client.get(f"{P}/-/results/-/records/summary", query_string=params), 400, 3
+    )
 
 
 # -- logs --------------------------------------------------------------------------------
+
 
 def test_results_api_logs_list_and_content(client, archive):
     names, _ = _all_pages(client, "/-/results/-/logs", "records", page_size=3)
@@ -306,25 +366,35 @@ def test_results_api_logs_list_and_content(client, archive):
     assert log["spec"]["resource"]["uid"] == uid and log["kind"] == "Log"
     response = client.get(f"{P}/{name}")
     assert response.status_code == 200 and response.mimetype == "text/plain"
-    expected = "".join(f"==> {step['name']} <==\n" + steps[step["name"]]
-                       + ("" if steps[step["name"]].endswith("\n") else "\n")
-                       for step in obj["status"]["steps"])
+    expected = "".join(
+        f"==> {step['name']} <==\n"
+        + steps[step["name"]]
+        + ("" if steps[step["name"]].endswith("\n") else "\n")
+        for step in obj["status"]["steps"]
+    )
     assert response.get_data(as_text=True) == expected
 
 
 def test_results_api_log_of_a_run_without_logs_is_not_found(client, archive):
     uid = next(u for u, o in archive.objects.items() if u not in archive.logs)
     obj = archive.objects[uid]
-    _grpc_error(client.get(f"{P}/{obj['metadata']['namespace']}/results/"
-                           f"{archive.result_of[uid]}/logs/{uid}"), 404, 5)
+    _grpc_error(
+        client.get(
+            f"{P}/{obj['metadata']['namespace']}/results/{archive.result_of[uid]}/logs/{uid}"
+        ),
+        404,
+        5,
+    )
 
 
 # -- tenancy -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def confined(archive):
-    return create_app({"RUNLAKE_STORE": archive.store.root,
-                       "RUNLAKE_QUERY_TOKENS": "pay=payments;all=*"}).test_client()
+    return create_app(
+        {"RUNLAKE_STORE": archive.store.root, "RUNLAKE_QUERY_TOKENS": "pay=payments;all=*"}
+    ).test_client()
 
 
 def test_results_api_token_confines_wildcards_to_its_namespaces(confined, archive):
@@ -333,37 +403,45 @@ def test_results_api_token_confines_wildcards_to_its_namespaces(confined, archiv
     assert {r["name"] for r in body["results"]} == archive.results("payments")
     records = confined.get(f"{P}/-/results/-/records?page_size=1000", headers=auth).get_json()
     assert {r["name"].split("/")[0] for r in records["records"]} == {"payments"}
-    summary = confined.get(f"{P}/-/results/-/records/summary?group_by=namespace",
-                           headers=auth).get_json()["summary"]
+    summary = confined.get(
+        f"{P}/-/results/-/records/summary?group_by=namespace", headers=auth
+    ).get_json()["summary"]
     assert [g["group_value"] for g in summary] == ["payments"]
-    everything = confined.get(f"{P}/-/results?page_size=1000",
-                              headers={"Authorization": "Bearer all"}).get_json()
+    everything = confined.get(
+        f"{P}/-/results?page_size=1000", headers={"Authorization": "Bearer all"}
+    ).get_json()
     assert {r["name"] for r in everything["results"]} == archive.results()
 
 
-def test_results_api_other_namespaces_are_denied_alike_whether_they_exist_or_not(confined,
-                                                                                   archive):
+def test_results_api_other_namespaces_are_denied_alike_whether_they_exist_or_not(confined, archive):
     auth = {"Authorization": "Bearer pay"}
     uid = next(iter(archive.logs))
     obj = archive.objects[uid]
     ns, result = obj["metadata"]["namespace"], archive.result_of[uid]
     assert ns != "payments"
-    answers = [confined.get(P + path, headers=auth) for path in (
-        f"/{ns}/results", "/no-such-ns/results", f"/{ns}/results/{result}",
-        f"/{ns}/results/{result}/records/{uid}", f"/{ns}/results/-/records/summary",
-        f"/{ns}/results/{result}/logs", f"/{ns}/results/{result}/logs/{uid}")]
-    assert {(a.status_code, a.get_data()) for a in answers} == {
-        (403, answers[0].get_data())}
+    answers = [
+        confined.get(P + path, headers=auth)
+        for path in (
+            f"/{ns}/results",
+            "/no-such-ns/results",
+            f"/{ns}/results/{result}",
+            f"/{ns}/results/{result}/records/{uid}",
+            f"/{ns}/results/-/records/summary",
+            f"/{ns}/results/{result}/logs",
+            f"/{ns}/results/{result}/logs/{uid}",
+        )
+    ]
+    assert {(a.status_code, a.get_data()) for a in answers} == {(403, answers[0].get_data())}
     _grpc_error(answers[0], 403, 7)
 
 
 def test_results_api_missing_or_wrong_token_is_unauthenticated(confined):
     _grpc_error(confined.get(f"{P}/-/results"), 401, 16)
-    _grpc_error(confined.get(f"{P}/-/results", headers={"Authorization": "Bearer nope"}),
-                401, 16)
+    _grpc_error(confined.get(f"{P}/-/results", headers={"Authorization": "Bearer nope"}), 401, 16)
 
 
 # -- the real fixtures -------------------------------------------------------------------
+
 
 def test_results_api_real_fixtures_type_and_status(tmp_path):
     store = LocalStore(str(tmp_path))
@@ -398,16 +476,21 @@ def test_results_api_real_fixtures_type_and_status(tmp_path):
 
 # -- errors from the store ---------------------------------------------------------------
 
+
 def test_results_api_log_streams_from_s3(s3_store, moto_s3):
-    obj = next(o for o in generate(12, seed=4, now=NOW)
-               if o["kind"] == "TaskRun" and o.get("status", {}).get("steps"))
+    obj = next(
+        o
+        for o in generate(12, seed=4, now=NOW)
+        if o["kind"] == "TaskRun" and o.get("status", {}).get("steps")
+    )
     import_objects(s3_store, [obj])
     ns, uid = obj["metadata"]["namespace"], obj["metadata"]["uid"]
     step = obj["status"]["steps"][0]["name"]
     text = "line one\n" + "x" * 200_000 + "\nlast line without newline"
     s3_store.write_bytes(log_key(ns, uid, step), gzip.compress(text.encode()))
-    client = create_app({"RUNLAKE_STORE": s3_store.url,
-                         "RUNLAKE_S3_ENDPOINT": moto_s3.endpoint}).test_client()
+    client = create_app(
+        {"RUNLAKE_STORE": s3_store.url, "RUNLAKE_S3_ENDPOINT": moto_s3.endpoint}
+    ).test_client()
     listed = _get(client, f"/{ns}/results/-/logs")["records"]
     assert [r["uid"] for r in listed] == [uid]
     response = client.get(f"{P}/{listed[0]['name']}")
@@ -432,6 +515,11 @@ def test_results_api_store_unreachable_is_unavailable(s3_store, moto_s3):
 def test_results_api_bad_names_and_regex_are_invalid_argument(client):
     assert "parent" in _grpc_error(client.get(f"{P}/Not_A_Namespace/results"), 400, 3)
     assert "result" in _grpc_error(client.get(f"{P}/ci/results/UPPER/records"), 400, 3)
-    message = _grpc_error(client.get(f"{P}/-/results/-/records", query_string={
-        "filter": 'data.metadata.name.matches("(")'}), 400, 3)
+    message = _grpc_error(
+        client.get(
+            f"{P}/-/results/-/records", query_string={"filter": 'data.metadata.name.matches("(")'}
+        ),
+        400,
+        3,
+    )
     assert "filter" in message

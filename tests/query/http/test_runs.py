@@ -59,8 +59,11 @@ def _common(runs, column):
 
 def _cases(runs):
     """(query parameters, which runs they select) built from the history itself."""
-    ns, pipeline, task = _common(runs, "namespace"), _common(runs, "pipeline"), \
-        _common(runs, "task")
+    ns, pipeline, task = (
+        _common(runs, "namespace"),
+        _common(runs, "pipeline"),
+        _common(runs, "task"),
+    )
     other_ns = [n for n, _ in Counter(r["namespace"] for r in runs).most_common()][1]
     prun = _common(runs, "pipeline_run")
     team = Counter(r["labels"].get("team") for r in runs if r["labels"].get("team"))
@@ -76,21 +79,25 @@ def _cases(runs):
         return lambda r: r["created_at"] and day_start <= r["created_at"] < day_end
 
     from datetime import datetime
+
     s, e = datetime.fromisoformat(start), datetime.fromisoformat(end)
     # Combinations around real runs, so each selects something.
     pr = next(r for r in runs if r["kind"] == "PipelineRun" and r["status"] == "Succeeded")
     pr_day = pr["created_at"].date()
     ps = datetime.fromisoformat(f"{pr_day}T00:00:00+00:00")
     pe = ps + timedelta(days=1)
-    tr = next(r for r in runs if r["kind"] == "TaskRun" and r["pipeline"]
-              and r["labels"].get("team"))
+    tr = next(
+        r for r in runs if r["kind"] == "TaskRun" and r["pipeline"] and r["labels"].get("team")
+    )
     return [
         ({}, lambda r: True),
         ({"namespace": ns}, lambda r: r["namespace"] == ns),
         ({"namespace": [ns, other_ns]}, lambda r: r["namespace"] in (ns, other_ns)),
         ({"kind": "PipelineRun"}, lambda r: r["kind"] == "PipelineRun"),
-        ({"kind": "taskrun", "status": "Succeeded"},
-         lambda r: r["kind"] == "TaskRun" and r["status"] == "Succeeded"),
+        (
+            {"kind": "taskrun", "status": "Succeeded"},
+            lambda r: r["kind"] == "TaskRun" and r["status"] == "Succeeded",
+        ),
         ({"status": ["Failed", "TimedOut"]}, lambda r: r["status"] in ("Failed", "TimedOut")),
         # Many finished runs have an earlier Running snapshot: only the latest may count.
         ({"status": "Running"}, lambda r: r["status"] == "Running"),
@@ -98,21 +105,44 @@ def _cases(runs):
         ({"task": task}, lambda r: r["task"] == task),
         ({"pipeline_run": prun}, lambda r: r["pipeline_run"] == prun),
         ({"label": f"team={team}"}, lambda r: r["labels"].get("team") == team),
-        ({"label": ["tekton.dev/pipelineTask", f"team={team}"]},
-         lambda r: "tekton.dev/pipelineTask" in r["labels"] and r["labels"].get("team") == team),
+        (
+            {"label": ["tekton.dev/pipelineTask", f"team={team}"]},
+            lambda r: "tekton.dev/pipelineTask" in r["labels"] and r["labels"].get("team") == team,
+        ),
         ({"since": start, "until": end}, on(s, e)),
-        ({"since": mid.isoformat().replace("+00:00", "Z")},
-         lambda r: r["created_at"] and r["created_at"] >= mid),
+        (
+            {"since": mid.isoformat().replace("+00:00", "Z")},
+            lambda r: r["created_at"] and r["created_at"] >= mid,
+        ),
         ({"until": mid.isoformat()}, lambda r: r["created_at"] and r["created_at"] < mid),
         ({"q": word.upper()}, lambda r: word in r["name"]),
-        ({"namespace": pr["namespace"], "kind": "PipelineRun", "since": f"{pr_day}",
-          "until": pe.isoformat(), "status": "Succeeded"},
-         lambda r: r["namespace"] == pr["namespace"] and r["kind"] == "PipelineRun"
-         and r["status"] == "Succeeded" and on(ps, pe)(r)),
-        ({"pipeline": tr["pipeline"], "kind": "TaskRun",
-          "label": f"team={tr['labels']['team']}"},
-         lambda r: r["pipeline"] == tr["pipeline"] and r["kind"] == "TaskRun"
-         and r["labels"].get("team") == tr["labels"]["team"]),
+        (
+            {
+                "namespace": pr["namespace"],
+                "kind": "PipelineRun",
+                "since": f"{pr_day}",
+                "until": pe.isoformat(),
+                "status": "Succeeded",
+            },
+            lambda r: (
+                r["namespace"] == pr["namespace"]
+                and r["kind"] == "PipelineRun"
+                and r["status"] == "Succeeded"
+                and on(ps, pe)(r)
+            ),
+        ),
+        (
+            {
+                "pipeline": tr["pipeline"],
+                "kind": "TaskRun",
+                "label": f"team={tr['labels']['team']}",
+            },
+            lambda r: (
+                r["pipeline"] == tr["pipeline"]
+                and r["kind"] == "TaskRun"
+                and r["labels"].get("team") == tr["labels"]["team"]
+            ),
+        ),
     ]
 
 
@@ -157,23 +187,32 @@ def test_runs_api_get_taskrun_with_steps_and_logs(demo, client):
     body = client.get(f"/v1/runs/{run['uid']}").get_json()
     obj = json.loads(run["object"])
     assert body["object"] == obj and body["status"] == "Failed"
-    assert {k: body[k] for k in ("uid", "namespace", "name")} == \
-        {k: run[k] for k in ("uid", "namespace", "name")}
+    assert {k: body[k] for k in ("uid", "namespace", "name")} == {
+        k: run[k] for k in ("uid", "namespace", "name")
+    }
     assert [s["step"] for s in body["steps"]] == [s["name"] for s in obj["status"]["steps"]]
     exits = [s.get("terminated", {}).get("exitCode") for s in obj["status"]["steps"]]
     assert [s["exit_code"] for s in body["steps"]] == exits
-    stored = {i.key.split("/")[-1].removesuffix(".log.gz"): i.size
-              for i in store.list(f"logs/{run['namespace']}/{run['uid']}/")}
+    stored = {
+        i.key.split("/")[-1].removesuffix(".log.gz"): i.size
+        for i in store.list(f"logs/{run['namespace']}/{run['uid']}/")
+    }
     assert stored and {log["step"]: log["stored_bytes"] for log in body["logs"]} == stored
 
 
 def test_runs_api_get_pipelinerun_lists_its_taskruns(demo, client):
     runs = demo[1]
-    parent = next(r for r in runs.values() if r["kind"] == "PipelineRun"
-                  and r["status"] == "Failed")
+    parent = next(
+        r for r in runs.values() if r["kind"] == "PipelineRun" and r["status"] == "Failed"
+    )
     body = client.get(f"/v1/runs/{parent['uid']}").get_json()
-    children = {r["uid"]: r for r in runs.values() if r["kind"] != "PipelineRun"
-                and r["pipeline_run"] == parent["name"] and r["namespace"] == parent["namespace"]}
+    children = {
+        r["uid"]: r
+        for r in runs.values()
+        if r["kind"] != "PipelineRun"
+        and r["pipeline_run"] == parent["name"]
+        and r["namespace"] == parent["namespace"]
+    }
     assert children and {c["uid"] for c in body["steps"]} == set(children)
     for child in body["steps"]:
         known = children[child["uid"]]
@@ -205,11 +244,13 @@ def test_runs_api_one_day_reads_only_that_days_files(demo, tmp_path):
             spoiled += 1
     assert spoiled
     since, until = f"{day}T00:00:00Z", f"{day + timedelta(days=1)}T00:00:00Z"
-    expected = newest_first([r for r in runs.values()
-                             if r["created_at"].astimezone(UTC).date() == day])
+    expected = newest_first(
+        [r for r in runs.values() if r["created_at"].astimezone(UTC).date() == day]
+    )
     assert _pages(client, {"since": since, "until": until}) == expected
-    summary = client.get("/v1/summary", query_string={"group_by": "namespace", "since": since,
-                                                      "until": until})
+    summary = client.get(
+        "/v1/summary", query_string={"group_by": "namespace", "since": since, "until": until}
+    )
     assert sum(g["total"] for g in summary.get_json()["groups"]) == len(expected)
     # The unpruned query does meet the spoiled files.
     assert client.get("/v1/runs").status_code != 200
@@ -233,19 +274,23 @@ def test_runs_api_real_fixtures_round_trip(local_store):
         assert body["status"] == facts["status"] and body["kind"] == facts["kind"], name
         assert body["object"]["metadata"]["name"] == obj["metadata"]["name"]
         if facts["kind"] == "TaskRun":
-            assert [s["step"] for s in body["steps"]] == \
-                [s.get("name") for s in obj.get("status", {}).get("steps", [])], name
+            assert [s["step"] for s in body["steps"]] == [
+                s.get("name") for s in obj.get("status", {}).get("steps", [])
+            ], name
     failed = client.get("/v1/runs?status=Failed&kind=TaskRun").get_json()["runs"]
     assert {r["name"] for r in failed} == {
-        fixture_object(n)["metadata"]["name"] for n, f in index.items()
-        if f["status"] == "Failed" and f["kind"] == "TaskRun"}
+        fixture_object(n)["metadata"]["name"]
+        for n, f in index.items()
+        if f["status"] == "Failed" and f["kind"] == "TaskRun"
+    }
 
 
 def test_runs_api_over_s3_and_local(store):
     write_demo(store, 60, seed=5)
     runs = latest_runs(store)
-    client = create_app({"RUNLAKE_STORE": store.url,
-                         "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None)}).test_client()
+    client = create_app(
+        {"RUNLAKE_STORE": store.url, "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None)}
+    ).test_client()
     assert _pages(client, {}, page_size=25) == newest_first(list(runs.values()))
     day = max(r["created_at"] for r in runs.values()).date()
     expected = newest_first([r for r in runs.values() if r["created_at"].date() == day])
@@ -256,10 +301,13 @@ def test_runs_api_over_s3_and_local(store):
 
 
 def test_runs_api_store_down_is_503():
-    client = create_app({"RUNLAKE_STORE": "s3://nowhere/x",
-                         "RUNLAKE_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}"}).test_client()
-    for path in ("/v1/runs", "/v1/runs/abc", "/v1/summary?group_by=status",
-                 "/v1/runs?since=1d"):
+    client = create_app(
+        {
+            "RUNLAKE_STORE": "s3://nowhere/x",
+            "RUNLAKE_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        }
+    ).test_client()
+    for path in ("/v1/runs", "/v1/runs/abc", "/v1/summary?group_by=status", "/v1/runs?since=1d"):
         response = client.get(path)
         _error(response, 503)
         assert response.headers["Retry-After"]
@@ -267,24 +315,38 @@ def test_runs_api_store_down_is_503():
 
 # -- tokens ------------------------------------------------------------------------------
 
+
 def _two_teams(store):
-    steps = {"steps": [{"name": "build", "container": "step-build",
-                        "terminated": {"exitCode": 0, "reason": "Completed"}}]}
+    steps = {
+        "steps": [
+            {
+                "name": "build",
+                "container": "step-build",
+                "terminated": {"exitCode": 0, "reason": "Completed"},
+            }
+        ]
+    }
     rows = []
     for ns in ("team-a", "team-b"):
-        rows.append(row(f"{ns}-pr", namespace=ns, kind="PipelineRun", status="Succeeded",
-                        name=f"{ns}-pr"))
-        rows.append(row(f"{ns}-tr", namespace=ns, status="Failed", pipeline_run=f"{ns}-pr",
-                        obj={"kind": "TaskRun", "metadata": {"uid": f"{ns}-tr"},
-                             "status": steps}))
+        rows.append(
+            row(f"{ns}-pr", namespace=ns, kind="PipelineRun", status="Succeeded", name=f"{ns}-pr")
+        )
+        rows.append(
+            row(
+                f"{ns}-tr",
+                namespace=ns,
+                status="Failed",
+                pipeline_run=f"{ns}-pr",
+                obj={"kind": "TaskRun", "metadata": {"uid": f"{ns}-tr"}, "status": steps},
+            )
+        )
     write_records(store, rows)
     store.write_bytes("logs/team-b/team-b-tr/build.log.gz", b"x")
 
 
 def test_runs_api_tokens_confine_every_endpoint(local_store):
     _two_teams(local_store)
-    app = create_app({"RUNLAKE_STORE": local_store.root,
-                      "RUNLAKE_QUERY_TOKENS": "t1=team-a;t2=*"})
+    app = create_app({"RUNLAKE_STORE": local_store.root, "RUNLAKE_QUERY_TOKENS": "t1=team-a;t2=*"})
     client = app.test_client()
     a = {"Authorization": "Bearer t1"}
     every = {"Authorization": "Bearer t2"}
@@ -301,12 +363,12 @@ def test_runs_api_tokens_confine_every_endpoint(local_store):
     unknown = client.get("/v1/runs/team-b-xx", headers=a)
     assert _error(hidden, 404)["error"] == _error(unknown, 404)["error"]
     assert client.get("/v1/runs/team-b-tr", headers=every).status_code == 200
-    assert client.get("/v1/runs/team-a-pr", headers=a).get_json()["steps"][0]["uid"] == \
-        "team-a-tr"
+    assert client.get("/v1/runs/team-a-pr", headers=a).get_json()["steps"][0]["uid"] == "team-a-tr"
     groups = client.get("/v1/summary?group_by=namespace", headers=a).get_json()["groups"]
     assert [g["key"] for g in groups] == ["team-a"]
-    groups = client.get("/v1/summary?group_by=status&namespace=team-b",
-                        headers=a).get_json()["groups"]
+    groups = client.get("/v1/summary?group_by=status&namespace=team-b", headers=a).get_json()[
+        "groups"
+    ]
     assert groups == []
     for path in ("/v1/runs", "/v1/runs/team-a-tr", "/v1/summary?group_by=status"):
         _error(client.get(path), 401)
@@ -316,12 +378,14 @@ def test_runs_api_tokens_confine_every_endpoint(local_store):
 
 def test_runs_api_tokens_confine_sql_through_every_view(local_store):
     _two_teams(local_store)
-    client = create_app({"RUNLAKE_STORE": local_store.root,
-                         "RUNLAKE_QUERY_TOKENS": "t1=team-a;t2=*"}).test_client()
+    client = create_app(
+        {"RUNLAKE_STORE": local_store.root, "RUNLAKE_QUERY_TOKENS": "t1=team-a;t2=*"}
+    ).test_client()
 
     def sql(text, token="t1"):
-        response = client.post("/v1/sql", json={"sql": text},
-                               headers={"Authorization": f"Bearer {token}"})
+        response = client.post(
+            "/v1/sql", json={"sql": text}, headers={"Authorization": f"Bearer {token}"}
+        )
         return response
 
     for view in VIEWS:
@@ -330,17 +394,23 @@ def test_runs_api_tokens_confine_sql_through_every_view(local_store):
         if view in ("snapshots", "runs", "taskruns", "steps"):
             assert rows == [["team-a"]], view
         all_rows = sql(f"SELECT DISTINCT namespace FROM {view} ORDER BY 1", "t2")
-        assert ["team-b"] in all_rows.get_json()["rows"] or view in ("pipelineruns",
-                                                                     "customruns") or \
-            all_rows.get_json()["rows"] == [], view
+        assert (
+            ["team-b"] in all_rows.get_json()["rows"]
+            or view in ("pipelineruns", "customruns")
+            or all_rows.get_json()["rows"] == []
+        ), view
     # Subqueries, joins, CTEs and aggregates see the same confined rows.
     text = """WITH x AS (SELECT * FROM runs)
               SELECT (SELECT count(*) FROM snapshots), count(*), count(DISTINCT s.namespace)
               FROM x JOIN runs r USING (uid) LEFT JOIN steps s USING (uid)"""
     assert sql(text).get_json()["rows"] == [[2, 2, 1]]
     # The shared views cannot be named around the confinement.
-    for text in ("SELECT * FROM main.runs", "SELECT * FROM memory.main.runs",
-                 "SELECT * FROM temp.main.runs", "SELECT * FROM _records"):
+    for text in (
+        "SELECT * FROM main.runs",
+        "SELECT * FROM memory.main.runs",
+        "SELECT * FROM temp.main.runs",
+        "SELECT * FROM _records",
+    ):
         assert sql(text).status_code == 400, text
     # Another request on the same engine is not confined by the last one.
     assert sql("SELECT count(*) FROM runs", "t2").get_json()["rows"] == [[4]]

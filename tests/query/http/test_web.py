@@ -24,8 +24,13 @@ TOKENS = "ops=web-frontend;admin=*"
 
 
 def app_for(store: Store, **config) -> Flask:
-    app = create_app({"RUNLAKE_STORE": store.url,
-                      "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None), **config})
+    app = create_app(
+        {
+            "RUNLAKE_STORE": store.url,
+            "RUNLAKE_S3_ENDPOINT": getattr(store, "endpoint", None),
+            **config,
+        }
+    )
     app.testing = True
     return app
 
@@ -55,8 +60,10 @@ def _assets(html: str) -> list[str]:
 
 
 def test_web_runs_page_shows_the_filter_bar_with_the_urls_filters(demo: FlaskClient) -> None:
-    response = demo.get("/?status=Failed&pipeline=web-frontend-ci&kind=TaskRun&since=7d"
-                        "&q=lint&label=team%3Dweb&page_size=20")
+    response = demo.get(
+        "/?status=Failed&pipeline=web-frontend-ci&kind=TaskRun&since=7d"
+        "&q=lint&label=team%3Dweb&page_size=20"
+    )
     html = _html(response)
     assert response.status_code == 200
     assert '<option value="Failed" selected>' in html
@@ -115,8 +122,12 @@ def test_web_trends_page_defaults_to_the_last_30_days(demo: FlaskClient) -> None
 def test_web_assets_are_served_by_the_app_with_versioned_urls(demo: FlaskClient) -> None:
     html = _html(demo.get("/"))
     urls = _assets(html)
-    assert {u.split("?")[0] for u in urls} >= {"/assets/runlake.css", "/assets/app.js",
-                                               "/assets/format.js", "/assets/charts.js"}
+    assert {u.split("?")[0] for u in urls} >= {
+        "/assets/runlake.css",
+        "/assets/app.js",
+        "/assets/format.js",
+        "/assets/charts.js",
+    }
     versions = {u.split("?v=")[1] for u in urls}
     assert len(versions) == 1 and re.fullmatch(r"[0-9a-f]{12}", versions.pop())
     types = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
@@ -135,7 +146,8 @@ def test_web_page_loads_nothing_from_other_hosts(demo: FlaskClient) -> None:
 
 
 def test_web_combined_app_serves_the_page_on_get_and_ingest_on_post(
-        local_store: LocalStore) -> None:
+    local_store: LocalStore,
+) -> None:
     app = create_combined_app({"RUNLAKE_STORE": local_store.url})
     client = app.test_client()
     assert client.get("/").status_code == 200
@@ -240,8 +252,9 @@ def test_web_token_in_the_url_is_kept_and_dropped_from_the_url(guarded: FlaskCli
     assert len({r["namespace"] for r in runs}) > 1
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "evil",
-                                    "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "evil", "/\\evil.example"]
+)
 def test_web_sign_in_never_redirects_off_site(guarded: FlaskClient, target: str) -> None:
     response = guarded.post("/signin", data={"token": "ops", "next": target})
     assert response.status_code == 303 and response.location == "/"
@@ -273,25 +286,31 @@ NODE = shutil.which("node")
 
 
 def _node(script: str) -> object:
-    program = f"const F = require({json.dumps(str(STATIC / 'format.js'))});\n" \
-              f"process.stdout.write(JSON.stringify(({script})));"
-    done = subprocess.run([NODE, "-e", program], capture_output=True, text=True, timeout=30,
-                          check=True)
+    program = (
+        f"const F = require({json.dumps(str(STATIC / 'format.js'))});\n"
+        f"process.stdout.write(JSON.stringify(({script})));"
+    )
+    done = subprocess.run(
+        [NODE, "-e", program], capture_output=True, text=True, timeout=30, check=True
+    )
     return json.loads(done.stdout)
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_web_ansi_colours_become_spans_and_text_is_escaped() -> None:
     html = _node('F.ansiToHtml("\\u001b[1;31mFAIL\\u001b[0m <b>&\\u001b[K done")')
-    assert html == ('<span style="color:rgb(205,49,49);font-weight:bold">FAIL</span>'
-                    " &lt;b&gt;&amp; done")
+    assert html == (
+        '<span style="color:rgb(205,49,49);font-weight:bold">FAIL</span> &lt;b&gt;&amp; done'
+    )
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_web_ansi_sequence_cut_between_chunks_still_applies() -> None:
-    parts = _node('(() => { const r = new F.AnsiRenderer(); '
-                  'return [r.feed("ok \\u001b[3", false), r.feed("2mgreen", false), '
-                  'r.feed("\\u001b[0m end", true)]; })()')
+    parts = _node(
+        "(() => { const r = new F.AnsiRenderer(); "
+        'return [r.feed("ok \\u001b[3", false), r.feed("2mgreen", false), '
+        'r.feed("\\u001b[0m end", true)]; })()'
+    )
     assert "".join(parts) == 'ok <span style="color:rgb(13,188,121)">green</span> end'
 
 
@@ -305,4 +324,11 @@ def test_web_ansi_hostile_colour_parameters_cannot_inject_markup() -> None:
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_web_durations_read_as_a_person_would_write_them() -> None:
     assert _node("[0.4, 7, 42, 185, 3725, 180000, null].map(F.humanDuration)") == [
-        "400 ms", "7.0s", "42s", "3m 05s", "1h 02m", "2d 02h", "—"]
+        "400 ms",
+        "7.0s",
+        "42s",
+        "3m 05s",
+        "1h 02m",
+        "2d 02h",
+        "—",
+    ]

@@ -22,8 +22,10 @@ def recording() -> Iterator[RecordingSink]:
 
 def _sink(url: str, metrics: WatchMetrics | None = None) -> Sink:
     import io
-    return Sink(url, "tok", backoff=FAST, metrics=metrics or WatchMetrics(),
-                log=ActionLog(io.StringIO()))
+
+    return Sink(
+        url, "tok", backoff=FAST, metrics=metrics or WatchMetrics(), log=ActionLog(io.StringIO())
+    )
 
 
 def test_sink_retries_503_until_accepted(recording):
@@ -31,9 +33,12 @@ def test_sink_retries_503_until_accepted(recording):
     metrics = WatchMetrics()
     runs = demo_runs(4)
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (_sink(recording.url, metrics)
-                                              .post_snapshots(runs, threading.Event()),
-                                              done.set()))
+    thread = threading.Thread(
+        target=lambda: (
+            _sink(recording.url, metrics).post_snapshots(runs, threading.Event()),
+            done.set(),
+        )
+    )
     thread.start()
     while metrics.value("runlake_watch_retries_total") < 3:
         threading.Event().wait(0.01)
@@ -41,7 +46,8 @@ def test_sink_retries_503_until_accepted(recording):
     thread.join(10)
     assert done.is_set()
     assert [o["metadata"]["uid"] for o in recording.snapshots] == [
-        r["metadata"]["uid"] for r in runs]
+        r["metadata"]["uid"] for r in runs
+    ]
     assert metrics.value("runlake_watch_snapshots_sent_total") == 4
 
 
@@ -52,7 +58,8 @@ def test_sink_rejected_batch_drops_only_the_bad_item(recording):
     metrics = WatchMetrics()
     _sink(recording.url, metrics).post_snapshots(runs, threading.Event())
     assert {o["metadata"]["uid"] for o in recording.snapshots} == {
-        r["metadata"]["uid"] for r in runs} - {bad}
+        r["metadata"]["uid"] for r in runs
+    } - {bad}
     assert metrics.value("runlake_watch_snapshots_rejected_total") == 1
 
 

@@ -39,8 +39,10 @@ def test_watcher_archives_every_run_once(kube, sink, tmp_path):
     # the archived mark's own MODIFIED event is not sent as another snapshot
     assert len(sink.sent()) == len(runs)
     unfinished = [r for r in runs if r not in finished(runs)]
-    assert not any(archived(kube.get(r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]))
-                   for r in unfinished)
+    assert not any(
+        archived(kube.get(r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]))
+        for r in unfinished
+    )
     assert set(sink.tokens) == {"Bearer s3cret"}
     assert h.metrics.value("runlake_watch_runs_archived_total") == len(finished(runs))
 
@@ -62,8 +64,11 @@ def test_watcher_sends_step_logs_in_step_order(kube, sink, tmp_path):
 
 
 def test_watcher_pod_gone_logs_unavailable_not_retried(kube, sink, tmp_path):
-    run = next(r for r in finished(demo_runs(25)) if r["kind"] == "TaskRun"
-               and len(r["status"]["steps"]) > 1)
+    run = next(
+        r
+        for r in finished(demo_runs(25))
+        if r["kind"] == "TaskRun" and len(r["status"]["steps"]) > 1
+    )
     kube.apply(run)  # its pod is not there: deleted before the logs were read
     with watching(kube, sink.url, tmp_path) as h:
         wait_for(lambda: all_archived(kube, [run]), "the run archived")
@@ -111,8 +116,9 @@ def test_watcher_sink_down_then_up_loses_nothing(kube, tmp_path):
     running = [copy.deepcopy(r) for r in finished(runs)[:5]]
     for r in running:  # first seen while still running; they finish during the outage
         r["status"].pop("completionTime")
-        r["status"]["conditions"] = [{"type": "Succeeded", "status": "Unknown",
-                                      "reason": "Running"}]
+        r["status"]["conditions"] = [
+            {"type": "Succeeded", "status": "Unknown", "reason": "Running"}
+        ]
     add_with_pods(kube, running)
     try:
         with watching(kube, sink.url, tmp_path, prune_after=_zero()) as h:
@@ -122,8 +128,10 @@ def test_watcher_sink_down_then_up_loses_nothing(kube, tmp_path):
             assert not any(archived(o) for o in kube.objects())
             assert kube.deletes == []
             sink.start()
-            wait_for(lambda: h.metrics.value("runlake_watch_runs_archived_total")
-                     >= len(finished(runs)), "every finished run archived")
+            wait_for(
+                lambda: h.metrics.value("runlake_watch_runs_archived_total") >= len(finished(runs)),
+                "every finished run archived",
+            )
             wait_for(lambda: kube.deletes, "pruning, once archived")
     finally:
         sink.stop()
@@ -144,6 +152,7 @@ def test_watcher_sink_down_then_up_loses_nothing(kube, tmp_path):
 
 def _zero():
     from datetime import timedelta
+
     return timedelta(0)
 
 
@@ -158,14 +167,20 @@ def test_watcher_restarted_archives_missed_and_nothing_twice(kube, sink, tmp_pat
         wait_for(lambda: all_archived(kube, second), "the missed runs archived")
     _no_duplicates(sink)
     assert Counter(uid for uid, _ in sink.sent()) == Counter(
-        r["metadata"]["uid"] for r in first + second)
+        r["metadata"]["uid"] for r in first + second
+    )
     puts = Counter((uid, step) for _, uid, step, _ in sink.logs)
     assert puts and max(puts.values()) == 1
 
 
 def test_watcher_falls_back_to_v1beta1(sink, tmp_path):
-    kube = FakeKube(versions={"taskruns": ("v1beta1",), "pipelineruns": ("v1beta1",),
-                              "customruns": ("v1beta1",)}).start()
+    kube = FakeKube(
+        versions={
+            "taskruns": ("v1beta1",),
+            "pipelineruns": ("v1beta1",),
+            "customruns": ("v1beta1",),
+        }
+    ).start()
     try:
         run = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
         kube.apply(run)
@@ -174,8 +189,11 @@ def test_watcher_falls_back_to_v1beta1(sink, tmp_path):
             found = {a["kind"]: a["api_version"] for a in h.actions("resource_found")}
     finally:
         kube.stop()
-    assert found == {"TaskRun": "tekton.dev/v1beta1", "PipelineRun": "tekton.dev/v1beta1",
-                     "CustomRun": "tekton.dev/v1beta1"}
+    assert found == {
+        "TaskRun": "tekton.dev/v1beta1",
+        "PipelineRun": "tekton.dev/v1beta1",
+        "CustomRun": "tekton.dev/v1beta1",
+    }
     assert sink.snapshots[0]["apiVersion"] == "tekton.dev/v1beta1"
 
 
@@ -230,21 +248,28 @@ def test_watcher_into_real_ingest_archives_runs_and_logs(kube, local_store, tmp_
         server.shutdown()
         close_writer(app)
     assert {r["uid"] for r in stored_runs(local_store, "uid")} == {
-        r["metadata"]["uid"] for r in runs}
+        r["metadata"]["uid"] for r in runs
+    }
     taskrun = next(r for r in finished(runs) if r["kind"] == "TaskRun")
     meta = taskrun["metadata"]
     keys = {o.key for o in local_store.list(f"logs/{meta['namespace']}/{meta['uid']}")}
-    assert keys == {f"logs/{meta['namespace']}/{meta['uid']}/{s['name']}.log.gz"
-                    for s in taskrun["status"]["steps"]}
+    assert keys == {
+        f"logs/{meta['namespace']}/{meta['uid']}/{s['name']}.log.gz"
+        for s in taskrun["status"]["steps"]
+    }
 
 
 def test_watcher_container_never_started_is_unavailable_others_archived(kube, sink, tmp_path):
-    run = next(r for r in finished(demo_runs(25)) if r["kind"] == "TaskRun"
-               and len(r["status"]["steps"]) > 1)
+    run = next(
+        r
+        for r in finished(demo_runs(25))
+        if r["kind"] == "TaskRun" and len(r["status"]["steps"]) > 1
+    )
     add_with_pods(kube, [run])
     first = run["status"]["steps"][0]
     del kube.pods[(run["metadata"]["namespace"], run["status"]["podName"])][
-        first.get("container") or f"step-{first['name']}"]
+        first.get("container") or f"step-{first['name']}"
+    ]
     with watching(kube, sink.url, tmp_path) as h:
         wait_for(lambda: all_archived(kube, [run]), "the run archived")
         unavailable = [a["step"] for a in h.actions("log_unavailable")]
@@ -264,9 +289,21 @@ def test_watch_command_archives_serves_metrics_and_stops_on_sigterm(kube, sink, 
     port = free_port()
     runlake = Path(sys.executable).with_name("runlake")
     proc = subprocess.Popen(
-        [str(runlake), "watch", "--sink", sink.url, "--token", "s3cret",
-         "--kubeconfig", str(kube.write_kubeconfig(tmp_path / "kubeconfig")),
-         "--metrics-port", str(port)], stderr=subprocess.PIPE, text=True)
+        [
+            str(runlake),
+            "watch",
+            "--sink",
+            sink.url,
+            "--token",
+            "s3cret",
+            "--kubeconfig",
+            str(kube.write_kubeconfig(tmp_path / "kubeconfig")),
+            "--metrics-port",
+            str(port),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: all_archived(kube, runs), "every finished run archived", 30)
         metrics = wait_for(lambda: _get(f"http://127.0.0.1:{port}/metrics"), "metrics")
@@ -279,7 +316,7 @@ def test_watch_command_archives_serves_metrics_and_stops_on_sigterm(kube, sink, 
     actions = [json.loads(line)["action"] for line in stderr.splitlines()]
     assert actions[0] == "watch_started" and actions[-1] == "watch_stopped"
     assert actions.count("run_archived") == len(finished(runs))
-    assert "runlake_watch_runs_archived_total{kind=\"TaskRun\"}" in metrics
+    assert 'runlake_watch_runs_archived_total{kind="TaskRun"}' in metrics
 
 
 def _get(url: str) -> str | None:
