@@ -1,12 +1,15 @@
 """What ingest requests share, made on first use per app (never at import or in create_app):
-the store, the group-commit writer and the counters."""
+the store, the group-commit writer and the metrics."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import current_app
 
-from ingest.metrics import IngestCounters
-from ingest.writer import GroupCommitWriter
+from ingest.metrics import IngestMetrics
+from ingest.writer import GroupCommitWriter, WriterStats
 from layout.store import Store, open_store
 
 
@@ -30,5 +33,14 @@ def get_writer() -> GroupCommitWriter:
     return ext["runlake.writer"]
 
 
-def get_counters() -> IngestCounters:
-    return current_app.extensions.setdefault("runlake.ingest_counters", IngestCounters())
+def get_metrics() -> IngestMetrics:
+    ext = current_app.extensions
+    if "runlake.ingest_metrics" not in ext:
+        # setdefault, not assignment: two first requests racing here count into one registry.
+        ext.setdefault("runlake.ingest_metrics", IngestMetrics(lambda: _writer_stats(ext)))
+    return ext["runlake.ingest_metrics"]
+
+
+def _writer_stats(ext: Mapping[str, Any]) -> WriterStats | None:
+    writer = ext.get("runlake.writer")
+    return writer.stats if writer else None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ingest.context import get_counters, get_writer
+from ingest.context import get_metrics, get_writer
 from layout.store import StoreError
 from service.body import read_limited_body
 from service.errors import ApiError, StoreUnavailable
@@ -24,7 +24,7 @@ RECORD_ENDPOINTS = ("ingest.events", "ingest.snapshots")
 @blueprint.after_request
 def _count(response: Response) -> Response:
     if request.endpoint in RECORD_ENDPOINTS:
-        get_counters().add("requests", str(response.status_code))
+        get_metrics().requests.labels(status=str(response.status_code)).inc()
     return response
 
 
@@ -45,19 +45,19 @@ def _body() -> bytes:
 
 
 def _accept(rows: list[dict], ignored: int) -> tuple[Response, int]:
-    counters = get_counters()
+    counted = get_metrics().rows
     try:
         get_writer().submit(rows)
     except StoreError as exc:
-        counters.add("rows", "failed", len(rows))
+        counted.labels(outcome="failed").inc(len(rows))
         raise StoreUnavailable(str(exc)) from exc
-    counters.add("rows", "accepted", len(rows))
-    counters.add("rows", "ignored", ignored)
+    counted.labels(outcome="accepted").inc(len(rows))
+    counted.labels(outcome="ignored").inc(ignored)
     return jsonify({"accepted": len(rows), "ignored": ignored}), 202
 
 
 def _rejected(exc: InvalidInput) -> ApiError:
-    get_counters().add("rows", "rejected")
+    get_metrics().rows.labels(outcome="rejected").inc()
     return ApiError(exc.status, exc.error, exc.errors)
 
 

@@ -1,54 +1,86 @@
-"""Prometheus text exposition of this process's counters (each gunicorn worker has its own;
-scrape them by pod, or sum them)."""
+"""Ingest's Prometheus metrics: a registry per app, so each gunicorn worker (and each app a test
+makes) counts on its own; scrape them by pod, or sum them."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
+from collections.abc import Callable, Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from ingest.writer import WriterStats
 
+ROW_OUTCOMES = ("accepted", "ignored", "rejected", "failed")
 
-class IngestCounters:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: Counter[tuple[str, str]] = Counter()
+# The text format generate_latest writes and scrapers have always been given here (in 0.26,
+# CONTENT_TYPE_LATEST names text format 1.0.0, which prometheus_client serves only on request).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
-    def add(self, name: str, label: str, value: int = 1) -> None:
-        with self._lock:
-            self._counts[(name, label)] += value
 
-    def render(self, stats: WriterStats | None) -> str:
-        lines = [
-            "# HELP runlake_ingest_rows_total Rows by outcome: accepted (durable), ignored "
-            "(event type not archived), rejected (bad request), failed (store error, 503).",
-            "# TYPE runlake_ingest_rows_total counter",
-        ]
-        with self._lock:
-            counts = dict(self._counts)
-        for outcome in ("accepted", "ignored", "rejected", "failed"):
-            lines.append(
-                f'runlake_ingest_rows_total{{outcome="{outcome}"}} '
-                f"{counts.get(('rows', outcome), 0)}"
-            )
-        lines += [
-            "# HELP runlake_ingest_requests_total Requests by HTTP status.",
-            "# TYPE runlake_ingest_requests_total counter",
-        ]
-        for (name, label), value in sorted(counts.items()):
-            if name == "requests":
-                lines.append(f'runlake_ingest_requests_total{{status="{label}"}} {value}')
-        stats = stats or WriterStats()
-        lines += [
-            "# HELP runlake_ingest_files_written_total Parquet files written by group commit.",
-            "# TYPE runlake_ingest_files_written_total counter",
-            f"runlake_ingest_files_written_total {stats.files_written}",
-            "# HELP runlake_ingest_flushes_total Group-commit flushes by result.",
-            "# TYPE runlake_ingest_flushes_total counter",
-            f'runlake_ingest_flushes_total{{result="ok"}} {stats.flushes}',
-            f'runlake_ingest_flushes_total{{result="failed"}} {stats.failed_flushes}',
-            "# HELP runlake_ingest_flush_seconds_total Time spent writing flushes.",
-            "# TYPE runlake_ingest_flush_seconds_total counter",
-            f"runlake_ingest_flush_seconds_total {stats.flush_seconds:.6f}",
-        ]
-        return "\n".join(lines) + "\n"
+class IngestMetrics:
+    """Rows and requests counted as they happen; the writer's figures read when scraped."""
+
+    def __init__(self, writer_stats: Callable[[], WriterStats | None] = lambda: None) -> None:
+        # Otherwise every counter gains a `<name>_created` series that runlake never had. The
+        # switch is process-wide; nothing else in runlake uses prometheus_client.
+        disable_created_metrics()
+        self.registry = CollectorRegistry()
+        self.rows = Counter(
+            "runlake_ingest_rows_total",
+            "Rows by outcome: accepted (durable), ignored (event type not archived), "
+            "rejected (bad request), failed (store error, 503).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ROW_OUTCOMES:
+            self.rows.labels(outcome=outcome)  # every outcome is shown, from 0
+        self.requests = Counter(
+            "runlake_ingest_requests_total",
+            "Requests by HTTP status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.registry.register(WriterCollector(writer_stats))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class WriterCollector:
+    """The group-commit writer's own totals, read at scrape time (zero before its first use)."""
+
+    def __init__(self, stats: Callable[[], WriterStats | None]) -> None:
+        self._stats = stats
+
+    def describe(self) -> Iterable[Metric]:
+        return _writer_families(WriterStats())
+
+    def collect(self) -> Iterable[Metric]:
+        return _writer_families(self._stats() or WriterStats())
+
+
+def _writer_families(stats: WriterStats) -> list[Metric]:
+    flushes = CounterMetricFamily(
+        "runlake_ingest_flushes_total", "Group-commit flushes by result.", labels=["result"]
+    )
+    flushes.add_metric(["ok"], stats.flushes)
+    flushes.add_metric(["failed"], stats.failed_flushes)
+    return [
+        CounterMetricFamily(
+            "runlake_ingest_files_written_total",
+            "Parquet files written by group commit.",
+            value=stats.files_written,
+        ),
+        flushes,
+        CounterMetricFamily(
+            "runlake_ingest_flush_seconds_total",
+            "Time spent writing flushes.",
+            value=stats.flush_seconds,
+        ),
+    ]

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
-from ingest.context import get_counters, get_store
+from ingest.context import get_metrics, get_store
+from ingest.metrics import CONTENT_TYPE
 from ingest.openapi import SPEC
 from layout.store import StoreError
 from service.errors import StoreUnavailable
@@ -34,6 +35,4 @@ def openapi() -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    writer = current_app.extensions.get("runlake.writer")
-    body = get_counters().render(writer.stats if writer else None)
-    return Response(body, mimetype="text/plain; version=0.0.4")
+    return Response(get_metrics().render(), content_type=CONTENT_TYPE)

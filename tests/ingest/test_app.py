@@ -171,6 +171,44 @@ def test_health_ready_and_metrics(local_client):
     assert "runlake_ingest_files_written_total 1" in metrics
 
 
+def test_metrics_are_prometheus_text_counted_per_app(local_store):
+    counted, other = app_for(local_store), app_for(local_store)
+    client = counted.test_client()
+    client.post("/", headers=events.hand_binary(), data=GOOD_BODY)
+    client.post("/", headers=events.hand_binary(), data=b"{not json")
+    response = client.get("/metrics")
+    close_writer(counted)
+    assert response.mimetype == "text/plain"
+    samples = _samples(response.get_data(as_text=True))
+    assert {name for name, _ in samples} == {
+        "runlake_ingest_rows_total",
+        "runlake_ingest_requests_total",
+        "runlake_ingest_files_written_total",
+        "runlake_ingest_flushes_total",
+        "runlake_ingest_flush_seconds_total",
+    }
+    assert samples[("runlake_ingest_rows_total", (("outcome", "accepted"),))] == 1
+    assert samples[("runlake_ingest_rows_total", (("outcome", "rejected"),))] == 1
+    assert samples[("runlake_ingest_requests_total", (("status", "202"),))] == 1
+    assert samples[("runlake_ingest_requests_total", (("status", "400"),))] == 1
+    assert samples[("runlake_ingest_flushes_total", (("result", "ok"),))] == 1
+    untouched = _samples(other.test_client().get("/metrics").get_data(as_text=True))
+    assert untouched[("runlake_ingest_rows_total", (("outcome", "accepted"),))] == 0
+    assert untouched[("runlake_ingest_files_written_total", ())] == 0
+    assert not any(name == "runlake_ingest_requests_total" for name, _ in untouched)
+
+
+def _samples(text: str) -> dict[tuple[str, tuple], float]:
+    """(name, labels) -> value, as a Prometheus scraper reads the exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def test_unknown_path_and_method_use_the_error_shape(local_client):
     _assert_error(local_client.get("/v1/nothing-here"), 404)
     _assert_error(local_client.get("/v1/events"), 405)

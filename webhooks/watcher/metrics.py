@@ -1,5 +1,5 @@
-"""What the watcher tells its operators: Prometheus counters, `/healthz`, and one JSON line per
-action on stderr."""
+"""What the watcher tells its operators: Prometheus metrics (prometheus_client, a registry per
+watcher), `/healthz`, and one JSON line per action on stderr."""
 
 from __future__ import annotations
 
@@ -11,65 +11,71 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
 
-# name -> (type, help); counters carry labels, gauges are read from callables at scrape time.
-_HELP = {
-    "runlake_watch_events_total": ("counter", "Objects seen in lists and watch events."),
-    "runlake_watch_snapshots_sent_total": ("counter", "Snapshots acknowledged by the sink."),
-    "runlake_watch_snapshots_rejected_total": ("counter", "Snapshots the sink refused (4xx)."),
-    "runlake_watch_retries_total": ("counter", "Retried requests, by what was retried."),
-    "runlake_watch_logs_archived_total": ("counter", "Step logs acknowledged by the sink."),
-    "runlake_watch_logs_unavailable_total": ("counter", "Step logs that could not be read."),
-    "runlake_watch_runs_archived_total": ("counter", "Runs marked runlake.dev/archived."),
-    "runlake_watch_runs_pruned_total": ("counter", "Runs deleted from the cluster."),
-    "runlake_watch_relists_total": ("counter", "Full lists (start, and after 410 Gone)."),
-    "runlake_watch_reconnects_total": ("counter", "Watch streams re-opened after an error."),
-    "runlake_watch_queue_depth": ("gauge", "Snapshots waiting for the sink."),
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
+
+# name -> (help, label names). Every counter is declared here, with the labels its callers give.
+COUNTERS = {
+    "runlake_watch_events_total": ("Objects seen in lists and watch events.", ("kind", "type")),
+    "runlake_watch_snapshots_sent_total": ("Snapshots acknowledged by the sink.", ()),
+    "runlake_watch_snapshots_rejected_total": ("Snapshots the sink refused (4xx).", ()),
+    "runlake_watch_retries_total": ("Retried requests, by what was retried.", ("what",)),
+    "runlake_watch_logs_archived_total": ("Step logs acknowledged by the sink.", ()),
+    "runlake_watch_logs_unavailable_total": ("Step logs that could not be read.", ()),
+    "runlake_watch_runs_archived_total": ("Runs marked runlake.dev/archived.", ("kind",)),
+    "runlake_watch_runs_pruned_total": ("Runs deleted from the cluster.", ("kind",)),
+    "runlake_watch_relists_total": ("Full lists (start, and after 410 Gone).", ("kind",)),
+    "runlake_watch_reconnects_total": ("Watch streams re-opened after an error.", ("kind",)),
 }
+# Gauges are read from a callable at scrape time (0 until one is given).
+GAUGES = {"runlake_watch_queue_depth": "Snapshots waiting for the sink."}
+
+# The text format generate_latest writes (in 0.26, CONTENT_TYPE_LATEST names text format 1.0.0,
+# which prometheus_client serves only on request).
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 class WatchMetrics:
-    """Thread-safe counters keyed by (name, labels)."""
+    """The watcher's counters and gauges, in a registry of its own (one per watcher)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-        self._gauges: dict[str, Callable[[], float]] = {}
+        # Otherwise every counter gains a `<name>_created` series that runlake never had. The
+        # switch is process-wide; nothing else in runlake uses prometheus_client.
+        disable_created_metrics()
+        self.registry = CollectorRegistry()
+        self._counters = {
+            name: Counter(name, text, labels, registry=self.registry)
+            for name, (text, labels) in COUNTERS.items()
+        }
+        self._gauges = {
+            name: Gauge(name, text, registry=self.registry) for name, text in GAUGES.items()
+        }
 
     def add(self, name: str, amount: float = 1, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
-        with self._lock:
-            self._counts[key] = self._counts.get(key, 0) + amount
+        counter = self._counters[name]
+        (counter.labels(**labels) if labels else counter).inc(amount)
 
     def gauge(self, name: str, read: Callable[[], float]) -> None:
-        self._gauges[name] = read
+        self._gauges[name].set_function(read)
 
     def value(self, name: str, **labels: str) -> float:
-        """The sum over every label set that includes `labels`."""
-        want = set(labels.items())
-        with self._lock:
-            return sum(v for (n, ls), v in self._counts.items() if n == name and want <= set(ls))
+        """The sum over every series of `name` whose labels include `labels`, as scraped."""
+        want = labels.items()
+        return sum(
+            sample.value
+            for family in self.registry.collect()
+            for sample in family.samples
+            if sample.name == name and want <= sample.labels.items()
+        )
 
-    def render(self) -> str:
-        with self._lock:
-            counts = dict(self._counts)
-        lines: list[str] = []
-        for name, (kind, text) in _HELP.items():
-            lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-            if kind == "gauge":
-                read = self._gauges.get(name)
-                lines.append(f"{name} {float(read()) if read else 0.0}")
-                continue
-            series = [(ls, v) for (n, ls), v in sorted(counts.items()) if n == name]
-            for ls, v in series or [((), 0.0)]:
-                label_text = ",".join(f'{k}="{_escape(val)}"' for k, val in ls)
-                lines.append(
-                    f"{name}{{{label_text}}} {float(v)}" if label_text else f"{name} {float(v)}"
-                )
-        return "\n".join(lines) + "\n"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
 
 
 class ActionLog:
@@ -96,7 +102,10 @@ class ActionLog:
 
 
 def serve_metrics(metrics: WatchMetrics, port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:
-    """Serve `/healthz` and `/metrics` from a daemon thread; `.shutdown()` stops it."""
+    """Serve `/healthz` and `/metrics` from a daemon thread; `.shutdown()` stops it.
+
+    Not prometheus_client's start_http_server: that answers metrics on every path, and has
+    neither `/healthz` nor a 404 in runlake's error shape."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -104,9 +113,7 @@ def serve_metrics(metrics: WatchMetrics, port: int, host: str = "0.0.0.0") -> Th
             if path == "/healthz":
                 self._send(200, "application/json", b'{"status": "ok"}')
             elif path == "/metrics":
-                self._send(
-                    200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().encode()
-                )
+                self._send(200, CONTENT_TYPE, metrics.render())
             else:
                 body = json.dumps({"error": f"no route {path}", "errors": [], "status": 404})
                 self._send(404, "application/json", body.encode())
