@@ -46,9 +46,11 @@ test: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# ruff's rules and formatting, then the rooms' import contracts (pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 # `make bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run; needs root the
 # first time, to install Debian's PostgreSQL and wrk.
