@@ -11,7 +11,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("RUNLAKE_THREADS", "32"))
 # A worker whose heartbeat stops for 30 s is replaced. That does not free a thread waiting on
-# a stalled sender (the heartbeat goes on): ingest/body.py cuts such bodies off with 408.
+# a stalled sender (the heartbeat goes on): service/body.py cuts such bodies off with 408.
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

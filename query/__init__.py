@@ -1,2 +1,5 @@
-"""The query service: DuckDB views over the store, the SQL sandbox, the HTTP API and output
-formats. Writes no records."""
+"""The read core of the query service: DuckDB over the store (engine and views), the SQL guard,
+filters, paging, run listings, summaries, CEL translation and log assembly.
+
+Reads the store (DuckDB, layout.store) and writes no records; no Flask: the HTTP layer is the
+subpackage query.http. Never imports ingest/."""

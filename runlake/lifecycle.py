@@ -1,6 +1,6 @@
-"""The archive's lifecycle jobs as `runlake compact|retention` and the scheduled Lambda run
-them: layout/ does the work; this module asks the views which runs exist, since retention
-decides over the latest snapshot of each run."""
+"""Retention as `runlake retention` and the scheduled Lambda (runlake.lambda_lifecycle) run
+it: layout.retention does the work; this module asks the views which runs exist, since
+retention decides over the latest snapshot of each run."""
 
 from __future__ import annotations
 

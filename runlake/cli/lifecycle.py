@@ -1,5 +1,6 @@
 """`runlake compact` and `runlake retention`: the archive's lifecycle jobs (layout/ does the
-work; this module reads flags, asks the views which runs exist, and prints what happened)."""
+work and runlake.lifecycle asks the views which runs exist; this module reads flags and
+prints what happened)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`runlake`: serve, import, demo and read the archive from a shell.
+"""`runlake`: serve, fill, query, watch and tend the archive from a shell; each command group
+is a module of runlake.cli, registered here.
 
 Exit codes: 0 done, 1 failed (one line on stderr, no traceback), 2 usage.
 """

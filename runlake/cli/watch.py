@@ -1,4 +1,4 @@
-"""`runlake watch`: the Kubernetes watcher (webhooks/watcher.py) as a command."""
+"""`runlake watch`: the Kubernetes watcher (webhooks.watcher) as a command."""
 
 from __future__ import annotations
 

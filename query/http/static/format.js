@@ -1,5 +1,5 @@
 /* runlake web page: pure helpers (no DOM, no network), shared by the pages and tested under
-   node by tests/query/test_web.py. */
+   node by tests/query/http/test_web.py. */
 "use strict";
 
 (function (root) {

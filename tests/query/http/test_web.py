@@ -1,4 +1,4 @@
-"""The web page (query/web.py): pages, assets, query tokens kept in the session, and the API
+"""The web page (query/http/web.py): pages, assets, query tokens kept in the session, and the API
 calls the page's script makes, over the demo history on a local store and on S3."""
 
 from __future__ import annotations
