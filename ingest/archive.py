@@ -1,4 +1,5 @@
-"""Archiving objects outside HTTP: `runlake import` and `runlake demo` write through here."""
+"""Archiving objects outside HTTP: `runlake import` and `runlake demo` write through here, into
+the inbox as ingest does (the materializer moves them into the tables)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import Store
 from webhooks.snapshots import objects_to_rows
 
-BATCH_ROWS = 50_000
+# Rows per inbox object: large enough that a big import is few objects, small enough that
+# the materializer takes several per cycle.
+BATCH_ROWS = 5_000
 
 
 def import_document(store: Store, document: Any, source: str = "import") -> int:
@@ -19,7 +22,7 @@ def import_document(store: Store, document: Any, source: str = "import") -> int:
     All objects are validated first: one bad item stores nothing. Returns rows written."""
     rows = objects_to_rows(document, datetime.now(UTC), source=source)
     for batch in _batches(rows, BATCH_ROWS):
-        write_records(store, batch)
+        write_inbox(store, batch)
     return len(rows)
 
 
@@ -33,7 +36,7 @@ def import_objects(
     written = 0
     for batch in _batches(objects, batch_rows):
         rows = objects_to_rows({"items": batch}, datetime.now(UTC), source=source)
-        write_records(store, rows)
+        write_inbox(store, rows)
         written += len(rows)
     return written
 

@@ -1,5 +1,5 @@
 """Group commit: requests hand their rows to one writer per process and wait; the writer puts
-the rows of many requests into one Parquet file per partition, and each request returns only
+the rows of many requests into one inbox object (layout.inbox), and each request returns only
 once its rows are durable.
 
 There is no flusher thread: a request that finds the writer idle writes, taking with it every
@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import Store
 
 Row = Mapping[str, Any]
@@ -62,7 +62,7 @@ class GroupCommitWriter:
         store: Store,
         flush_ms: int = 200,
         flush_rows: int = 5000,
-        write: Callable[[Store, Sequence[Row]], list[str]] = write_records,
+        write: Callable[[Store, Sequence[Row]], str | None] = write_inbox,
     ) -> None:
         self.store = store
         self.flush_s = flush_ms / 1000
@@ -79,7 +79,7 @@ class GroupCommitWriter:
         self.stats = WriterStats()
 
     def submit(self, rows: Sequence[Row]) -> list[str]:
-        """Block until `rows` are durable in the store; return the keys of the files holding
+        """Block until `rows` are durable in the store; return the keys of the objects holding
         them. Raises the store's error (StoreError) if their flush failed: nothing of them is
         then reported as written, and the caller should have the sender retry."""
         if not rows:
@@ -156,7 +156,8 @@ class GroupCommitWriter:
         rows = [row for item in batch for row in item.rows]
         started = time.monotonic()
         try:
-            keys = self._write(self.store, rows)
+            key = self._write(self.store, rows)
+            keys = [key] if key else []
         except BaseException as exc:  # every waiter must hear of it, whatever it is
             with self._lock:
                 self.stats.failed_flushes += 1

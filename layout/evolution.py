@@ -1,11 +1,12 @@
-"""Schema evolution: which layout a store and a file carry, and reading older files.
+"""Which layout a store has, and reading rows written before a column existed.
 
-Two things carry the layout version: every Parquet file's schema metadata
-(`runlake.layout_version`, from RECORDS_SCHEMA) and the marker object `_runlake.json` at the
-store's root, written by the first lifecycle job that rewrites records. The version changes
-only when older code would misread newer data (object keys, a column's type or meaning).
-Adding a nullable column to `records` does not change it: older files simply lack the
-column, and every reader fills it with null (the views by name, `conform` for rewrites).
+The marker object `_runlake.json` at the store's root says the layout
+(`{"layout_version": 2}`); the first writer of a new store writes it. A store with
+`records/` objects and no marker (or marker 1) is layout 1, which `runlake migrate` converts;
+everything else refuses it with one line naming that command. The version changes only when
+older code would misread newer data (object keys, a column's type or meaning). Adding a
+nullable column does not change it: the tables' schema gains the column (delta-rs merges it
+in on the next write), files written before lack it, and every reader fills it with null.
 """
 
 from __future__ import annotations
@@ -15,67 +16,89 @@ from typing import Any
 
 import pyarrow as pa
 
-from layout.schema import LAYOUT_VERSION, RECORDS_SCHEMA
+from layout.schema import LAYOUT_VERSION
 from layout.store import Store
 
 MARKER_KEY = "_runlake.json"
-VERSION_KEY = b"runlake.layout_version"
+V1_PREFIX = "records/"
 
 
-class LayoutTooNew(ValueError):
-    """The store or a file was written by a newer runlake; rewriting it here could lose data."""
+class LayoutError(ValueError):
+    """The store's layout is not this runlake's: the message says what to do."""
 
 
-def file_layout_version(schema: pa.Schema) -> int:
-    """The layout version a Parquet file was written with (files without one are version 1)."""
-    raw = (schema.metadata or {}).get(VERSION_KEY, b"1")
-    try:
-        return int(raw)
-    except ValueError:
-        return LAYOUT_VERSION + 1  # unreadable: treat as unknown, i.e. too new to rewrite
+class LayoutTooNew(LayoutError):
+    """The store was written by a newer runlake; reading or rewriting it here could lose data."""
 
 
-def conform(table: pa.Table) -> pa.Table:
-    """`table` (as read from any file of this or an older layout) in RECORDS_SCHEMA: columns
-    it lacks become null, types are cast, order follows the schema. A column this code does
-    not know means a newer writer: raise LayoutTooNew rather than drop it."""
-    version = file_layout_version(table.schema)
-    unknown = [name for name in table.column_names if name not in RECORDS_SCHEMA.names]
-    if version > LAYOUT_VERSION or unknown:
-        raise LayoutTooNew(
-            f"written by a newer runlake (layout {version}, columns "
-            f"{unknown or 'known'}); upgrade runlake to rewrite it"
-        )
-    columns = []
-    for field in RECORDS_SCHEMA:
-        if field.name in table.column_names:
-            columns.append(table.column(field.name).cast(field.type))
-        else:
-            columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=RECORDS_SCHEMA)
+class LayoutTooOld(LayoutError):
+    """A layout-1 store: `runlake migrate` converts it."""
 
 
 def read_marker(store: Store) -> dict[str, Any] | None:
-    """The store's layout marker, or None if no lifecycle job has written one yet."""
+    """The store's layout marker, or None if nothing wrote one yet."""
     try:
-        return json.loads(store.read_bytes(MARKER_KEY))
+        marker = json.loads(store.read_bytes(MARKER_KEY))
     except FileNotFoundError:
         return None
     except ValueError as exc:
         raise LayoutTooNew(f"{MARKER_KEY} is not JSON this runlake understands: {exc}") from exc
+    if not isinstance(marker, dict):
+        raise LayoutTooNew(f"{MARKER_KEY} is not JSON this runlake understands")
+    return marker
+
+
+def store_layout(store: Store) -> int | None:
+    """The store's layout version; None for a store nothing has written to yet."""
+    marker = read_marker(store)
+    if marker is not None:
+        version = marker.get("layout_version")
+        if not isinstance(version, int):
+            raise LayoutTooNew(f"{MARKER_KEY} names no layout_version this runlake knows")
+        return version
+    return 1 if store.list(V1_PREFIX) else None
+
+
+def check_layout(store: Store) -> None:
+    """Raise LayoutTooOld (run `runlake migrate`) or LayoutTooNew unless the store has this
+    runlake's layout or is new. Raises StoreError when the store cannot be read."""
+    version = store_layout(store)
+    if version is None or version == LAYOUT_VERSION:
+        return
+    if version < LAYOUT_VERSION:
+        raise LayoutTooOld(
+            f"{store.url} has layout {version} (records/...); run `runlake migrate` to "
+            f"convert it to layout {LAYOUT_VERSION}"
+        )
+    raise LayoutTooNew(
+        f"{store.url} has layout version {version}; this runlake knows up to "
+        f"{LAYOUT_VERSION}: upgrade runlake"
+    )
 
 
 def ensure_layout(store: Store) -> int:
-    """Check the store's layout before rewriting anything in it; write the marker if absent.
-    Raises LayoutTooNew when a newer runlake has upgraded the store. Returns the version."""
-    marker = read_marker(store)
-    if marker is None:
-        store.write_bytes(MARKER_KEY, json.dumps({"layout_version": LAYOUT_VERSION}).encode())
-        return LAYOUT_VERSION
-    version = marker.get("layout_version")
-    if not isinstance(version, int) or version > LAYOUT_VERSION:
-        raise LayoutTooNew(
-            f"the store has layout version {version!r}; this runlake knows "
-            f"up to {LAYOUT_VERSION}: upgrade runlake"
-        )
-    return version
+    """check_layout, then write the marker of a new store. Returns the version."""
+    check_layout(store)
+    if read_marker(store) is None:
+        write_marker(store)
+    return LAYOUT_VERSION
+
+
+def write_marker(store: Store, version: int = LAYOUT_VERSION) -> None:
+    store.write_bytes(MARKER_KEY, json.dumps({"layout_version": version}).encode())
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` (as read from a file of this or an older layout) in `schema`: columns it lacks
+    become null, types are cast, order follows the schema. A column the schema does not know
+    means a newer writer: raise LayoutTooNew rather than drop it."""
+    unknown = [name for name in table.column_names if name not in schema.names]
+    if unknown:
+        raise LayoutTooNew(f"written by a newer runlake (columns {unknown}); upgrade runlake")
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)

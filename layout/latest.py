@@ -19,6 +19,17 @@ LATEST_ORDER_SQL = (
 )
 
 
+def latest_rank_sql(alias: str) -> str:
+    """The rule as one comparable DuckDB value of the row `alias`: of two snapshots of a run,
+    the one with the larger rank is the latest (struct values compare field by field)."""
+    p = f"{alias}."
+    return (
+        f"struct_pack(f := coalesce({p}status IN ({_FINISHED_SQL}), false), "
+        f"v := coalesce(TRY_CAST({p}resource_version AS HUGEINT), -1), "
+        f"r := {p}received_at, e := {p}event_id)"
+    )
+
+
 def _resource_version(row: Mapping[str, Any]) -> int:
     try:
         return int(row.get("resource_version") or "")

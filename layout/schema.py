@@ -1,19 +1,27 @@
-"""The Arrow schema of the `records` table and the Parquet settings every writer uses.
+"""The Arrow schemas of the snapshot rows and of the two Delta tables, and the names every
+room spells the same way (kinds, statuses).
 
 Only portable types: strings, float64, UTC microsecond timestamps and string maps, which
-pyarrow, polars, DuckDB, Athena and Spark all read the same way.
+pyarrow, polars, DuckDB, Athena, Spark and Trino all read the same way.
+
+A snapshot row (SNAPSHOT_SCHEMA) is what webhooks/ makes of one received object and what the
+inbox holds. The tables `snapshots` and `runs` (TABLE_SCHEMA) store the same columns plus
+`date`, the UTC date of the run's creation (of its first receipt when it has none), and are
+partitioned by (`kind`, `date`), so every snapshot of a run lands in one partition.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-LAYOUT_VERSION = 1
+# Layout 1 was records/kind=/date=/*.parquet, deduplicated at read time; `runlake migrate`
+# converts it (layout.migrate).
+LAYOUT_VERSION = 2
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 STRING_MAP = pa.map_(pa.string(), pa.string())
 
-RECORDS_SCHEMA = pa.schema(
+SNAPSHOT_SCHEMA = pa.schema(
     [
         pa.field("uid", pa.string(), nullable=False),
         pa.field("namespace", pa.string()),
@@ -40,10 +48,12 @@ RECORDS_SCHEMA = pa.schema(
         pa.field("received_at", TIMESTAMP, nullable=False),
         pa.field("object", pa.string()),
     ],
-    metadata={"runlake.layout_version": str(LAYOUT_VERSION)},
 )
 
-RECORD_COLUMNS: tuple[str, ...] = tuple(RECORDS_SCHEMA.names)
+SNAPSHOT_COLUMNS: tuple[str, ...] = tuple(SNAPSHOT_SCHEMA.names)
+
+PARTITION_COLUMNS = ("kind", "date")
+TABLE_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field("date", pa.string(), nullable=False))
 
 KINDS: dict[str, str] = {
     "TaskRun": "taskrun",
@@ -54,32 +64,20 @@ KINDS: dict[str, str] = {
 FINISHED_STATUSES = ("Succeeded", "Failed", "Cancelled", "TimedOut")
 STATUSES = (*FINISHED_STATUSES, "Running", "Pending")
 
-# Rows of one file are sorted so DuckDB's row-group statistics can skip by namespace and uid.
-SORT_KEYS = [("namespace", "ascending"), ("uid", "ascending"), ("received_at", "ascending")]
 
-# Dictionary encoding pays only where values repeat; trying it on uids and whole objects costs
-# a third of the time of writing a small file.
-DICTIONARY_COLUMNS = [
-    "namespace",
-    "kind",
-    "api_version",
-    "status",
-    "reason",
-    "pipeline",
-    "task",
-    "pipeline_task",
-    "event_type",
-    "source",
-    "labels",
-    "annotations",
-]
-
-PARQUET_OPTIONS = {
-    "compression": "zstd",
-    "compression_level": 3,
-    "use_dictionary": DICTIONARY_COLUMNS,
-    "write_statistics": True,
-    "coerce_timestamps": "us",
-    "allow_truncated_timestamps": False,
-    "row_group_size": 64 * 1024,
-}
+def duckdb_type(arrow_type: pa.DataType) -> str:
+    """The DuckDB type that reads a column of `arrow_type` (what the views and the inbox's
+    JSON reader declare)."""
+    if pa.types.is_string(arrow_type):
+        return "VARCHAR"
+    if pa.types.is_float64(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT"
+    if pa.types.is_boolean(arrow_type):
+        return "BOOLEAN"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
+    if pa.types.is_map(arrow_type):
+        return f"MAP({duckdb_type(arrow_type.key_type)}, {duckdb_type(arrow_type.item_type)})"
+    raise TypeError(f"no DuckDB type for {arrow_type}")

@@ -1,48 +1,52 @@
 """DuckDB over the store: the views, user SQL in a sandbox, and trusted queries for the API.
 
-One in-memory database per Engine, created on first use. Before any query runs it is set up
-and then locked: the views are created, S3 credentials live only in a DuckDB secret (never in
-the s3_* settings httpfs fills from the environment), external access is limited to the
-store, and the configuration is frozen. Each query runs on its own cursor so threads do not
-share a connection and a timeout interrupts only its own query.
+One in-memory database per Engine, created on first use, set up and then locked: the views
+are created, S3 credentials live only in a DuckDB secret (layout.duck), external access is
+limited to the store, and the configuration is frozen. Each query runs on its own cursor so
+threads do not share a connection and a timeout interrupts only its own query.
+
+Before a query the engine brings its picture of the store up to date, in this order: it lists
+the inbox and loads the objects it has not seen into `_inbox_rows` (forgetting those that
+went), then moves each table to its newest version (reading only the commits since). The
+order is what makes every run appear exactly once: the materializer deletes an inbox object
+only after the tables hold its rows, so an object gone from the listing is in the version read
+after it, and one still listed is merged away if the table holds it too. The table state and
+the inbox rows stay cached between queries; DuckDB caches the Parquet files' metadata.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
 import math
-import os
 import re
-import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from time import sleep
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
-import botocore.session
 import duckdb
 import pyarrow as pa
-from botocore.exceptions import BotoCoreError
 
+from layout import duck
+from layout.duck import httpfs_path, sql_string
+from layout.evolution import LayoutError, check_layout
+from layout.inbox import list_inbox, read_json_sql
 from layout.logs import SizeCache, list_logs
-from layout.store import S3Store, Store, StoreError
+from layout.store import ObjectInfo, Store, StoreError
+from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
+    INBOX_ROWS,
     LOG_OBJECTS,
     LOG_OBJECTS_TABLE,
-    RAW_VIEW,
-    RECORDS_GLOB,
     VIEWS,
     Partitions,
-    empty_source,
-    parquet_source,
-    sql_string,
+    inbox_rows_table,
+    source_statements,
     view_statements,
 )
 
@@ -50,6 +54,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "Engine",
+    "InboxStats",
     "SqlError",
     "SqlRefused",
     "SqlResult",
@@ -61,14 +66,14 @@ __all__ = [
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
-
-# Settings httpfs copies from AWS_* variables when it loads; duckdb_settings() would show them.
-_S3_CREDENTIAL_SETTINGS = ("s3_access_key_id", "s3_secret_access_key", "s3_session_token")
+# DuckDB's own memory, beyond which it spills to its temp directory (inbox rows included):
+# a materializer that stopped and left the inbox growing costs disk and time, not the process.
+MEMORY_LIMIT = "768MB"
 
 T = TypeVar("T")
 
-# Tries of a query whose files vanish under it (each sees a newer listing): a partition is
-# rewritten in well under a second, so a few tries, backing off, outlast its deletes.
+# Tries of a query whose files vanish under it (each sees a newer version): VACUUM keeps
+# replaced files for an hour, so this covers inbox objects deleted mid-read.
 _ATTEMPTS = 6
 _BACKOFF_S = 0.02
 
@@ -84,14 +89,14 @@ class SqlResult:
     truncated: bool
 
 
-def httpfs_path() -> str:
-    """The httpfs extension shipped in the duckdb-extension-httpfs wheel: no machine here
-    reaches DuckDB's extension host, so it is LOADed from a file, never INSTALLed."""
-    package = importlib.resources.files("duckdb_extension_httpfs")
-    path = package / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
-    if not path.is_file():
-        raise StoreError(f"httpfs for DuckDB {duckdb.__version__} is not installed at {path}")
-    return str(path)
+@dataclass(frozen=True)
+class InboxStats:
+    """What the engine saw in the inbox at its last look: what the materializer owes."""
+
+    objects: int
+    rows: int
+    bytes: int
+    oldest_age_s: float
 
 
 class Engine:
@@ -100,14 +105,16 @@ class Engine:
     ) -> None:
         self.store = store
         self.sql_timeout_s = sql_timeout_s
-        # DuckDB's home (where it would look for secrets and extensions) and spill space;
-        # the working directory may be read-only (Lambda), so never DuckDB's default '.tmp'.
-        self.work_dir = work_dir or os.path.join(tempfile.gettempdir(), "runlake-duckdb")
+        self.work_dir = work_dir or duck.default_work_dir()
+        self.tables = Tables(store)
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._access: duck.StoreAccess | None = None
         self._lock = threading.Lock()
-        self._views_over_files: bool | None = None  # None: the views need (re)creating
-        self._aws: Any = None  # botocore credentials, which refresh themselves
-        self._secret: tuple | None = None  # the credentials now in the DuckDB secret
+        self._pinned = threading.local()
+        self._states: dict[str, TableState] = {}
+        self._inbox: dict[str, ObjectInfo] = {}  # uri -> object, of the rows in _inbox_rows
+        self._inbox_partitions: frozenset[tuple[str, str]] = frozenset()
+        self._sources: tuple | None = None  # what the shared relations were built over
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
 
@@ -143,29 +150,58 @@ class Engine:
         partitions: Partitions | None = None,
     ) -> list[dict[str, Any]]:
         """Run trusted SQL (written by runlake; user input only in `params`) over the views
-        and the internal `_records`. Values are Python's (datetime, dict, ...). With
-        `partitions`, the views read only those partitions' files (listed afresh each try)."""
+        and the internal relations. Values are Python's (datetime, dict, ...). With
+        `partitions`, the views read only those partitions of the tables and the inbox."""
 
         def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             if partitions is not None:
-                # A temp view shadows the shared one in this connection only, and the views
-                # built on `_records` resolve that name when a query runs: they all read just
-                # these partitions here.
-                con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS "
-                    f"{self._partition_source(partitions)}"
-                )
+                self._shadow(con, partitions)
             result = con.execute(sql, params)
             names = [column[0] for column in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
         return self._run(run, logs=_names_logs(sql))
 
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Queries in this block (in this thread) see the store as the first of them did:
+        one request's several queries agree, and pay for one look at the store."""
+        outer = getattr(self._pinned, "on", False)
+        self._pinned.on, self._pinned.synced = True, outer and self._pinned.synced
+        try:
+            yield
+        finally:
+            self._pinned.on = outer
+
+    def locate(self, uid: str) -> tuple[str, str] | None:
+        """The (kind, date) partition of the run `uid`, from the inbox or the uid index;
+        None when the store has no such run."""
+        rows = self.query(
+            f"SELECT kind, date FROM {INBOX_ROWS} WHERE uid = ? UNION ALL "
+            "SELECT kind, date FROM _run_index WHERE uid = ? LIMIT 1",
+            [uid, uid],
+        )
+        return (rows[0]["kind"], rows[0]["date"]) if rows else None
+
+    def inbox_stats(self) -> InboxStats:
+        """The inbox as the last query saw it (looks once if nothing has)."""
+        with self._lock:
+            if self._db is None:
+                self._open_locked()
+            infos = list(self._inbox.values())
+            assert self._db is not None
+            rows = self._db.execute(f"SELECT count(*) FROM {INBOX_ROWS}").fetchone()[0]
+        oldest = min((info.mtime for info in infos), default=None)
+        age = max(0.0, datetime.now(UTC).timestamp() - oldest) if oldest else 0.0
+        return InboxStats(len(infos), rows, sum(info.size for info in infos), age)
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+                self._sources = None
+                self._inbox = {}
 
     # -- running ----------------------------------------------------------------------
 
@@ -173,22 +209,18 @@ class Engine:
         for attempt in range(_ATTEMPTS):
             last = attempt == _ATTEMPTS - 1
             if attempt:
-                # Let a rewrite in progress finish its deletes before listing again.
                 sleep(_BACKOFF_S * 2 ** (attempt - 1))
             try:
                 con = self._connection(logs)
             except _ListingRaced:
-                if not last:  # a file went while the views were being bound: list again
+                if not last:  # an inbox object went while it was being read: look again
                     continue
                 raise
             try:
                 return self._with_timeout(con, fn)
             except (duckdb.IOException, duckdb.HTTPException) as exc:
-                # Files vanish under compaction and retention; listing again sees the
-                # merged file (DESIGN: object layout). All of them gone: the store is empty.
                 if not last and _vanished(exc):
-                    with self._lock:
-                        self._views_over_files = None
+                    self._pinned.synced = False
                     continue
                 raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
             except duckdb.PermissionException as exc:
@@ -224,22 +256,19 @@ class Engine:
             timer.cancel()
 
     def _connection(self, logs: bool = False) -> duckdb.DuckDBPyConnection:
-        """A cursor (its own connection) on the set-up database, views and secret current."""
+        """A cursor (its own connection) on the set-up database, with the inbox and the
+        tables as current as the rules above ask."""
+        pinned = getattr(self._pinned, "on", False)
         with self._lock:
             if self._db is None:
-                self._db = self._open()
+                self._open_locked()
             db = self._db
+            assert db is not None and self._access is not None
             try:
-                self._refresh_secret(db)
-                # Once files exist the views read them; while the store is empty, look again
-                # before each query, since DuckDB cannot bind read_parquet to no files.
-                if not self._views_over_files:
-                    over_files = self._store_has_files(db)
-                    if over_files != self._views_over_files:
-                        source = parquet_source(self._glob()) if over_files else empty_source()
-                        for statement in view_statements(source):
-                            db.execute(statement)
-                        self._views_over_files = over_files
+                self._access.refresh(db)
+                if not (pinned and getattr(self._pinned, "synced", False)):
+                    self._sync(db)
+                    self._pinned.synced = pinned
                 if logs:
                     self._refresh_log_objects(db)
             except (duckdb.IOException, duckdb.HTTPException) as exc:
@@ -247,42 +276,155 @@ class Engine:
                 raise error(f"cannot read the store: {_first_line(exc)}") from exc
             return db.cursor()
 
+    # -- keeping up with the store ------------------------------------------------------
+
+    def _sync(self, db: duckdb.DuckDBPyConnection) -> None:
+        self._sync_inbox(db, list_inbox(self.store))
+        self._states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
+        sources = (
+            self._states[RUNS].version,
+            self._states[SNAPSHOTS].version,
+            self._states[INDEX].version,
+            self._inbox_partitions,
+        )
+        if sources != self._sources:
+            self._define_sources(db)
+            self._sources = sources
+
+    def _sync_inbox(self, db: duckdb.DuckDBPyConnection, listed: list[ObjectInfo]) -> None:
+        now = {self.store.uri(info.key): info for info in listed}
+        gone = [uri for uri in self._inbox if uri not in now]
+        new = [uri for uri in now if uri not in self._inbox]
+        if not gone and not new:
+            return
+        cursor = db.cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            if gone:
+                cursor.execute(f"DELETE FROM {INBOX_ROWS} WHERE list_contains(?, _file)", [gone])
+            if new:
+                self._load_inbox(cursor, new)
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+        for uri in gone:
+            del self._inbox[uri]
+        self._inbox.update({uri: now[uri] for uri in new})
+        self._inbox_partitions = frozenset(
+            tuple(row)
+            for row in db.execute(f"SELECT DISTINCT kind, date FROM {INBOX_ROWS}").fetchall()
+        )
+
+    def _load_inbox(self, cursor: duckdb.DuckDBPyConnection, uris: list[str]) -> None:
+        """Insert the rows of these inbox objects, each in its run's partition: the uid
+        index's for a run already stored, else that of its first snapshot here."""
+        index = self._states.get(INDEX) or self.tables.state(INDEX)
+        known = (
+            f"SELECT {INDEX_COLUMNS} FROM read_parquet(?)"
+            if index.files
+            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date "
+            "WHERE false"
+        )
+        params: list[Any] = [uris] + ([[f.uri for f in index.files]] if index.files else [])
+        cursor.execute(
+            f"""
+            INSERT INTO {INBOX_ROWS} BY NAME
+            WITH arrived AS ({read_json_sql("?")}),
+                 placed AS (
+                    SELECT uid, kind, date FROM ({known}) WHERE uid IN (SELECT uid FROM arrived)
+                    UNION ALL
+                    SELECT uid, any_value(kind), any_value(date) FROM {INBOX_ROWS}
+                    WHERE uid IN (SELECT uid FROM arrived) GROUP BY uid)
+            SELECT a.* EXCLUDE (kind), coalesce(p.kind, a.kind) AS kind,
+                   coalesce(p.date, first_value(strftime(coalesce(a.created_at, a.received_at),
+                       '%Y-%m-%d')) OVER (PARTITION BY a.uid ORDER BY a.created_at IS NULL,
+                       a.received_at, a.event_id)) AS date
+            FROM arrived a LEFT JOIN (SELECT uid, any_value(kind) AS kind,
+                                             any_value(date) AS date
+                                      FROM placed GROUP BY uid) p ON p.uid = a.uid""",
+            params,
+        )
+
+    def _define_sources(self, db: duckdb.DuckDBPyConnection) -> None:
+        runs, snapshots = self._states[RUNS], self._states[SNAPSHOTS]
+        near = set(self._inbox_partitions)
+        for statement in source_statements(
+            [f.uri for f in runs.files],
+            [f.uri for f in snapshots.files],
+            [f.uri for f in runs.select(partitions=near)],
+            [f.uri for f in snapshots.select(partitions=near)],
+        ):
+            db.execute(statement)
+        index_files = [f.uri for f in self._states[INDEX].files]
+        index_source = (
+            f"SELECT {INDEX_COLUMNS} FROM read_parquet("
+            + "["
+            + ", ".join(sql_string(u) for u in index_files)
+            + "])"
+            if index_files
+            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, "
+            "NULL::VARCHAR AS date WHERE false"
+        )
+        db.execute(f"CREATE OR REPLACE VIEW _run_index AS {index_source}")
+
+    def _shadow(self, con: duckdb.DuckDBPyConnection, partitions: Partitions) -> None:
+        """Temporary views, in this connection only, over just `partitions` of the tables and
+        the inbox: the views resolve these names when the query runs."""
+        runs, snapshots = self._states[RUNS], self._states[SNAPSHOTS]
+        wanted = {
+            (f.kind, f.date)
+            for f in (*runs.files, *snapshots.files)
+            if partitions.holds(f.kind, f.date)
+        }
+        near = wanted & set(self._inbox_partitions)
+        for statement in source_statements(
+            [f.uri for f in runs.select(partitions=wanted)],
+            [f.uri for f in snapshots.select(partitions=wanted)],
+            [f.uri for f in runs.select(partitions=near)],
+            [f.uri for f in snapshots.select(partitions=near)],
+            temp=True,
+        ):
+            con.execute(statement)
+        database = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {INBOX_ROWS} AS SELECT * FROM "
+            f'"{database}".main.{INBOX_ROWS} WHERE {partitions.condition()}'
+        )
+
     # -- setting up -------------------------------------------------------------------
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        os.makedirs(os.path.join(self.work_dir, "tmp"), exist_ok=True)
-        db = duckdb.connect(
-            config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "allow_community_extensions": False,
-                "allow_persistent_secrets": False,
-                "home_directory": self.work_dir,
-                # Never ~/.duckdb/extensions: in Lambda only /tmp is writable (httpfs itself is
-                # LOADed from its wheel, see httpfs_path).
-                "extension_directory": os.path.join(self.work_dir, "extensions"),
-                "temp_directory": os.path.join(self.work_dir, "tmp"),
-            }
-        )
+    def _open_locked(self) -> None:
         try:
-            db.execute("SET GLOBAL TimeZone = 'UTC'")
-            if isinstance(self.store, S3Store):
-                db.execute(f"LOAD {sql_string(httpfs_path())}")
-                for name in _S3_CREDENTIAL_SETTINGS:
-                    db.execute(f"SET GLOBAL {name} = ''")
-                _assert_no_credential_settings(db)
-                self._aws = botocore.session.get_session().get_credentials()
-                self._refresh_secret(db)
+            check_layout(self.store)
+        except LayoutError as exc:
+            raise StoreError(str(exc)) from exc
+        db, access = duck.connect(self.store, self.work_dir, MEMORY_LIMIT)
+        try:
+            db.execute(inbox_rows_table())
+            db.execute(LOG_OBJECTS_TABLE)
+            self._states = {path: TableState(path, -1, ()) for path in (RUNS, SNAPSHOTS, INDEX)}
+            self._define_sources(db)
+            for statement in view_statements():
+                db.execute(statement)
+            # Parquet footers are read once per file, not once per query.
+            db.execute("SET GLOBAL enable_object_cache = true")
             # From here on nothing outside the store can be read or written, and no setting
             # (these included) can change.
             db.execute(f"SET GLOBAL allowed_directories = [{sql_string(self._allowed_root())}]")
             db.execute("SET GLOBAL enable_external_access = false")
             db.execute("SET GLOBAL lock_configuration = true")
-            db.execute(LOG_OBJECTS_TABLE)
         except BaseException:
             db.close()
             raise
-        return db
+        self._db, self._access = db, access
+        self._sources = None
+
+    def _allowed_root(self) -> str:
+        return self.store.uri("").rstrip("/") + "/"
 
     def _refresh_log_objects(self, db: duckdb.DuckDBPyConnection) -> None:
         """List the store's logs into LOG_OBJECTS for the `logs` view: one listing (a LIST
@@ -320,43 +462,6 @@ class Engine:
         finally:
             cursor.close()
 
-    def _allowed_root(self) -> str:
-        return self.store.uri("").rstrip("/") + "/"
-
-    def _partition_source(self, partitions: Partitions) -> str:
-        uris = sorted(
-            self.store.uri(info.key)
-            for prefix in partitions.prefixes()
-            for info in self.store.list(prefix)
-            if partitions.holds(info.key)
-        )
-        return parquet_source(uris) if uris else empty_source()
-
-    def _glob(self) -> str:
-        return self.store.uri(RECORDS_GLOB)
-
-    def _store_has_files(self, db: duckdb.DuckDBPyConnection) -> bool:
-        # Through DuckDB itself, so the answer holds for the path read_parquet will take.
-        found = db.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM glob({sql_string(self._glob())}) LIMIT 1)"
-        ).fetchone()
-        return bool(found and found[0])
-
-    def _refresh_secret(self, db: duckdb.DuckDBPyConnection) -> None:
-        """(Re)create the S3 secret when the credentials changed: temporary credentials from
-        a role or SSO expire, and botocore hands out the refreshed ones."""
-        if not isinstance(self.store, S3Store):
-            return
-        try:
-            frozen = self._aws.get_frozen_credentials() if self._aws is not None else None
-        except BotoCoreError as exc:  # e.g. an SSO or role refresh that cannot reach AWS
-            raise StoreError(f"cannot get AWS credentials: {exc}") from exc
-        current = (frozen.access_key, frozen.secret_key, frozen.token) if frozen else ()
-        if current == self._secret:
-            return
-        db.execute(s3_secret_sql(self.store, *current))
-        self._secret = current
-
 
 def _confine(con: duckdb.DuckDBPyConnection, namespaces: frozenset[str]) -> None:
     """Shadow every view, in this connection only, by one showing just `namespaces`. User SQL
@@ -376,39 +481,6 @@ def _confine(con: duckdb.DuckDBPyConnection, namespaces: frozenset[str]) -> None
             con.execute(
                 f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} WHERE false'
             )
-
-
-def _assert_no_credential_settings(db: duckdb.DuckDBPyConnection) -> None:
-    # A DuckDB upgrade that changed how these settings scope must fail here, not leak.
-    names = ", ".join(sql_string(name) for name in _S3_CREDENTIAL_SETTINGS)
-    left = db.execute(
-        "SELECT name FROM duckdb_settings() WHERE name IN (" + names + ")"
-        " AND coalesce(value, '') <> ''"
-    ).fetchall()
-    if left:
-        raise RuntimeError(f"DuckDB kept S3 credentials in settings {left}; refusing to start")
-
-
-def s3_secret_sql(
-    store: S3Store, key_id: str | None = None, secret: str | None = None, token: str | None = None
-) -> str:
-    options = {"TYPE": "s3", "SCOPE": store.uri(""), "REGION": store.region}
-    if key_id and secret:
-        options.update(KEY_ID=key_id, SECRET=secret)
-    if token:
-        options["SESSION_TOKEN"] = token
-    if store.endpoint:
-        endpoint = urlparse(store.endpoint)
-        options.update(
-            ENDPOINT=endpoint.netloc or endpoint.path,
-            URL_STYLE="path",
-            USE_SSL=endpoint.scheme != "http",
-        )
-    body = ", ".join(
-        f"{name} {value if isinstance(value, bool) else sql_string(value)}"
-        for name, value in options.items()
-    )
-    return f"CREATE OR REPLACE SECRET runlake_store ({body})"
 
 
 def jsonable(value: Any) -> Any:
@@ -439,7 +511,7 @@ def jsonable(value: Any) -> Any:
 
 
 class _ListingRaced(StoreError):
-    """A file listed for the views vanished (compaction, retention) before it was read."""
+    """An inbox object vanished (the materializer committed it) while being read."""
 
 
 def _names_logs(sql: str) -> bool:

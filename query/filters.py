@@ -69,65 +69,48 @@ class Filters:
     def where(self, namespaces_allowed: frozenset[str] | None = None) -> tuple[str, list[Any]]:
         """A WHERE condition over the `runs` columns (never empty: `true` for no filter)
         and its parameters. `namespaces_allowed` (the token's) confines every answer."""
-        fixed, fixed_params, other, other_params = self.where_split(namespaces_allowed)
-        return f"{fixed} AND {other}", fixed_params + other_params
-
-    def where_split(
-        self, namespaces_allowed: frozenset[str] | None = None
-    ) -> tuple[str, list[Any], str, list[Any]]:
-        """The condition in two parts: over columns every snapshot of a run shares
-        (metadata: namespace, kind, name, created_at), which may filter snapshots before the
-        latest one is picked, and over the rest (status, labels), which must filter the
-        latest snapshot. Each part is `true` when empty."""
-        fixed: list[str] = []
-        fixed_params: list[Any] = []
-        other: list[str] = []
-        other_params: list[Any] = []
+        terms: list[str] = []
+        params: list[Any] = []
         if namespaces_allowed is not None:
-            fixed.append("list_contains(?::VARCHAR[], namespace)")
-            fixed_params.append(sorted(namespaces_allowed))
-        for column, values in (("namespace", self.namespaces), ("kind", self.kinds)):
+            terms.append("list_contains(?::VARCHAR[], namespace)")
+            params.append(sorted(namespaces_allowed))
+        for column, values in (
+            ("namespace", self.namespaces),
+            ("kind", self.kinds),
+            ("status", self.statuses),
+        ):
             if values:
-                fixed.append(f"list_contains(?::VARCHAR[], {column})")
-                fixed_params.append(values)
+                terms.append(f"list_contains(?::VARCHAR[], {column})")
+                params.append(values)
         if self.since is not None:
-            fixed.append("created_at >= ?")
-            fixed_params.append(self.since)
+            terms.append("created_at >= ?")
+            params.append(self.since)
         if self.until is not None:
-            fixed.append("created_at < ?")
-            fixed_params.append(self.until)
+            terms.append("created_at < ?")
+            params.append(self.until)
         if self.q:
-            fixed.append("contains(lower(name), ?)")
-            fixed_params.append(self.q.lower())
-        if self.statuses:
-            other.append("list_contains(?::VARCHAR[], status)")
-            other_params.append(self.statuses)
-        # Label columns can gain a value after the first snapshot: judged on the latest.
+            terms.append("contains(lower(name), ?)")
+            params.append(self.q.lower())
         for column in ("pipeline", "task", "pipeline_run"):
             value = getattr(self, column)
             if value is not None:
-                other.append(f"{column} = ?")
-                other_params.append(value)
+                terms.append(f"{column} = ?")
+                params.append(value)
         for key, value in self.labels:
             if value is None:
-                other.append("map_contains(labels, ?)")
-                other_params.append(key)
+                terms.append("map_contains(labels, ?)")
+                params.append(key)
             else:
-                other.append("labels[?] = ?")
-                other_params += [key, value]
-        return (
-            " AND ".join(fixed) or "true",
-            fixed_params,
-            " AND ".join(other) or "true",
-            other_params,
-        )
+                terms.append("labels[?] = ?")
+                params += [key, value]
+        return " AND ".join(terms) or "true", params
 
     def partitions(self) -> Partitions | None:
         """The (kind, date) partitions that can hold a matching run, or None for all of them
         (no kind and no time bound). Dates are the UTC dates of created_at, as the layout's."""
         if not self.kinds and self.since is None and self.until is None:
             return None
-        kinds = tuple(KINDS[k] for k in (self.kinds or KINDS))
+        kinds = tuple(self.kinds or KINDS)
         first = self.since.astimezone(UTC).date() if self.since else None
         # `until` is exclusive: a bound at midnight needs nothing of that day.
         last = (

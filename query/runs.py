@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from layout.keys import is_dns_label, is_uid
-from layout.latest import LATEST_ORDER_SQL
-from layout.schema import KINDS, RECORD_COLUMNS
+from layout.schema import KINDS, SNAPSHOT_COLUMNS
 from query.engine import Engine, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
-from query.views import RAW_VIEW, Partitions
+from query.views import RUNS_WITH_DATE, Partitions
 
-SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c != "object")
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in SNAPSHOT_COLUMNS if c != "object")
 _SELECT = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
 _LOG_SUFFIX = ".log.gz"
 # How far back from the newest partition a first page looks before reading everything.
@@ -34,17 +33,12 @@ def list_runs(
     if key is not None:
         # The window of the first page, so relative bounds (`24h`) do not move between pages.
         filters = replace(filters, since=key.since, until=key.until)
-    fixed, params, other, other_params = filters.where_split(allowed)
+    where, params = filters.where(allowed)
     if key is not None:
-        after, more = after_sql(key)  # created_at and uid: the same in every snapshot
-        fixed, params = f"{fixed} AND {after}", params + more
-    # Only the keys first, so the latest-snapshot ranking carries few columns, and only over
-    # the snapshots that can match.
-    sql = (
-        f"SELECT uid, kind, created_at FROM ({latest_sql(fixed, '*')}) WHERE {other} "
-        f"ORDER BY {ORDER_SQL} LIMIT ?"
-    )
-    params += [*other_params, filters.page_size + 1]
+        after, more = after_sql(key)
+        where, params = f"{where} AND {after}", params + more
+    sql = f"SELECT {_SELECT} FROM runs WHERE {where} ORDER BY {ORDER_SQL} LIMIT ?"
+    params.append(filters.page_size + 1)
     rows = None
     bound = filters.partitions()
     anchor = (
@@ -58,10 +52,10 @@ def list_runs(
         anchor = min(anchor, bound.last)
     if filters.since is None and anchor is not None:
         # Newest partitions first, widening only while they hold less than a page. A full
-        # page there is the right page: older partitions hold only older runs (partition
-        # date = created_at date), and a run without created_at (sorting last) ends the
-        # shortcut.
-        kinds = bound.kinds if bound else tuple(KINDS.values())
+        # page there is the right page: older partitions hold only older runs (a run's
+        # partition is the date it was created), and a run without created_at (sorting
+        # last) ends the shortcut.
+        kinds = bound.kinds if bound else tuple(KINDS)
         for days in _WIDENING_DAYS:
             window = Partitions(kinds, anchor - timedelta(days=days), bound.last if bound else None)
             rows = engine.query(sql, params, partitions=window)
@@ -77,41 +71,7 @@ def list_runs(
         token = encode_token(
             PageKey(last["created_at"], last["uid"], filters.since, filters.until), filters.raw
         )
-    return [summary(row) for row in _latest_of(engine, rows)], token
-
-
-def _latest_of(
-    engine: Engine, keys: list[dict[str, Any]], columns: str = _SELECT
-) -> list[dict[str, Any]]:
-    """The latest snapshots of the runs `keys` names (uid, kind, created_at), in that order,
-    read from only their partitions."""
-    if not keys:
-        return []
-    partitions = None
-    if all(k["created_at"] is not None for k in keys):
-        days = [k["created_at"].astimezone(UTC).date() for k in keys]
-        partitions = Partitions(
-            tuple(sorted({KINDS[k["kind"]] for k in keys})), min(days), max(days)
-        )
-    rows = engine.query(
-        latest_sql("uid IN (SELECT unnest(?::VARCHAR[]))", columns),
-        [[k["uid"] for k in keys]],
-        partitions=partitions,
-    )
-    by_uid = {row["uid"]: row for row in rows}
-    return [by_uid[k["uid"]] for k in keys if k["uid"] in by_uid]
-
-
-def latest_sql(where: str, columns: str = _SELECT) -> str:
-    """The `runs` view's rule (one row per event_id, then the latest per uid) over the raw
-    rows matching `where`, which must hold for all or none of a run's snapshots (uid,
-    namespace): filtering before the ranking lets the scan skip everything else."""
-    return (
-        f"WITH s AS (SELECT * FROM {RAW_VIEW} WHERE {where} QUALIFY row_number() OVER "
-        "(PARTITION BY event_id ORDER BY received_at) = 1) "
-        f"SELECT {columns} FROM s QUALIFY row_number() OVER "
-        f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1"
-    )
+    return [summary(row) for row in rows], token
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -128,13 +88,28 @@ def get_run(engine: Engine, uid: str, allowed: frozenset[str] | None) -> dict[st
         if allowed is not None
         else ("true", [])
     )
-    # The runs view cannot push a uid filter below its de-duplication; this query can.
-    found = engine.query(
-        latest_sql(f"uid = ? AND {confine}", f'{_SELECT}, "object"'), [uid, *params]
-    )
-    if not found:
+    with engine.pinned():
+        found = _one_run(engine, uid, confine, params)
+        if found is None:
+            return None
+        return _with_details(engine, found)
+
+
+def _one_run(engine: Engine, uid: str, confine: str, params: list[Any]) -> dict | None:
+    """The run's row, read from its own partition (the uid index says which)."""
+    where = engine.locate(uid)
+    if where is None:
         return None
-    row = found[0]
+    kind, day = where
+    found = engine.query(
+        f'SELECT {_SELECT}, "object", date FROM {RUNS_WITH_DATE} WHERE uid = ? AND {confine}',
+        [uid, *params],
+        partitions=Partitions((kind,), date.fromisoformat(day), date.fromisoformat(day)),
+    )
+    return found[0] if found else None
+
+
+def _with_details(engine: Engine, row: dict[str, Any]) -> dict[str, Any]:
     run = summary(row)
     run["object"] = _parsed(row["object"])
     if row["kind"] == "TaskRun":
@@ -155,9 +130,8 @@ def _parsed(text: str | None) -> Any:
 
 
 def _own_partition(row: dict[str, Any]) -> Partitions:
-    moment = row["created_at"] or row["received_at"]
-    day = moment.astimezone(UTC).date()
-    return Partitions((KINDS[row["kind"]],), day, day)
+    day = date.fromisoformat(row["date"])
+    return Partitions((row["kind"],), day, day)
 
 
 def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -184,7 +158,7 @@ def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
         "'$.metadata.ownerReferences[*].uid'), ?)) "
         "ORDER BY started_at NULLS LAST, created_at, name",
         [row["namespace"], row["name"], row["uid"]],
-        partitions=Partitions((KINDS["TaskRun"], KINDS["CustomRun"]), first, last),
+        partitions=Partitions(("TaskRun", "CustomRun"), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
 

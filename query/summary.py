@@ -13,7 +13,6 @@ from typing import Any
 
 from query.engine import Engine, jsonable
 from query.filters import Filters
-from query.runs import latest_sql
 
 GROUP_BY: dict[str, str] = {
     "pipeline": "pipeline",
@@ -51,7 +50,7 @@ def summarize(
     key_sql = GROUP_BY[group_by]
     if not filters.kinds and group_by in _DEFAULT_KIND:
         filters = replace(filters, kinds=[_DEFAULT_KIND[group_by]])
-    fixed, params, other, other_params = filters.where_split(allowed)
+    where, params = filters.where(allowed)
     counts = ", ".join(
         f"count(*) FILTER (WHERE status = '{status}') AS {name}"
         for name, status in _STATUS_COLUMNS.items()
@@ -63,8 +62,8 @@ def summarize(
                    avg(duration_seconds) AS avg_duration_seconds,
                    quantile_cont(duration_seconds, 0.5) AS p50_duration_seconds,
                    quantile_cont(duration_seconds, 0.95) AS p95_duration_seconds
-            FROM ({latest_sql(fixed, "*")}) WHERE {other} GROUP BY ALL ORDER BY {order}""",
-        params + other_params,
+            FROM runs WHERE {where} GROUP BY ALL ORDER BY {order}""",
+        params,
         partitions=filters.partitions(),
     )
     groups = []

@@ -1,24 +1,31 @@
-"""The SQL views users query (DESIGN: SQL views), as text over one `records` source.
+"""The SQL views users query (DESIGN: SQL views), as text over the tables and the inbox.
 
-The source is either the store's Parquet files or, while the store holds none, an empty
-relation with the same columns and types, so an empty archive answers with empty views
-instead of DuckDB's "No files found".
+Internal relations, never named by user SQL, which the views are built on:
+
+- `_runs_table`, `_snapshots_table`: the Delta tables' files at one version (or, for a query
+  that needs only some partitions, a temporary view over just those files);
+- `_runs_near_inbox`, `_snapshots_near_inbox`: the same tables' files in the partitions the
+  inbox's rows fall into;
+- `_inbox_rows`: the rows of the inbox objects, as the engine last listed them.
+
+`runs` is the runs table merged with the inbox: a table row stays unless an inbox snapshot of
+its run beats it, and an inbox snapshot is added unless a table row of its run is as new or
+newer, by DESIGN's rule (layout.latest), so every run shows once with its latest snapshot. The
+merge reads the whole table once and the inbox's partitions once more; nothing re-ranks the
+history. `snapshots` is the snapshots table plus the inbox events it does not hold yet.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-import pyarrow as pa
+from layout.duck import sql_string
+from layout.latest import LATEST_ORDER_SQL, latest_rank_sql
+from layout.schema import FINISHED_STATUSES, SNAPSHOT_COLUMNS, TABLE_SCHEMA, duckdb_type
 
-from layout.latest import LATEST_ORDER_SQL
-from layout.schema import FINISHED_STATUSES, RECORDS_SCHEMA
-
-# Every view a user query may name; `_records` is the raw source the others are built on and
-# stays internal (it still holds duplicate event_ids).
+# Every view a user query may name.
 VIEWS: tuple[str, ...] = (
     "snapshots",
     "runs",
@@ -28,110 +35,126 @@ VIEWS: tuple[str, ...] = (
     "steps",
     "logs",
 )
-RAW_VIEW = "_records"
 
-RECORDS_GLOB = "records/kind=*/date=*/*.parquet"
+RUNS_TABLE = "_runs_table"
+SNAPSHOTS_TABLE = "_snapshots_table"
+RUNS_NEAR_INBOX = "_runs_near_inbox"
+SNAPSHOTS_NEAR_INBOX = "_snapshots_near_inbox"
+INBOX_ROWS = "_inbox_rows"
+# `runs` with the partition column `date`, for runlake's own queries.
+RUNS_WITH_DATE = "_runs"
 
-_COLUMNS = ", ".join(f'"{name}"' for name in RECORDS_SCHEMA.names)
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def duckdb_type(arrow_type: pa.DataType) -> str:
-    if pa.types.is_string(arrow_type):
-        return "VARCHAR"
-    if pa.types.is_float64(arrow_type):
-        return "DOUBLE"
-    if pa.types.is_int64(arrow_type):
-        return "BIGINT"
-    if pa.types.is_boolean(arrow_type):
-        return "BOOLEAN"
-    if pa.types.is_timestamp(arrow_type):
-        return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
-    if pa.types.is_map(arrow_type):
-        return f"MAP({duckdb_type(arrow_type.key_type)}, {duckdb_type(arrow_type.item_type)})"
-    raise TypeError(f"no DuckDB type for {arrow_type}")
-
-
-def parquet_source(glob_uri: str | Sequence[str]) -> str:
-    """Over one glob, or a list of files (the partitions a filtered query needs)."""
-    # hive_partitioning=false: the path's kind=taskrun must not replace the file's
-    # kind='TaskRun'. union_by_name: files written before a column existed still read.
-    files = (
-        sql_string(glob_uri)
-        if isinstance(glob_uri, str)
-        else "[" + ", ".join(sql_string(uri) for uri in glob_uri) + "]"
-    )
-    # The typed empty relation, unioned by name, supplies columns that no file has yet:
-    # after a column is added, a store may hold only files written before (DESIGN: contracts).
-    return (
-        f"SELECT {_COLUMNS} FROM ({empty_source()} UNION ALL BY NAME "
-        f"SELECT * FROM read_parquet({files}, "
-        "union_by_name = true, hive_partitioning = false))"
-    )
-
-
-_DATE_IN_KEY = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
-# Past this many (kind, day) prefixes, one listing per kind (filtered by date) is cheaper.
-_MAX_DAY_PREFIXES = 96
+_COLUMNS = ", ".join(f'"{name}"' for name in SNAPSHOT_COLUMNS)
+_TABLE_COLUMNS = ", ".join(f'"{name}"' for name in TABLE_SCHEMA.names)
 
 
 @dataclass(frozen=True)
 class Partitions:
-    """The (kind, date) partitions a query needs: `kinds` as directory names (taskrun, ...),
-    dates from `first` to `last` inclusive (None: unbounded)."""
+    """The (kind, date) partitions a query needs: `kinds` by name (TaskRun, ...), dates from
+    `first` to `last` inclusive (None: unbounded)."""
 
     kinds: tuple[str, ...]
     first: date | None = None
     last: date | None = None
 
-    def prefixes(self) -> list[str]:
-        """Store prefixes to list: one per (kind, day) for short ranges, else one per kind."""
-        if self.first is not None and self.last is not None:
-            days = (self.last - self.first).days + 1
-            if days <= 0:
-                return []
-            if days * len(self.kinds) <= _MAX_DAY_PREFIXES:
-                return [
-                    f"records/kind={kind}/date={(self.first + timedelta(d)).isoformat()}/"
-                    for kind in self.kinds
-                    for d in range(days)
-                ]
-        return [f"records/kind={kind}/" for kind in self.kinds]
+    def holds(self, kind: str, day: str) -> bool:
+        return (
+            kind in self.kinds
+            and (self.first is None or day >= self.first.isoformat())
+            and (self.last is None or day <= self.last.isoformat())
+        )
 
-    def holds(self, key: str) -> bool:
-        found = _DATE_IN_KEY.search(key)
-        if not key.endswith(".parquet") or not found:
-            return False
-        day = date.fromisoformat(found.group(1))
-        return (self.first is None or day >= self.first) and (self.last is None or day <= self.last)
+    def condition(self) -> str:
+        """The same bound as SQL over `kind` and `date` (for the inbox's rows)."""
+        terms = [
+            "list_contains([" + ", ".join(sql_string(k) for k in self.kinds) + "]::VARCHAR[], kind)"
+        ]
+        if self.first is not None:
+            terms.append(f"date >= {sql_string(self.first.isoformat())}")
+        if self.last is not None:
+            terms.append(f"date <= {sql_string(self.last.isoformat())}")
+        return " AND ".join(terms)
 
 
 def empty_source() -> str:
+    """No rows, TABLE_SCHEMA's columns and types."""
     columns = ", ".join(
-        f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in RECORDS_SCHEMA
+        f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in TABLE_SCHEMA
     )
     return f"SELECT {columns} WHERE false"
 
 
-def view_statements(source: str) -> list[str]:
-    """CREATE OR REPLACE VIEW statements for every view, over `source` (a SELECT)."""
+def files_source(uris: Sequence[str]) -> str:
+    """TABLE_SCHEMA's columns over these Parquet files of a Delta table (none: no rows).
+
+    delta-rs keeps `kind` and `date` in the path (kind=TaskRun/date=2026-11-30/), not in the
+    file, hence hive_partitioning with their types fixed. The typed empty relation, unioned by
+    name, supplies columns that no file has yet: after a nullable column is added, a table may
+    hold only files written before it."""
+    if not uris:
+        return empty_source()
+    files = "[" + ", ".join(sql_string(uri) for uri in uris) + "]"
+    return (
+        f"SELECT {_TABLE_COLUMNS} FROM ({empty_source()} UNION ALL BY NAME "
+        f"SELECT * FROM read_parquet({files}, hive_partitioning = true, "
+        "hive_types = {'kind': 'VARCHAR', 'date': 'VARCHAR'}, union_by_name = true))"
+    )
+
+
+def inbox_rows_table() -> str:
+    columns = ", ".join(f'"{field.name}" {duckdb_type(field.type)}' for field in TABLE_SCHEMA)
+    return f"CREATE TABLE IF NOT EXISTS {INBOX_ROWS} ({columns}, _file VARCHAR)"
+
+
+def source_statements(
+    runs: Sequence[str],
+    snapshots: Sequence[str],
+    runs_near: Sequence[str],
+    snapshots_near: Sequence[str],
+    temp: bool = False,
+) -> list[str]:
+    """(Re)define the table relations over these files; `temp` shadows them in one
+    connection only."""
+    scope = "TEMP " if temp else ""
+    return [
+        f"CREATE OR REPLACE {scope}VIEW {name} AS {files_source(uris)}"
+        for name, uris in (
+            (RUNS_TABLE, runs),
+            (SNAPSHOTS_TABLE, snapshots),
+            (RUNS_NEAR_INBOX, runs_near),
+            (SNAPSHOTS_NEAR_INBOX, snapshots_near),
+        )
+    ]
+
+
+def view_statements() -> list[str]:
+    """CREATE OR REPLACE VIEW statements for every view (the relations above must exist)."""
     kinds = {"taskruns": "TaskRun", "pipelineruns": "PipelineRun", "customruns": "CustomRun"}
+    inbox_latest = (
+        f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
+        f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1"
+    )
+    inbox_events = (
+        f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
+        "(PARTITION BY event_id ORDER BY received_at, _file) = 1"
+    )
     statements = [
-        f"CREATE OR REPLACE VIEW {RAW_VIEW} AS {source}",
-        # Writers may store one event twice (retries, compaction in progress): keep one.
+        f"""CREATE OR REPLACE VIEW {RUNS_WITH_DATE} AS
+            WITH inbox AS ({inbox_latest})
+            SELECT t.* FROM {RUNS_TABLE} t
+            WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.uid = t.uid
+                              AND {latest_rank_sql("i")} > {latest_rank_sql("t")})
+            UNION ALL
+            SELECT i.* FROM inbox i
+            WHERE NOT EXISTS (SELECT 1 FROM {RUNS_NEAR_INBOX} t WHERE t.uid = i.uid
+                              AND {latest_rank_sql("t")} >= {latest_rank_sql("i")})""",
+        f"CREATE OR REPLACE VIEW runs AS SELECT {_COLUMNS} FROM {RUNS_WITH_DATE}",
         f"""CREATE OR REPLACE VIEW snapshots AS
-            SELECT * FROM {RAW_VIEW}
-            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY received_at) = 1""",
-        # Straight from the raw rows: a duplicate of the winning event is the same snapshot,
-        # so either copy will do, and skipping the event_id pass measured 1.5x faster
-        # (30k-run demo store, warm, every question of bench/query.py's kind).
-        f"""CREATE OR REPLACE VIEW runs AS
-            SELECT * FROM {RAW_VIEW}
-            QUALIFY row_number() OVER (PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1""",
+            SELECT {_COLUMNS} FROM {SNAPSHOTS_TABLE}
+            UNION ALL
+            SELECT {_COLUMNS} FROM ({inbox_events}) i
+            WHERE NOT EXISTS (SELECT 1 FROM {SNAPSHOTS_NEAR_INBOX} s
+                              WHERE s.event_id = i.event_id)""",
     ]
     statements += [
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
@@ -168,7 +191,7 @@ ORDER BY namespace, uid, position"""
 
 
 # The store's log objects as the engine last listed them (query.engine refreshes it before a
-# query that names `logs`); internal like _records, never named by user SQL.
+# query that names `logs`); internal, never named by user SQL.
 LOG_OBJECTS = "_log_objects"
 LOG_OBJECTS_TABLE = (
     f"CREATE TABLE IF NOT EXISTS {LOG_OBJECTS} (namespace VARCHAR, uid VARCHAR, "

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import LocalStore
 from query.cel import RECORDS, RESULTS, CelError, Params, parse, translate
 from query.engine import Engine
@@ -87,7 +87,7 @@ RECORDS_SQL = """SELECT uid FROM (
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     store = LocalStore(str(tmp_path_factory.mktemp("cel")))
-    write_records(store, ROWS)
+    write_inbox(store, ROWS)
     engine = Engine(store)
     yield engine
     engine.close()

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import StoreError, open_store
 from query.engine import Engine, SqlError, SqlRefused, SqlTimeout, httpfs_path
 from tests.conftest import free_port
@@ -47,7 +47,7 @@ def test_engine_values_are_json(local_store):
 
 
 def test_engine_truncated_is_honest(local_store):
-    write_records(local_store, [row(f"u{i}") for i in range(5)])
+    write_inbox(local_store, [row(f"u{i}") for i in range(5)])
     engine = Engine(local_store)
     exact = engine.sql("SELECT uid FROM runs ORDER BY uid", limit=5)
     assert (len(exact.rows), exact.truncated) == (5, False)
@@ -58,7 +58,7 @@ def test_engine_truncated_is_honest(local_store):
 
 
 def test_engine_timeout_cancels_only_its_query(local_store):
-    write_records(local_store, [row("a")])
+    write_inbox(local_store, [row("a")])
     engine = Engine(local_store, sql_timeout_s=1)
     outcome: list[BaseException] = []
 
@@ -82,18 +82,18 @@ def test_engine_timeout_cancels_only_its_query(local_store):
 
 
 def test_engine_sees_files_vanish(local_store):
-    write_records(local_store, [row("a")])
+    write_inbox(local_store, [row("a")])
     engine = Engine(local_store)
     assert engine.sql("SELECT count(*) FROM runs").rows == [[1]]
     for info in local_store.list("records"):  # retention removed everything
         local_store.delete(info.key)
     assert engine.sql("SELECT count(*) FROM runs").rows == [[0]]
-    write_records(local_store, [row("b")])
+    write_inbox(local_store, [row("b")])
     assert engine.sql("SELECT uid FROM runs").rows == [["b"]]
 
 
 def test_engine_query_takes_parameters(store):
-    write_records(store, [row("a"), row("b", namespace="other")])
+    write_inbox(store, [row("a"), row("b", namespace="other")])
     engine = Engine(store)
     assert engine.query("SELECT uid, labels FROM runs WHERE namespace = ?", ["other"]) == [
         {"uid": "b", "labels": {"tekton.dev/pipeline": "build"}}
@@ -103,7 +103,7 @@ def test_engine_query_takes_parameters(store):
 def test_engine_sandbox_holds_even_for_unchecked_sql(store, tmp_path):
     """The second wall: queries that skip sqlguard (Engine.query) still cannot leave the store
     or change a setting, and the views work inside it."""
-    write_records(store, [row("a")])
+    write_inbox(store, [row("a")])
     engine = Engine(store)
     assert engine.query("SELECT count(*) AS n FROM runs") == [{"n": 1}]
     outside = "/etc/hostname" if store.url.startswith("/") else "s3://another-bucket/x.csv"
@@ -124,7 +124,7 @@ def test_engine_loads_httpfs_from_the_wheel():
 
 def test_engine_never_reveals_the_s3_secret(s3_store):
     assert os.environ["AWS_SECRET_ACCESS_KEY"] == SECRET
-    write_records(s3_store, [row("a")])
+    write_inbox(s3_store, [row("a")])
     engine = Engine(s3_store)
     assert engine.sql("SELECT count(*) FROM runs").rows == [[1]]
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from query.engine import Engine
 from query.filters import parse_filters
 from query.paging import PageKey, PageTokenError, decode_token, encode_token
@@ -60,7 +60,7 @@ def test_paging_10000_runs_each_exactly_once(local_store):
         )
         for n in range(10_000)
     ]
-    write_records(local_store, rows)
+    write_inbox(local_store, rows)
     engine = Engine(local_store)
     seen, pages = _all_pages(engine, {}, 1000)
     assert pages == 10 and len(seen) == 10_000 and set(seen) == {r["uid"] for r in rows}
@@ -70,10 +70,10 @@ def test_paging_10000_runs_each_exactly_once(local_store):
 
 
 def test_paging_stable_while_new_runs_arrive(local_store):
-    write_records(
+    write_inbox(
         local_store, [row(f"old{n:03d}", created_at=T0 - timedelta(minutes=n)) for n in range(95)]
     )
-    write_records(local_store, [row("nocreated", created_at=None)])
+    write_inbox(local_store, [row("nocreated", created_at=None)])
     engine = Engine(local_store)
     arrived = []
 
@@ -94,7 +94,7 @@ def test_paging_stable_while_new_runs_arrive(local_store):
         )
         fresh.append(row(f"zzlate{page}", created_at=T0 - timedelta(minutes=10 * page + 5)))
         arrived.extend(r["uid"] for r in fresh)
-        write_records(local_store, fresh)
+        write_inbox(local_store, fresh)
 
     seen, pages = _all_pages(engine, {}, 10, between=more_runs)
     assert pages >= 10

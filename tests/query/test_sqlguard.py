@@ -1,6 +1,6 @@
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from query.engine import Engine, SqlRefused
 from query.sqlguard import find_problems
 from tests.helpers.rows import row
@@ -85,7 +85,7 @@ def engine(tmp_path_factory):
     from layout.store import LocalStore
 
     store = LocalStore(str(tmp_path_factory.mktemp("guard") / "store"))
-    write_records(store, [row("a")])
+    write_inbox(store, [row("a")])
     return Engine(store)
 
 

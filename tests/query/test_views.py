@@ -1,21 +1,38 @@
 from datetime import timedelta
 
-from layout.records import write_records
+import pytest
+
+from layout.inbox import write_inbox
 from query.engine import Engine
 from query.views import VIEWS
 from tests.conftest import load_fixture
 from tests.helpers.rows import row
+from tests.helpers.stages import materialize
 
 
-def _write_each(store, *rows):
+@pytest.fixture(params=["inbox", "tables"])
+def stage(request):
+    """Each test reads its rows once from the inbox and once after the materializer moved
+    them into the tables."""
+    return request.param
+
+
+def _settle(store, stage):
+    if stage == "tables":
+        materialize(store)
+
+
+def _write_each(store, stage, *rows):
     """Each snapshot in its own file, as separate ingest requests would store them."""
     for one in rows:
-        write_records(store, [one])
+        write_inbox(store, [one])
+    _settle(store, stage)
 
 
-def test_views_runs_keep_the_latest_snapshot_of_each_uid(store):
+def test_views_runs_keep_the_latest_snapshot_of_each_uid(store, stage):
     _write_each(
         store,
+        stage,
         # finished beats unfinished, even when received earlier and with an older version
         row("a", status="Succeeded", resource_version="5", received_at=timedelta(0)),
         row("a", status="Running", resource_version="9", received_at=timedelta(hours=1)),
@@ -36,22 +53,26 @@ def test_views_runs_keep_the_latest_snapshot_of_each_uid(store):
     assert engine.sql("SELECT count(*) FROM snapshots").rows == [[6]]
 
 
-def test_views_snapshots_count_a_duplicated_event_once(store):
+def test_views_snapshots_count_a_duplicated_event_once(store, stage):
     twice = row("a", event_id="ev-1")
-    _write_each(store, twice, twice, row("a", event_id="ev-2", resource_version="2"))
+    _write_each(store, stage, twice, twice, row("a", event_id="ev-2", resource_version="2"))
     engine = Engine(store)
     assert engine.sql("SELECT event_id, count(*) FROM snapshots GROUP BY ALL ORDER BY 1").rows == [
         ["ev-1", 1],
         ["ev-2", 1],
     ]
-    assert engine.query("SELECT count(*) AS n FROM _records") == [{"n": 3}]
+    stored = "_inbox_rows" if stage == "inbox" else "_snapshots_table"
+    assert engine.query(f"SELECT count(*) AS n FROM {stored}") == [
+        {"n": 3 if stage == "inbox" else 2}
+    ]
 
 
-def test_views_kind_comes_from_the_file_not_the_partition_path(local_store):
-    write_records(
+def test_views_kind_is_the_objects_and_no_partition_column_shows(local_store, stage):
+    write_inbox(
         local_store,
         [row("t", kind="TaskRun"), row("p", kind="PipelineRun"), row("c", kind="CustomRun")],
     )
+    _settle(local_store, stage)
     engine = Engine(local_store)
     assert engine.sql("SELECT kind FROM runs ORDER BY kind").rows == [
         ["CustomRun"],
@@ -60,11 +81,12 @@ def test_views_kind_comes_from_the_file_not_the_partition_path(local_store):
     ]
     for view, uid in (("taskruns", "t"), ("pipelineruns", "p"), ("customruns", "c")):
         assert engine.sql(f"SELECT uid FROM {view}").rows == [[uid]]
-    # hive_partitioning=false: no `date` column appears from the path either
-    assert "date" not in engine.sql("SELECT * FROM snapshots").columns
+    # the tables' partition column `date` stays out of the views
+    for view in ("snapshots", "runs"):
+        assert "date" not in engine.sql(f"SELECT * FROM {view}").columns
 
 
-def test_views_steps_from_a_taskrun_with_terminated_steps(store):
+def test_views_steps_from_a_taskrun_with_terminated_steps(store, stage):
     obj = load_fixture("009_TaskRun_lighthouse-failed-step-exit2-v1.json")
     waiting = {
         "kind": "TaskRun",
@@ -83,7 +105,7 @@ def test_views_steps_from_a_taskrun_with_terminated_steps(store):
             ]
         },
     }
-    write_records(
+    write_inbox(
         store,
         [
             row("tr-1", status="Failed", obj=obj),
@@ -91,6 +113,7 @@ def test_views_steps_from_a_taskrun_with_terminated_steps(store):
             row("pr-1", kind="PipelineRun", obj=obj),
         ],
     )  # not a TaskRun: no steps
+    _settle(store, stage)
     engine = Engine(store)
     result = engine.sql("SELECT * FROM steps WHERE uid = 'tr-1'")
     assert result.columns == [
@@ -134,10 +157,14 @@ def test_views_empty_store_gives_empty_views_with_the_file_types(tmp_path, local
         assert empty.sql(f"SELECT * FROM {view}").rows == []
     empty_types = {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS}
 
-    write_records(
+    write_inbox(
         local_store,
         [row("a", obj=load_fixture("009_TaskRun_lighthouse-failed-step-exit2-v1.json"))],
     )
-    # the same engine sees the first file without a restart, with the same columns and types
+    # the same engine sees the first row without a restart, with the same columns and types,
+    # in the inbox and then in the tables
+    assert empty.sql("SELECT uid FROM runs").rows == [["a"]]
+    assert {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS} == empty_types
+    materialize(local_store)
     assert empty.sql("SELECT uid FROM runs").rows == [["a"]]
     assert {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS} == empty_types

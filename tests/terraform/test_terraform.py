@@ -26,7 +26,7 @@ import pyarrow as pa
 import pytest
 
 from layout import settings
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.schema import KINDS, RECORDS_SCHEMA
 from tests.conftest import MotoS3, fixture_object
 from tests.helpers.events import hand_binary
@@ -434,7 +434,7 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
     bucket, context = deployed, LambdaContext()
     store = open_store(f"s3://{bucket}", os.environ["RUNLAKE_S3_ENDPOINT"])
     old = datetime.now(UTC) - timedelta(days=400)
-    write_records(store, rows_for("previews", "uid-old", old))  # what retention will expire
+    write_inbox(store, rows_for("previews", "uid-old", old))  # what retention will expire
     store.write_bytes("logs/previews/uid-old/build.log.gz", gzip.compress(b"old\n"))
 
     def call(handler, method: str, path: str, query: str, **kwargs) -> None:  # noqa: ANN001
@@ -468,7 +468,7 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
             body=b"hello\n",
         )
         call(ingest_handler.handler, "GET", "/readyz", "")
-    write_records(store, rows_for("team-a", "uid-new", datetime.now(UTC)))  # a second file
+    write_inbox(store, rows_for("team-a", "uid-new", datetime.now(UTC)))  # a second file
 
     with observed(caplog, bucket) as query_seen:
         sql = {"sql": "SELECT r.uid, l.key FROM runs r LEFT JOIN logs l USING (uid)"}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import Store
 from query.http import lambda_handler
 from runlake import lambda_lifecycle
@@ -35,8 +35,8 @@ def rows_for(namespace: str, uid: str, received_at: datetime) -> list[dict]:
 def archive(s3_store: Store, monkeypatch: pytest.MonkeyPatch, ssm_parameter) -> Iterator[Store]:
     """Two runs in two namespaces, in two files, and the query function's environment."""
     now = datetime.now(UTC)
-    write_records(s3_store, rows_for("team-a", "uid-a", now))
-    write_records(s3_store, rows_for("team-b", "uid-b", now))
+    write_inbox(s3_store, rows_for("team-a", "uid-a", now))
+    write_inbox(s3_store, rows_for("team-b", "uid-b", now))
     monkeypatch.setenv("RUNLAKE_STORE", s3_store.url)
     monkeypatch.setenv(
         "RUNLAKE_QUERY_TOKENS_PARAMETER",
@@ -102,7 +102,7 @@ def test_lambda_lifecycle_compacts_the_partition(archive: Store) -> None:
 
 def test_lambda_lifecycle_applies_retention_policy(archive: Store) -> None:
     old = datetime.now(UTC) - timedelta(days=400)
-    write_records(archive, rows_for("previews", "uid-old", old))
+    write_inbox(archive, rows_for("previews", "uid-old", old))
     policy = "defaultRetention: 365d\npolicies: []\n"
     result = lambda_lifecycle.handler(
         scheduler_input(older_than="1h", retention_policy=policy), LambdaContext()

@@ -10,7 +10,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import LocalStore
 from query.http.app import create_app
 from query.runs import SUMMARY_COLUMNS
@@ -340,7 +340,7 @@ def _two_teams(store):
                 obj={"kind": "TaskRun", "metadata": {"uid": f"{ns}-tr"}, "status": steps},
             )
         )
-    write_records(store, rows)
+    write_inbox(store, rows)
     store.write_bytes("logs/team-b/team-b-tr/build.log.gz", b"x")
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import LocalStore
 from query.http.app import create_app
 from tests.conftest import free_port
@@ -9,7 +9,7 @@ from tests.helpers.rows import row
 
 @pytest.fixture
 def app(tmp_path):
-    write_records(LocalStore(str(tmp_path)), [row("a"), row("b")])
+    write_inbox(LocalStore(str(tmp_path)), [row("a"), row("b")])
     return create_app({"RUNLAKE_STORE": str(tmp_path), "RUNLAKE_SQL_TIMEOUT_S": 1.0})
 
 

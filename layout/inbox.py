@@ -1,0 +1,79 @@
+"""The inbox: what ingest and import accepted that the materializer has not yet moved into the
+tables (DESIGN: object layout).
+
+    inbox/<writer>-<sortable-id>.ndjson
+
+One object per accepted batch (group commit puts many requests' rows in one), one snapshot row
+per line as JSON: the columns of SNAPSHOT_SCHEMA, timestamps in RFC 3339 UTC, the maps as JSON
+objects. JSON rather than Parquet because ingest writes one such object per flush and Parquet
+costs milliseconds of CPU per file whatever its size; a line costs microseconds (orjson). The
+materializer, which writes each row once, and readers, which merge the few seconds still here,
+read it with DuckDB's JSON reader into the same types. Objects are never modified: written
+whole (the store's writes are atomic and durable), then deleted once the tables hold them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from layout.keys import new_file_id
+from layout.schema import SNAPSHOT_SCHEMA, duckdb_type
+from layout.store import ObjectInfo, Store
+
+INBOX_PREFIX = "inbox/"
+INBOX_SUFFIX = ".ndjson"
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
+
+Row = Mapping[str, Any]
+
+# The JSON reader's column types: exactly SNAPSHOT_SCHEMA's, so nothing is inferred.
+INBOX_COLUMNS: dict[str, str] = {f.name: duckdb_type(f.type) for f in SNAPSHOT_SCHEMA}
+
+
+def inbox_key(file_id: str | None = None) -> str:
+    return f"{INBOX_PREFIX}{file_id or new_file_id()}{INBOX_SUFFIX}"
+
+
+def encode_rows(rows: Iterable[Row]) -> bytes:
+    """The inbox object's bytes for these rows (labels and annotations as JSON objects)."""
+    return b"".join(orjson.dumps(dict(row), option=_JSON_OPTIONS) for row in rows)
+
+
+def write_inbox(store: Store, rows: Iterable[Row]) -> str | None:
+    """Store rows as one new inbox object, durable when this returns. Returns its key (None
+    for no rows). Raises StoreError."""
+    data = encode_rows(rows)
+    if not data:
+        return None
+    key = inbox_key()
+    store.write_bytes(key, data)
+    return key
+
+
+def is_inbox_key(key: str) -> bool:
+    return (
+        key.startswith(INBOX_PREFIX)
+        and key.endswith(INBOX_SUFFIX)
+        and "/" not in key[len(INBOX_PREFIX) :]
+    )
+
+
+def list_inbox(store: Store) -> list[ObjectInfo]:
+    """The inbox's objects, oldest first (their names sort by creation time)."""
+    return sorted(
+        (info for info in store.list(INBOX_PREFIX) if is_inbox_key(info.key)),
+        key=lambda info: info.key,
+    )
+
+
+def read_json_sql(files_parameter: str = "?") -> str:
+    """A DuckDB SELECT of every inbox row in `files_parameter` (a list of paths or URIs), with
+    SNAPSHOT_SCHEMA's columns and types and `_file`, the object each row came from."""
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in INBOX_COLUMNS.items()) + "}"
+    return (
+        f"SELECT * RENAME (filename AS _file) FROM read_json({files_parameter}, "
+        f"columns = {columns}, format = 'newline_delimited', filename = true)"
+    )

@@ -1,0 +1,283 @@
+"""The two Delta tables of a store, `tables/snapshots` and `tables/runs`, and the uid index
+`_runlake/index`, written with delta-rs (`deltalake`) and read as a list of Parquet files.
+
+Both tables have TABLE_SCHEMA and are partitioned by (`kind`, `date`); delta-rs keeps the
+partition values in the transaction log and in the files' paths
+(`kind=TaskRun/date=2026-11-30/part-....parquet`), not inside the files. The index has one
+row per run, (`uid`, `kind`, `date`): where each run's partition is, so that a run is found by
+its uid without looking at every partition, and so that every snapshot of a run lands in the
+partition of its first one.
+
+Readers take a TableState: one version of a table as its files with their partition values,
+which DuckDB reads as Parquet; `refresh()` moves it to the newest version by reading only the
+commits since (or a checkpoint), so a long-lived reader pays for the log once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import DeltaError, TableNotFoundError
+
+from layout.schema import PARTITION_COLUMNS, TABLE_SCHEMA
+from layout.store import LocalStore, S3Store, Store, StoreError
+
+SNAPSHOTS = "tables/snapshots"
+RUNS = "tables/runs"
+INDEX = "_runlake/index"
+TABLES = (SNAPSHOTS, RUNS)
+
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("uid", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("date", pa.string(), nullable=False),
+    ]
+)
+INDEX_COLUMNS = ", ".join(INDEX_SCHEMA.names)
+
+# zstd as the v1 files had; statistics on every column for file and row-group skipping.
+WRITER_PROPERTIES = WriterProperties(
+    compression="ZSTD", compression_level=3, max_row_group_size=64 * 1024
+)
+
+
+def table_uri(store: Store, path: str) -> str:
+    return store.uri(path).rstrip("/")
+
+
+def storage_options(store: Store) -> dict[str, str]:
+    """delta-rs' object store options for `store`: the endpoint, and the credentials of the
+    standard AWS chain as botocore resolves them (profiles, SSO, roles included)."""
+    if not isinstance(store, S3Store):
+        return {}
+    import botocore.session
+
+    options = {"AWS_REGION": store.region}
+    if store.endpoint:
+        options["AWS_ENDPOINT_URL"] = store.endpoint
+        if store.endpoint.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        options["AWS_ACCESS_KEY_ID"] = frozen.access_key
+        options["AWS_SECRET_ACCESS_KEY"] = frozen.secret_key
+        if frozen.token:
+            options["AWS_SESSION_TOKEN"] = frozen.token
+    return options
+
+
+@dataclass(frozen=True)
+class TableFile:
+    uri: str  # what DuckDB reads
+    kind: str
+    date: str
+    size: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class TableState:
+    """One version of a table: its files. `version` is -1 for a table not yet created."""
+
+    path: str
+    version: int
+    files: tuple[TableFile, ...]
+
+    def select(
+        self,
+        kinds: Iterable[str] | None = None,
+        first: date | None = None,
+        last: date | None = None,
+        partitions: set[tuple[str, str]] | None = None,
+    ) -> list[TableFile]:
+        """The files of the given kinds, dates from `first` to `last` (inclusive), or of
+        exactly `partitions` ((kind, date) pairs); everything left out is unbounded."""
+        wanted = set(kinds) if kinds is not None else None
+        low = first.isoformat() if first else None
+        high = last.isoformat() if last else None
+        return [
+            f
+            for f in self.files
+            if (wanted is None or f.kind in wanted)
+            and (low is None or f.date >= low)
+            and (high is None or f.date <= high)
+            and (partitions is None or (f.kind, f.date) in partitions)
+        ]
+
+
+class Tables:
+    """The store's Delta tables, opened on first use and kept (thread-safe)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._tables: dict[str, DeltaTable] = {}
+        self._lock = threading.Lock()
+
+    # -- reading ----------------------------------------------------------------------
+
+    def open(self, path: str) -> DeltaTable | None:
+        """The table at `path` at the version last loaded, or None if it does not exist."""
+        with self._lock:
+            table = self._tables.get(path)
+            if table is None:
+                table = self._load(path)
+                if table is None:
+                    return None
+                self._tables[path] = table
+            return table
+
+    def state(self, path: str, refresh: bool = True) -> TableState:
+        """The table's newest version (or the one last loaded, without `refresh`)."""
+        table = self.open(path)
+        if table is None:
+            return TableState(path, -1, ())
+        with self._lock:
+            if refresh:
+                try:
+                    table.update_incremental()
+                except (DeltaError, OSError) as exc:
+                    raise StoreError(f"cannot read {path}: {exc}") from exc
+            return _state_of(self.store, path, table)
+
+    def _load(self, path: str) -> DeltaTable | None:
+        uri = table_uri(self.store, path)
+        try:
+            return DeltaTable(uri, storage_options=storage_options(self.store) or None)
+        except TableNotFoundError:
+            return None
+        except (DeltaError, OSError) as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from exc
+
+    # -- writing ----------------------------------------------------------------------
+
+    def append(
+        self,
+        path: str,
+        rows: pa.Table,
+        partition_by: Sequence[str] = PARTITION_COLUMNS,
+    ) -> None:
+        """Add `rows` to the table (created on the first write). Raises StoreError."""
+        if rows.num_rows == 0:
+            return
+        table = self.open(path)
+        target: Any = table if table is not None else table_uri(self.store, path)
+        try:
+            write_deltalake(
+                target,
+                rows,
+                mode="append",
+                partition_by=list(partition_by) or None,
+                storage_options=None if table is not None else storage_options(self.store) or None,
+                writer_properties=WRITER_PROPERTIES,
+            )
+        except (DeltaError, OSError) as exc:
+            raise StoreError(f"cannot append to {path}: {exc}") from exc
+        if table is None:
+            with self._lock:
+                self._tables.pop(path, None)
+
+    def merge_latest(self, path: str, rows: pa.Table) -> dict[str, Any]:
+        """Upsert `rows` (one per uid, each already known to beat the table's row for its uid,
+        if any) into the runs table: update the uid's row, or insert it."""
+        if rows.num_rows == 0:
+            return {}
+        table = self.open(path)
+        if table is None:
+            self.append(path, rows)
+            return {"num_target_rows_inserted": rows.num_rows}
+        predicate = (
+            "t.uid = s.uid AND t.kind = s.kind AND t.date = s.date AND "
+            + partitions_predicate(rows, "t")
+        )
+        try:
+            return (
+                table.merge(
+                    rows,
+                    predicate=predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    writer_properties=WRITER_PROPERTIES,
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        except (DeltaError, OSError) as exc:
+            raise StoreError(f"cannot merge into {path}: {exc}") from exc
+
+
+def partitions_predicate(rows: pa.Table, alias: str) -> str:
+    """`(t.kind = 'TaskRun' AND t.date = '2026-11-30') OR ...` for the partitions `rows` touch:
+    literal values, so delta-rs reads and rewrites only those partitions' files."""
+    pairs = sorted(
+        set(zip(rows.column("kind").to_pylist(), rows.column("date").to_pylist(), strict=True))
+    )
+    terms = [
+        f"({alias}.kind = {_literal(kind)} AND {alias}.date = {_literal(day)})"
+        for kind, day in pairs
+    ]
+    return "(" + " OR ".join(terms) + ")"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _state_of(store: Store, path: str, table: DeltaTable) -> TableState:
+    actions = pa.table(table.get_add_actions(flatten=True))
+    names = actions.column_names
+    paths = actions.column("path").to_pylist()
+    sizes = actions.column("size_bytes").to_pylist()
+    rows = actions.column("num_records").to_pylist()
+    kinds = (
+        actions.column("partition.kind").to_pylist()
+        if "partition.kind" in names
+        else [""] * len(paths)
+    )
+    dates = (
+        actions.column("partition.date").to_pylist()
+        if "partition.date" in names
+        else [""] * len(paths)
+    )
+    base = table_uri(store, path)
+    files = tuple(
+        TableFile(_file_uri(store, base, p), k or "", d or "", s or 0, r or 0)
+        for p, k, d, s, r in zip(paths, kinds, dates, sizes, rows, strict=True)
+    )
+    return TableState(path, table.version(), files)
+
+
+def _file_uri(store: Store, base: str, relative: str) -> str:
+    if "://" in relative:
+        return relative
+    uri = f"{base}/{relative}"
+    if isinstance(store, LocalStore):
+        from urllib.parse import unquote
+
+        return unquote(uri)
+    return uri
+
+
+__all__ = [
+    "INDEX",
+    "INDEX_COLUMNS",
+    "INDEX_SCHEMA",
+    "RUNS",
+    "SNAPSHOTS",
+    "TABLES",
+    "TABLE_SCHEMA",
+    "TableFile",
+    "TableState",
+    "Tables",
+    "partitions_predicate",
+    "storage_options",
+    "table_uri",
+]
