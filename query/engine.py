@@ -402,6 +402,8 @@ class Engine:
             check_layout(self.store)
         except LayoutError as exc:
             raise StoreError(str(exc)) from exc
+        except StoreError as exc:
+            raise StoreError(f"cannot read the store: {exc}") from exc
         db, access = duck.connect(self.store, self.work_dir, MEMORY_LIMIT)
         try:
             db.execute(inbox_rows_table())

@@ -32,7 +32,7 @@ def test_events_binary_mode_answers_202_with_counts(local_client, local_store):
     response = local_client.post("/", headers=events.hand_binary(), data=GOOD_BODY)
     assert response.status_code == 202
     assert response.get_json() == {"accepted": 1, "ignored": 0}
-    assert len(local_store.list("records")) == 1
+    assert len(local_store.list("inbox")) == 1
 
 
 def test_events_other_types_are_ignored_not_stored(local_client, local_store):
@@ -40,7 +40,7 @@ def test_events_other_types_are_ignored_not_stored(local_client, local_store):
     response = local_client.post("/v1/events", headers=headers, data=b'{"pipeline": {}}')
     assert response.status_code == 202
     assert response.get_json() == {"accepted": 0, "ignored": 1}
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
 
 
 def _without_uid() -> bytes:
@@ -70,7 +70,7 @@ def test_events_bad_input_is_refused_in_the_error_shape_and_nothing_stored(
 ):
     headers, body, status = BAD_REQUESTS[case]
     _assert_error(local_client.post("/", headers=headers, data=body), status)
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
 
 
 def test_events_batch_with_bad_elements_lists_every_problem_and_stores_nothing(
@@ -85,7 +85,7 @@ def test_events_batch_with_bad_elements_lists_every_problem_and_stores_nothing(
     body = _assert_error(local_client.post("/", headers=headers, data=json.dumps(batch)), 400)
     assert len(body["errors"]) >= 2
     assert any("[1]" in e for e in body["errors"]) and any("[2]" in e for e in body["errors"])
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
 
 
 @pytest.mark.parametrize("body", [b'"a string"', b"{not json", b'{"items": [{"kind": "TaskRun"}]}'])
@@ -94,7 +94,7 @@ def test_snapshots_bad_input_is_refused(body, local_client, local_store):
         local_client.post("/v1/snapshots", data=body, headers={"content-type": "application/json"}),
         400,
     )
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
 
 
 def test_snapshots_accept_kubectl_list_output(local_client, local_store):
@@ -105,8 +105,8 @@ def test_snapshots_accept_kubectl_list_output(local_client, local_store):
     }
     response = local_client.post("/v1/snapshots", json=listing)
     assert response.get_json() == {"accepted": 2, "ignored": 0}
-    # A PipelineRun and a TaskRun: two partitions, one file each.
-    assert len(local_store.list("records")) == 2
+    # A PipelineRun and a TaskRun, one request: one inbox object.
+    assert len(local_store.list("inbox")) == 1
 
 
 def test_events_body_over_the_limit_is_413_and_nothing_stored(local_store):
@@ -133,7 +133,7 @@ def test_events_body_over_the_limit_is_413_and_nothing_stored(local_store):
         server.shutdown()
     assert response.status_code == 413
     assert response.json()["status"] == 413
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
     close_writer(app)
 
 
@@ -146,7 +146,7 @@ def test_events_without_the_right_token_are_401(auth, local_store):
         headers["Authorization"] = auth
     body = _assert_error(client.post("/", headers=headers, data=GOOD_BODY), 401)
     assert "s3cret" not in json.dumps(body)
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
     close_writer(app)
 
 
@@ -219,4 +219,4 @@ def test_events_gzip_bomb_is_not_inflated(local_client, local_store):
     headers = {**events.hand_binary(), "Content-Encoding": "gzip"}
     response = local_client.post("/", headers=headers, data=bomb)
     assert response.status_code == 415
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []

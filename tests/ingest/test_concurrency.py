@@ -51,5 +51,5 @@ def test_concurrency_16_threads_2000_events_none_lost_few_files(local_store):
     assert statuses == [202] * EVENTS
     assert count(local_store, "snapshots") == EVENTS
     assert count(local_store, "runs") == EVENTS
-    files = len(local_store.list("records"))
+    files = len(local_store.list("inbox"))
     assert files * 4 <= EVENTS, f"{files} files for {EVENTS} events"

@@ -4,17 +4,16 @@ them) against S3 and SSM on a moto server."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from collections.abc import Iterator
 
-import pyarrow.parquet as pq
 import pytest
 
 from ingest import lambda_handler
 from layout.store import Store
 from tests.conftest import MotoS3, fixture_object
 from tests.helpers.events import hand_binary
+from tests.helpers.expected import stored_snapshots
 from tests.helpers.lambda_events import (
     TASKRUN,
     LambdaContext,
@@ -37,10 +36,7 @@ def lambda_env(s3_store: Store, monkeypatch: pytest.MonkeyPatch, ssm_parameter) 
 
 
 def stored_uids(store: Store) -> list[str]:
-    uids = []
-    for info in store.list("records/"):
-        uids += pq.read_table(io.BytesIO(store.read_bytes(info.key))).column("uid").to_pylist()
-    return uids
+    return [row["uid"] for row in stored_snapshots(store)]
 
 
 def test_lambda_handler_event_with_query_token_lands_in_s3(lambda_env: Store) -> None:

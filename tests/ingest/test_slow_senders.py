@@ -79,4 +79,4 @@ def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path):
     finally:
         server.terminate()
         server.wait(30)
-    assert not (tmp_path / "store" / "records").exists()
+    assert not (tmp_path / "store" / "inbox").exists()

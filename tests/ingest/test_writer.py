@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ingest.writer import GroupCommitWriter
-from layout.records import write_records
+from layout.inbox import write_inbox
 from layout.store import StoreError
 
 
@@ -42,7 +42,7 @@ def test_writer_concurrent_requests_share_files(local_store):
         if not slow_first.is_set():
             slow_first.set()
             time.sleep(0.3)  # rows arriving during this flush must share the next file
-        return write_records(store, rows)
+        return write_inbox(store, rows)
 
     writer = GroupCommitWriter(local_store, flush_ms=5_000, flush_rows=1000, write=slow_write)
     threads = [threading.Thread(target=writer.submit, args=([_row(n)],)) for n in range(40)]
@@ -54,7 +54,7 @@ def test_writer_concurrent_requests_share_files(local_store):
     writer.close()
     assert writer.stats.rows_written == 40
     assert writer.stats.files_written <= 3
-    assert len(local_store.list("records")) == writer.stats.files_written
+    assert len(local_store.list("inbox")) == writer.stats.files_written
 
 
 def test_writer_batches_never_exceed_flush_rows(local_store):
@@ -78,7 +78,7 @@ def test_writer_failed_flush_raises_in_every_waiter_and_stores_nothing(local_sto
         writer.submit([_row(1), _row(2)])
     writer.close()
     assert writer.stats.rows_written == 0
-    assert local_store.list("records") == []
+    assert local_store.list("inbox") == []
 
 
 def test_writer_slow_store_starts_a_parallel_flush_after_flush_ms(local_store):
@@ -87,7 +87,7 @@ def test_writer_slow_store_starts_a_parallel_flush_after_flush_ms(local_store):
     def blocking_first(store, rows):
         if rows[0]["uid"] == "uid-0":
             gate.wait(10)
-        return write_records(store, rows)
+        return write_inbox(store, rows)
 
     writer = GroupCommitWriter(local_store, flush_ms=50, flush_rows=100, write=blocking_first)
     first = threading.Thread(target=writer.submit, args=([_row(0)],))

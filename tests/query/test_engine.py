@@ -85,7 +85,7 @@ def test_engine_sees_files_vanish(local_store):
     write_inbox(local_store, [row("a")])
     engine = Engine(local_store)
     assert engine.sql("SELECT count(*) FROM runs").rows == [[1]]
-    for info in local_store.list("records"):  # retention removed everything
+    for info in local_store.list("inbox"):  # gone, as if retention removed everything
         local_store.delete(info.key)
     assert engine.sql("SELECT count(*) FROM runs").rows == [[0]]
     write_inbox(local_store, [row("b")])

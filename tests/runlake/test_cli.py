@@ -74,7 +74,7 @@ def test_cli_import_one_bad_item_stores_nothing_and_exits_1(tmp_path):
     result = _run("import", "-", store=tmp_path, stdin=json.dumps(listing))
     assert result.exit_code == 1
     assert "uid" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "records").exists()
+    assert not (tmp_path / "inbox").exists()
 
 
 def test_cli_demo_writes_the_requested_number_of_runs_once(tmp_path):

@@ -157,6 +157,6 @@ def test_fuzz_ingest_never_5xx_and_stores_nothing_it_refuses(headers, body):
         payload = response.get_json()
         if response.status_code != 202:
             assert set(payload) == {"error", "errors", "status"}
-            assert store.list("records") == []
+            assert store.list("inbox") == []
         else:
-            assert len(store.list("records")) == (1 if payload["accepted"] else 0)
+            assert len(store.list("inbox")) == (1 if payload["accepted"] else 0)

@@ -18,6 +18,7 @@ from query.views import VIEWS
 from runlake.demo.write import write_demo
 from tests.conftest import fixture_index, fixture_object, free_port
 from tests.helpers.expected import latest_runs, newest_first
+from tests.helpers.stages import materialize
 from tests.helpers.rows import row
 
 
@@ -25,6 +26,7 @@ from tests.helpers.rows import row
 def demo(tmp_path_factory):
     store = LocalStore(str(tmp_path_factory.mktemp("demo")))
     write_demo(store, 400, seed=11)
+    materialize(store)
     return store, latest_runs(store)
 
 
@@ -236,10 +238,10 @@ def test_runs_api_one_day_reads_only_that_days_files(demo, tmp_path):
     assert client.get("/v1/runs?page_size=1").status_code == 200  # the engine is up
     days = sorted({r["created_at"].astimezone(UTC).date() for r in runs.values()})
     day = days[len(days) // 2]
-    # Every file of every other day is garbage now: only a pruned query can still answer.
+    # Every table file of every other day is garbage now: only a pruned query can still answer.
     spoiled = 0
-    for info in store.list("records/"):
-        if f"/date={day.isoformat()}/" not in info.key:
+    for info in store.list("tables/"):
+        if info.key.endswith(".parquet") and f"/date={day.isoformat()}/" not in info.key:
             store.write_bytes(info.key, b"not parquet")
             spoiled += 1
     assert spoiled
