@@ -37,7 +37,6 @@ Deleting is all-or-nothing per run from a reader's point of view:
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,10 +61,9 @@ from layout.evolution import ensure_layout
 from layout.keys import is_dns_label, is_uid, new_file_id
 from layout.schema import KINDS
 from layout.store import ObjectInfo, Store
+from layout.units import parse_duration
 
 JOURNAL_PREFIX = "_runlake/retention/"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 86400}
 
 
 class PolicyError(ValueError):
@@ -74,16 +72,6 @@ class PolicyError(ValueError):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("invalid retention policy: " + "; ".join(errors))
         self.errors = errors
-
-
-def parse_duration(value: str | int | float) -> timedelta:
-    """`90s`, `10m`, `12h`, `30d`, or a bare number of days (Results' `maxRetention: 30`)."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    match = _DURATION.fullmatch(str(value).strip())
-    if not match:
-        raise ValueError(f"not a duration: {value!r} (write 90s, 10m, 12h, 30d or days)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
 # -- policies ---------------------------------------------------------------------------------
