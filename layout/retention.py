@@ -59,7 +59,7 @@ from layout.compaction import (
 )
 from layout.evolution import ensure_layout
 from layout.keys import is_dns_label, is_uid, new_file_id
-from layout.schema import KINDS
+from layout.schema import KINDS, PIPELINE_RUN
 from layout.store import ObjectInfo, Store
 from layout.units import parse_duration
 
@@ -258,12 +258,12 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
     ownerReferences (or, without them, its `tekton.dev/pipelineRun` label)."""
     rows = list(rows)
     by_name = {
-        (r.get("namespace"), r.get("name")): r["uid"] for r in rows if r["kind"] == "PipelineRun"
+        (r.get("namespace"), r.get("name")): r["uid"] for r in rows if r["kind"] == PIPELINE_RUN
     }
     runs = []
     for row in rows:
         parent = None
-        if row["kind"] != "PipelineRun":
+        if row["kind"] != PIPELINE_RUN:
             parent = _owner(row.get("owners"))
             if parent is None and row.get("pipeline_run"):
                 parent = by_name.get((row.get("namespace"), row["pipeline_run"]))
@@ -290,7 +290,7 @@ def _owner(owners: str | None) -> str | None:
     except ValueError:
         return None
     for ref in refs if isinstance(refs, list) else []:
-        if isinstance(ref, dict) and ref.get("kind") == "PipelineRun" and ref.get("uid"):
+        if isinstance(ref, dict) and ref.get("kind") == PIPELINE_RUN and ref.get("uid"):
             return str(ref["uid"])
     return None
 

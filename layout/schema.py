@@ -45,14 +45,19 @@ RECORDS_SCHEMA = pa.schema(
 
 RECORD_COLUMNS: tuple[str, ...] = tuple(RECORDS_SCHEMA.names)
 
+# The `kind` column: the kinds runlake archives, each with its partitions' `kind=` value.
+TASK_RUN, PIPELINE_RUN, CUSTOM_RUN = "TaskRun", "PipelineRun", "CustomRun"
 KINDS: dict[str, str] = {
-    "TaskRun": "taskrun",
-    "PipelineRun": "pipelinerun",
-    "CustomRun": "customrun",
+    TASK_RUN: "taskrun",
+    PIPELINE_RUN: "pipelinerun",
+    CUSTOM_RUN: "customrun",
 }
 
-FINISHED_STATUSES = ("Succeeded", "Failed", "Cancelled", "TimedOut")
-STATUSES = (*FINISHED_STATUSES, "Running", "Pending")
+# The `status` column (webhooks.status derives it from the Succeeded condition).
+SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = "Succeeded", "Failed", "Cancelled", "TimedOut"
+RUNNING, PENDING = "Running", "Pending"
+FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT)
+STATUSES = (*FINISHED_STATUSES, RUNNING, PENDING)
 
 # Rows of one file are sorted so DuckDB's row-group statistics can skip by namespace and uid.
 SORT_KEYS = [("namespace", "ascending"), ("uid", "ascending"), ("received_at", "ascending")]

@@ -12,7 +12,7 @@ from typing import Any
 
 from layout.keys import is_dns_label, is_uid
 from layout.latest import LATEST_ORDER_SQL
-from layout.schema import KINDS, RECORD_COLUMNS
+from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, RECORD_COLUMNS, TASK_RUN
 from query.engine import Engine, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
@@ -137,9 +137,9 @@ def get_run(engine: Engine, uid: str, allowed: frozenset[str] | None) -> dict[st
     row = found[0]
     run = summary(row)
     run["object"] = _parsed(row["object"])
-    if row["kind"] == "TaskRun":
+    if row["kind"] == TASK_RUN:
         run["steps"] = _steps(engine, row)
-    elif row["kind"] == "PipelineRun":
+    elif row["kind"] == PIPELINE_RUN:
         run["steps"] = _child_runs(engine, row)
     else:
         run["steps"] = []
@@ -179,12 +179,12 @@ def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
     first, last = start.date(), max(end.date(), start.date()) + timedelta(days=1)
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
-        "duration_seconds FROM runs WHERE kind <> 'PipelineRun' AND namespace = ? AND "
+        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND namespace = ? AND "
         '(pipeline_run = ? OR list_contains(json_extract_string("object", '
         "'$.metadata.ownerReferences[*].uid'), ?)) "
         "ORDER BY started_at NULLS LAST, created_at, name",
         [row["namespace"], row["name"], row["uid"]],
-        partitions=Partitions((KINDS["TaskRun"], KINDS["CustomRun"]), first, last),
+        partitions=Partitions((KINDS[TASK_RUN], KINDS[CUSTOM_RUN]), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
 

@@ -15,7 +15,13 @@ from datetime import date, timedelta
 import pyarrow as pa
 
 from layout.latest import LATEST_ORDER_SQL
-from layout.schema import FINISHED_STATUSES, RECORDS_SCHEMA
+from layout.schema import (
+    CUSTOM_RUN,
+    FINISHED_STATUSES,
+    PIPELINE_RUN,
+    RECORDS_SCHEMA,
+    TASK_RUN,
+)
 
 # Every view a user query may name; `_records` is the raw source the others are built on and
 # stays internal (it still holds duplicate event_ids).
@@ -119,7 +125,7 @@ def empty_source() -> str:
 
 def view_statements(source: str) -> list[str]:
     """CREATE OR REPLACE VIEW statements for every view, over `source` (a SELECT)."""
-    kinds = {"taskruns": "TaskRun", "pipelineruns": "PipelineRun", "customruns": "CustomRun"}
+    kinds = {"taskruns": TASK_RUN, "pipelineruns": PIPELINE_RUN, "customruns": CUSTOM_RUN}
     statements = [
         f"CREATE OR REPLACE VIEW {RAW_VIEW} AS {source}",
         # Writers may store one event twice (retries, compaction in progress): keep one.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from kubernetes.client import CustomObjectsApi, V1DeleteOptions, V1Preconditions
 
 from webhooks.normalize import parse_time
+from webhooks.status import SUCCEEDED_CONDITION
 
 ARCHIVED = "runlake.dev/archived"
 GROUP = "tekton.dev"
@@ -31,7 +32,7 @@ def is_finished(obj: Mapping) -> bool:
     if status.get("completionTime"):
         return True
     return any(
-        c.get("type") == "Succeeded" and c.get("status") in ("True", "False")
+        c.get("type") == SUCCEEDED_CONDITION and c.get("status") in ("True", "False")
         for c in status.get("conditions") or []
     )
 
