@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from layout.evolution import LayoutTooNew, conform, ensure_layout
@@ -267,7 +266,3 @@ def compact(
         report.bytes_written += sum(size for _, size in written)
         report.rows_written += table.num_rows
     return report
-
-
-def table_uids(table: pa.Table) -> set[str]:
-    return set(pc.unique(table.column("uid")).to_pylist())

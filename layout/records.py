@@ -1,4 +1,4 @@
-"""Writing and reading `records` rows as Parquet files in the store.
+"""Writing `records` rows as Parquet files in the store (the views and compaction read them).
 
 A row is a dict with the columns of RECORDS_SCHEMA. One call to `write_records` writes one
 file per (kind, date) partition the rows fall into, and returns the keys it wrote.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
 import pyarrow as pa
@@ -66,11 +66,3 @@ def write_records(store: Store, rows: Iterable[Row]) -> list[str]:
         store.write_bytes(key, table_to_parquet(rows_to_table(part)))
         keys.append(key)
     return keys
-
-
-def read_records(store: Store, key: str) -> pa.Table:
-    return pq.read_table(io.BytesIO(store.read_bytes(key)))
-
-
-def utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

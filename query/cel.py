@@ -24,14 +24,14 @@ from typing import Any
 
 from layout.schema import CANCELLED, FAILED, PIPELINE_RUN, SUCCEEDED, TASK_RUN, TIMED_OUT
 
-__all__ = ["RECORDS", "RESULTS", "STATUS_OF", "CelError", "Params", "Scope", "parse", "translate"]
+__all__ = ["RECORDS", "RESULTS", "CelError", "Params", "Scope", "parse", "translate"]
 
 MAX_FILTER_CHARS = 8192
 MAX_DEPTH = 64
 
 # RecordSummary.Status, by name and number; runlake's `status` column to its name.
 STATUS_NAMES = ("UNKNOWN", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED")
-STATUS_OF = {
+_RESULTS_STATUS = {
     SUCCEEDED: "SUCCESS",
     FAILED: "FAILURE",
     TIMED_OUT: "TIMEOUT",
@@ -41,7 +41,7 @@ STATUS_OF = {
 
 def status_sql(column: str = "status") -> str:
     """The RecordSummary.Status name of a `status` column, in SQL."""
-    cases = " ".join(f"WHEN '{ours}' THEN '{theirs}'" for ours, theirs in STATUS_OF.items())
+    cases = " ".join(f"WHEN '{ours}' THEN '{theirs}'" for ours, theirs in _RESULTS_STATUS.items())
     return f"CASE {column} {cases} ELSE 'UNKNOWN' END"
 
 

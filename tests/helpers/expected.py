@@ -3,11 +3,19 @@ snapshot read with pyarrow, the latest per run picked with layout.latest's rule.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from layout.latest import latest_key
-from layout.records import read_records
 from layout.store import Store
+
+
+def read_records(store: Store, key: str) -> pa.Table:
+    """One records file, read with pyarrow alone."""
+    return pq.read_table(io.BytesIO(store.read_bytes(key)))
 
 
 def latest_runs(store: Store) -> dict[str, dict[str, Any]]:

@@ -3,8 +3,8 @@ from datetime import timedelta
 from layout.records import write_records
 from query.engine import Engine
 from query.views import VIEWS
-from tests.conftest import load_fixture
 from tests.helpers.rows import row
+from tests.helpers.tekton import load_fixture
 
 
 def _write_each(store, *rows):
