@@ -19,7 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from ingest.archive import import_objects
 from layout.store import open_store
-from runlake.demo.generate import demo_step_log
+from runlake.demo import demo_step_log
 from tests.helpers.apps import app_for, close_writer, finished_taskruns, query_client
 from tests.helpers.servers import free_port
 

@@ -14,7 +14,7 @@ from layout.evolution import MARKER_KEY
 from layout.store import LocalStore
 from query.engine import Engine
 from runlake.cli.main import main
-from runlake.demo.generate import generate
+from runlake.demo import generate
 from tests.helpers.history import running_snapshot, store_logs
 
 
