@@ -56,7 +56,7 @@ def _write_chunk(args: tuple[str, str | None, int, int]) -> int:
     from layout.keys import records_key
     from layout.records import partition_of, rows_to_table, table_to_parquet, write_records
     from layout.store import LocalStore, open_store
-    from runlake.demo.generate import generate
+    from runlake.demo import generate
     from tests.helpers.history import running_snapshot
     from webhooks.snapshots import objects_to_rows
 

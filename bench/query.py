@@ -150,7 +150,7 @@ def build_dataset(runs: int, data_dir: Path, postgres_files: bool = True) -> dic
     data_dir.mkdir(parents=True)
     from ingest.archive import BATCH_ROWS, import_objects
     from layout.store import open_store
-    from runlake.demo.generate import demo_step_log, generate
+    from runlake.demo import demo_step_log, generate
 
     store = open_store(str(data_dir / "store"))
     raw_json_bytes = 0

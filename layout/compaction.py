@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from layout.evolution import LayoutTooNew, conform, ensure_layout
@@ -42,6 +41,8 @@ from layout.schema import FINISHED_STATUSES, KINDS, SORT_KEYS
 from layout.store import ObjectInfo, Store
 
 DEFAULT_TARGET_SIZE = 128 * 1024 * 1024
+# Smaller merged files would undo what compaction is for; a smaller target is a typo.
+MIN_TARGET_SIZE = 1024
 # A file at least this fraction of the target counts as already compacted.
 LARGE_FRACTION = 0.5
 
@@ -227,7 +228,9 @@ def compact(
     """Compact every partition (or those of `kind`/`day`). `older_than` leaves younger files
     alone; `latest_only_after` also drops superseded snapshots of runs finished longer ago.
     `before_delete(new_keys)` runs between writing and deleting (tests kill a run there).
-    Raises StoreError, LayoutTooNew."""
+    Raises ValueError for a target size under MIN_TARGET_SIZE, StoreError, LayoutTooNew."""
+    if target_size < MIN_TARGET_SIZE:
+        raise ValueError(f"target size {target_size} bytes is too small (at least 1KiB)")
     now = now or datetime.now(UTC)
     ensure_layout(store)
     report = CompactionReport()
@@ -263,7 +266,3 @@ def compact(
         report.bytes_written += sum(size for _, size in written)
         report.rows_written += table.num_rows
     return report
-
-
-def table_uids(table: pa.Table) -> set[str]:
-    return set(pc.unique(table.column("uid")).to_pylist())

@@ -37,7 +37,6 @@ Deleting is all-or-nothing per run from a reader's point of view:
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,12 +59,11 @@ from layout.compaction import (
 )
 from layout.evolution import ensure_layout
 from layout.keys import is_dns_label, is_uid, new_file_id
-from layout.schema import KINDS
+from layout.schema import KINDS, PIPELINE_RUN
 from layout.store import ObjectInfo, Store
+from layout.units import parse_duration
 
 JOURNAL_PREFIX = "_runlake/retention/"
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 86400}
 
 
 class PolicyError(ValueError):
@@ -74,16 +72,6 @@ class PolicyError(ValueError):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("invalid retention policy: " + "; ".join(errors))
         self.errors = errors
-
-
-def parse_duration(value: str | int | float) -> timedelta:
-    """`90s`, `10m`, `12h`, `30d`, or a bare number of days (Results' `maxRetention: 30`)."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    match = _DURATION.fullmatch(str(value).strip())
-    if not match:
-        raise ValueError(f"not a duration: {value!r} (write 90s, 10m, 12h, 30d or days)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
 # -- policies ---------------------------------------------------------------------------------
@@ -270,12 +258,12 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
     ownerReferences (or, without them, its `tekton.dev/pipelineRun` label)."""
     rows = list(rows)
     by_name = {
-        (r.get("namespace"), r.get("name")): r["uid"] for r in rows if r["kind"] == "PipelineRun"
+        (r.get("namespace"), r.get("name")): r["uid"] for r in rows if r["kind"] == PIPELINE_RUN
     }
     runs = []
     for row in rows:
         parent = None
-        if row["kind"] != "PipelineRun":
+        if row["kind"] != PIPELINE_RUN:
             parent = _owner(row.get("owners"))
             if parent is None and row.get("pipeline_run"):
                 parent = by_name.get((row.get("namespace"), row["pipeline_run"]))
@@ -302,7 +290,7 @@ def _owner(owners: str | None) -> str | None:
     except ValueError:
         return None
     for ref in refs if isinstance(refs, list) else []:
-        if isinstance(ref, dict) and ref.get("kind") == "PipelineRun" and ref.get("uid"):
+        if isinstance(ref, dict) and ref.get("kind") == PIPELINE_RUN and ref.get("uid"):
             return str(ref["uid"])
     return None
 

@@ -55,14 +55,19 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = tuple(SNAPSHOT_SCHEMA.names)
 PARTITION_COLUMNS = ("kind", "date")
 TABLE_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field("date", pa.string(), nullable=False))
 
+# The `kind` column: the kinds runlake archives, each with its partitions' `kind=` value.
+TASK_RUN, PIPELINE_RUN, CUSTOM_RUN = "TaskRun", "PipelineRun", "CustomRun"
 KINDS: dict[str, str] = {
-    "TaskRun": "taskrun",
-    "PipelineRun": "pipelinerun",
-    "CustomRun": "customrun",
+    TASK_RUN: "taskrun",
+    PIPELINE_RUN: "pipelinerun",
+    CUSTOM_RUN: "customrun",
 }
 
-FINISHED_STATUSES = ("Succeeded", "Failed", "Cancelled", "TimedOut")
-STATUSES = (*FINISHED_STATUSES, "Running", "Pending")
+# The `status` column (webhooks.status derives it from the Succeeded condition).
+SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = "Succeeded", "Failed", "Cancelled", "TimedOut"
+RUNNING, PENDING = "Running", "Pending"
+FINISHED_STATUSES = (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT)
+STATUSES = (*FINISHED_STATUSES, RUNNING, PENDING)
 
 
 def duckdb_type(arrow_type: pa.DataType) -> str:

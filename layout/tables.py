@@ -215,7 +215,7 @@ class Tables:
 
 
 def partitions_predicate(rows: pa.Table, alias: str) -> str:
-    """`(t.kind = 'TaskRun' AND t.date = '2026-11-30') OR ...` for the partitions `rows` touch:
+    """`(t.kind = <kind> AND t.date = <date>) OR ...` for the partitions `rows` touch:
     literal values, so delta-rs reads and rewrites only those partitions' files."""
     pairs = sorted(
         set(zip(rows.column("kind").to_pylist(), rows.column("date").to_pylist(), strict=True))

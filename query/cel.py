@@ -22,33 +22,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["RECORDS", "RESULTS", "STATUS_OF", "CelError", "Params", "Scope", "parse", "translate"]
+from layout.schema import CANCELLED, FAILED, PIPELINE_RUN, SUCCEEDED, TASK_RUN, TIMED_OUT
+
+__all__ = ["RECORDS", "RESULTS", "CelError", "Params", "Scope", "parse", "translate"]
 
 MAX_FILTER_CHARS = 8192
 MAX_DEPTH = 64
 
 # RecordSummary.Status, by name and number; runlake's `status` column to its name.
 STATUS_NAMES = ("UNKNOWN", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED")
-STATUS_OF = {
-    "Succeeded": "SUCCESS",
-    "Failed": "FAILURE",
-    "TimedOut": "TIMEOUT",
-    "Cancelled": "CANCELLED",
+_RESULTS_STATUS = {
+    SUCCEEDED: "SUCCESS",
+    FAILED: "FAILURE",
+    TIMED_OUT: "TIMEOUT",
+    CANCELLED: "CANCELLED",
 }
 
 
 def status_sql(column: str = "status") -> str:
     """The RecordSummary.Status name of a `status` column, in SQL."""
-    return (
-        f"CASE {column} WHEN 'Succeeded' THEN 'SUCCESS' WHEN 'Failed' THEN 'FAILURE' "
-        "WHEN 'TimedOut' THEN 'TIMEOUT' WHEN 'Cancelled' THEN 'CANCELLED' "
-        "ELSE 'UNKNOWN' END"
-    )
+    cases = " ".join(f"WHEN '{ours}' THEN '{theirs}'" for ours, theirs in _RESULTS_STATUS.items())
+    return f"CASE {column} {cases} ELSE 'UNKNOWN' END"
 
 
 STATUS_SQL = status_sql()
 # Results' CEL constants for data_type and summary.type.
-TYPE_CONSTANTS = {"TASK_RUN": "tekton.dev/v1.TaskRun", "PIPELINE_RUN": "tekton.dev/v1.PipelineRun"}
+TYPE_CONSTANTS = {
+    "TASK_RUN": f"tekton.dev/v1.{TASK_RUN}",
+    "PIPELINE_RUN": f"tekton.dev/v1.{PIPELINE_RUN}",
+}
 
 
 class CelError(ValueError):

@@ -6,13 +6,13 @@ Pure logic: no I/O. Every problem is collected, so one 400 lists them all.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from layout.schema import KINDS, STATUSES
+from layout.units import parse_moment
 from query.views import Partitions
 
 DEFAULT_PAGE_SIZE = 50
@@ -35,8 +35,6 @@ PAGE_PARAMS = ("page_size", "page_token")
 _IGNORED = ("token",)
 _REPEATABLE = ("namespace", "kind", "status", "label")
 
-_DURATION = re.compile(r"(\d+)([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KIND_NAMES = {k.lower(): k for k in KINDS} | {v: k for k, v in KINDS.items()}
 _STATUS_NAMES = {s.lower(): s for s in STATUSES}
 
@@ -127,8 +125,8 @@ def parse_filters(
     extra: Iterable[str] = (),
 ) -> Filters:
     """Filters from parameters: (name, value) pairs, or a mapping of name to a value or a list
-    of values. Raises FilterError listing every problem. Durations (`24h`, `7d`, `90s`, `10m`)
-    count back from `now`."""
+    of values. Raises FilterError listing every problem. `since` and `until` are moments
+    (layout.units): RFC 3339, or a duration counting back from `now`."""
     pairs = _pairs(args)
     now = now or datetime.now(UTC)
     known = set(FILTER_PARAMS) | set(_IGNORED) | set(extra) | (set(PAGE_PARAMS) if paged else set())
@@ -196,29 +194,6 @@ def parse_filters(
         )
     )
     return filters
-
-
-def parse_moment(text: str, now: datetime) -> datetime:
-    """RFC 3339 (`2026-03-01T12:00:00Z`, or a bare date meaning its UTC midnight) or a
-    duration back from now (`90s`, `10m`, `24h`, `7d`)."""
-    text = text.strip()
-    match = _DURATION.fullmatch(text)
-    if match:
-        return now - timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        if "T" not in text.upper() and " " not in text:
-            raise ValueError
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(
-            f"{text!r} is neither RFC 3339 (2026-03-01T12:00:00Z) nor a duration "
-            "(90s, 10m, 24h, 7d)"
-        ) from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone; end it with Z or +HH:MM")
-    return moment.astimezone(UTC)
 
 
 def _pairs(args: Iterable[tuple[str, str]] | Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from layout.keys import is_uid, log_key
 from layout.logs import read_log
+from layout.schema import PIPELINE_RUN, TASK_RUN
 from layout.store import Store
 from query.engine import Engine
 from query.runs import get_run
@@ -38,11 +39,11 @@ def run_log_parts(engine: Engine, uid: str, allowed: frozenset[str] | None) -> l
     run = get_run(engine, uid, allowed) if is_uid(uid) else None
     if run is None:
         return None
-    if run["kind"] != "PipelineRun":
+    if run["kind"] != PIPELINE_RUN:
         return _own_parts(run, "")
     parts: list[LogPart] = []
     for child in run["steps"]:  # its TaskRuns and CustomRuns, in start order
-        if child.get("kind") != "TaskRun" or not child.get("uid"):
+        if child.get("kind") != TASK_RUN or not child.get("uid"):
             continue
         child_run = get_run(engine, child["uid"], allowed)
         if child_run is not None:

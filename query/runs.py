@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from layout.keys import is_dns_label, is_uid
-from layout.schema import KINDS, SNAPSHOT_COLUMNS
+from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, SNAPSHOT_COLUMNS, TASK_RUN
 from query.engine import Engine, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
@@ -112,9 +112,9 @@ def _one_run(engine: Engine, uid: str, confine: str, params: list[Any]) -> dict 
 def _with_details(engine: Engine, row: dict[str, Any]) -> dict[str, Any]:
     run = summary(row)
     run["object"] = _parsed(row["object"])
-    if row["kind"] == "TaskRun":
+    if row["kind"] == TASK_RUN:
         run["steps"] = _steps(engine, row)
-    elif row["kind"] == "PipelineRun":
+    elif row["kind"] == PIPELINE_RUN:
         run["steps"] = _child_runs(engine, row)
     else:
         run["steps"] = []
@@ -153,12 +153,12 @@ def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
     first, last = start.date(), max(end.date(), start.date()) + timedelta(days=1)
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
-        "duration_seconds FROM runs WHERE kind <> 'PipelineRun' AND namespace = ? AND "
+        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND namespace = ? AND "
         '(pipeline_run = ? OR list_contains(json_extract_string("object", '
         "'$.metadata.ownerReferences[*].uid'), ?)) "
         "ORDER BY started_at NULLS LAST, created_at, name",
         [row["namespace"], row["name"], row["uid"]],
-        partitions=Partitions(("TaskRun", "CustomRun"), first, last),
+        partitions=Partitions((TASK_RUN, CUSTOM_RUN), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
 

@@ -11,6 +11,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from layout.schema import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    PIPELINE_RUN,
+    RUNNING,
+    SUCCEEDED,
+    TASK_RUN,
+    TIMED_OUT,
+)
 from query.engine import Engine, jsonable
 from query.filters import Filters
 
@@ -23,14 +33,14 @@ GROUP_BY: dict[str, str] = {
     # ISO weeks, keyed by their Monday.
     "week": "strftime(date_trunc('week', created_at), '%Y-%m-%d')",
 }
-_DEFAULT_KIND = {"pipeline": "PipelineRun", "task": "TaskRun"}
+_DEFAULT_KIND = {"pipeline": PIPELINE_RUN, "task": TASK_RUN}
 _STATUS_COLUMNS = {
-    "succeeded": "Succeeded",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-    "timed_out": "TimedOut",
-    "running": "Running",
-    "pending": "Pending",
+    "succeeded": SUCCEEDED,
+    "failed": FAILED,
+    "cancelled": CANCELLED,
+    "timed_out": TIMED_OUT,
+    "running": RUNNING,
+    "pending": PENDING,
 }
 GROUP_FIELDS: tuple[str, ...] = (
     "key",

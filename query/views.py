@@ -23,7 +23,15 @@ from datetime import date
 
 from layout.duck import sql_string
 from layout.latest import LATEST_ORDER_SQL, latest_rank_sql
-from layout.schema import FINISHED_STATUSES, SNAPSHOT_COLUMNS, TABLE_SCHEMA, duckdb_type
+from layout.schema import (
+    CUSTOM_RUN,
+    FINISHED_STATUSES,
+    PIPELINE_RUN,
+    SNAPSHOT_COLUMNS,
+    TABLE_SCHEMA,
+    TASK_RUN,
+    duckdb_type,
+)
 
 # Every view a user query may name.
 VIEWS: tuple[str, ...] = (
@@ -129,7 +137,7 @@ def source_statements(
 
 def view_statements() -> list[str]:
     """CREATE OR REPLACE VIEW statements for every view (the relations above must exist)."""
-    kinds = {"taskruns": "TaskRun", "pipelineruns": "PipelineRun", "customruns": "CustomRun"}
+    kinds = {"taskruns": TASK_RUN, "pipelineruns": PIPELINE_RUN, "customruns": CUSTOM_RUN}
     inbox_latest = (
         f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
         f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1"

@@ -2,7 +2,8 @@
 then retention, one after the other in one invocation (the two must never overlap on a store,
 see layout.compaction).
 
-The schedule's input (terraform/ writes it) says what to do; every key is optional:
+The schedule's input (terraform/ writes it) says what to do, in the units of the CLI's flags
+(layout.units: a bare number is days); every key is optional:
 
     {"older_than": "1h",            # compaction leaves younger files alone (default 1h)
      "target_size": "128MiB",       # size of the merged files
@@ -17,9 +18,13 @@ jobs are safe to re-run (a killed run's leftovers are finished by the next).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layout import settings
+from layout.units import parse_duration, parse_size
+
+if TYPE_CHECKING:
+    from layout.retention import Policy
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +36,13 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     Returns what was done, as JSON-able data (it shows in the invocation's result)."""
     # Imported here: a cold start of this function pays for them, no other function does.
     from layout.compaction import compact
-    from layout.retention import parse_duration, parse_policy
     from layout.store import open_store
-    from runlake.cli.lifecycle import parse_size
     from runlake.lifecycle import retention
 
-    event = event or {}
+    # Parse everything before touching the store: a bad schedule input fails whole.
+    options, policy = schedule_options(event or {})
     config = settings.load()
     store = open_store(config["RUNLAKE_STORE"], config["RUNLAKE_S3_ENDPOINT"])
-    # Parse everything before touching the store: a bad schedule input fails whole.
-    older_than = parse_duration(str(event.get("older_than", DEFAULT_OLDER_THAN)))
-    latest_after = event.get("latest_only_after")
-    options: dict[str, Any] = {"older_than": older_than}
-    if event.get("target_size"):
-        options["target_size"] = parse_size(str(event["target_size"]))
-    if latest_after:
-        options["latest_only_after"] = parse_duration(str(latest_after))
-    policy = parse_policy(event["retention_policy"]) if event.get("retention_policy") else None
 
     report = compact(store, **options)
     result: dict[str, Any] = {
@@ -59,3 +54,21 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
         result["retention"] = retention(store, policy, config["RUNLAKE_SQL_TIMEOUT_S"]).lines()
         logger.info("retention: %s", result["retention"])
     return result
+
+
+def schedule_options(event: dict[str, Any]) -> tuple[dict[str, Any], Policy | None]:
+    """compact()'s keyword arguments and the retention policy (None: no retention) from the
+    schedule's input, in the units every flag takes (layout.units); a key that is absent,
+    null or "" takes its default. Raises ValueError."""
+    from layout.retention import parse_policy
+
+    given = {k: v for k, v in event.items() if v is not None and v != ""}
+    options: dict[str, Any] = {
+        "older_than": parse_duration(given.get("older_than", DEFAULT_OLDER_THAN))
+    }
+    if "target_size" in given:
+        options["target_size"] = parse_size(given["target_size"])
+    if "latest_only_after" in given:
+        options["latest_only_after"] = parse_duration(given["latest_only_after"])
+    policy = parse_policy(given["retention_policy"]) if "retention_policy" in given else None
+    return options, policy

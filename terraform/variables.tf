@@ -127,7 +127,7 @@ variable "lifecycle_schedule" {
 }
 
 variable "compaction_older_than" {
-  description = "Compaction leaves files younger than this alone (90s, 10m, 1h, 7d)."
+  description = "Compaction leaves files younger than this alone (90s, 10m, 1.5h, 7d, 2w; a bare number is days)."
   type        = string
   default     = "1h"
 }

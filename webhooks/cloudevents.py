@@ -29,6 +29,7 @@ from cloudevents.core.exceptions import CloudEventValidationError
 from cloudevents.core.v1.event import OPTIONAL_ATTRIBUTES, REQUIRED_ATTRIBUTES, CloudEvent
 from dateutil.parser import isoparse
 
+from layout.schema import CUSTOM_RUN, PIPELINE_RUN, TASK_RUN
 from webhooks.body import is_json, lower_keys, media_type, parse_json, type_name
 from webhooks.errors import InvalidInput, UnsupportedMediaType, raise_if
 from webhooks.normalize import V1BETA1, normalize
@@ -40,9 +41,9 @@ CE_PREFIX = "ce-"
 
 # event type kind segment -> (run kind, key of the run in the event data)
 _RUN_KINDS = {
-    "taskrun": ("TaskRun", "taskRun"),
-    "pipelinerun": ("PipelineRun", "pipelineRun"),
-    "customrun": ("CustomRun", "customRun"),
+    "taskrun": (TASK_RUN, "taskRun"),
+    "pipelinerun": (PIPELINE_RUN, "pipelineRun"),
+    "customrun": (CUSTOM_RUN, "customRun"),
 }
 _OUTCOMES = ("queued", "started", "running", "unknown", "successful", "failed")
 _KIND_OF_TYPE = {

@@ -22,10 +22,6 @@ class InvalidInput(ValueError):
         validated one element of a larger request."""
         return [prefix + problem for problem in self.errors]
 
-    def as_dict(self) -> dict:
-        """The error body of DESIGN.md: {"error", "errors", "status"}."""
-        return {"error": self.error, "errors": list(self.errors), "status": self.status}
-
 
 class UnsupportedMediaType(InvalidInput):
     """A Content-Type this endpoint cannot read at all (HTTP 415)."""

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from layout.keys import is_uid
-from layout.schema import KINDS
+from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, TASK_RUN
 from webhooks.body import type_name
 from webhooks.errors import InvalidInput
-from webhooks.status import CONDITION_STATUSES, run_status
+from webhooks.status import CONDITION_STATUSES, SUCCEEDED_CONDITION, run_status
 
 TEKTON_GROUP = "tekton.dev/"
 V1 = "tekton.dev/v1"
@@ -25,7 +25,7 @@ V1BETA1 = "tekton.dev/v1beta1"
 # Fields only one kind has, looked up at the top of `spec` and `status` only: a malformed
 # object may nest a whole copy of another object inside its spec (fixture 026).
 _KIND_MARKERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "PipelineRun": (
+    PIPELINE_RUN: (
         ("spec", "pipelineRef"),
         ("spec", "pipelineSpec"),
         ("status", "childReferences"),
@@ -33,14 +33,14 @@ _KIND_MARKERS: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", "runs"),
         ("status", "pipelineSpec"),
     ),
-    "TaskRun": (
+    TASK_RUN: (
         ("spec", "taskRef"),
         ("spec", "taskSpec"),
         ("status", "steps"),
         ("status", "podName"),
         ("status", "taskSpec"),
     ),
-    "CustomRun": (("spec", "customRef"), ("spec", "customSpec")),
+    CUSTOM_RUN: (("spec", "customRef"), ("spec", "customSpec")),
 }
 
 # The api_version of an object sent without one and without a hint. Only fields that exist
@@ -51,7 +51,7 @@ _KIND_MARKERS: dict[str, tuple[tuple[str, str], ...]] = {
 # objects are often hybrids (fixtures 026-031), so evidence for both versions gives null
 # rather than a guess. CustomRun exists only in v1beta1.
 _VERSION_MARKERS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
-    "PipelineRun": {
+    PIPELINE_RUN: {
         V1BETA1: (
             ("spec", "serviceAccountName"),
             ("spec", "serviceAccountNames"),
@@ -64,7 +64,7 @@ _VERSION_MARKERS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         ),
         V1: (("spec", "taskRunTemplate"), ("status", "results")),
     },
-    "TaskRun": {
+    TASK_RUN: {
         V1BETA1: (("spec", "resources"), ("status", "taskResults"), ("status", "resourcesResult")),
         V1: (("status", "results"),),
     },
@@ -175,7 +175,7 @@ def infer_kind(spec: Mapping, status: Mapping) -> list[str]:
 
 def infer_api_version(kind: str, spec: Mapping, status: Mapping) -> str | None:
     """tekton.dev/v1 or tekton.dev/v1beta1 when only that version's fields appear, else None."""
-    if kind == "CustomRun":
+    if kind == CUSTOM_RUN:
         return V1BETA1
     sections = {"spec": spec, "status": status}
     found = [
@@ -311,7 +311,7 @@ def _succeeded_condition(
         if not isinstance(condition, Mapping):
             problems.append(f"{field} is {type_name(condition)}, not an object")
             continue
-        if condition.get("type") != "Succeeded":
+        if condition.get("type") != SUCCEEDED_CONDITION:
             continue
         value = condition.get("status")
         if value not in CONDITION_STATUSES:

@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from layout.schema import CUSTOM_RUN, PIPELINE_RUN, TASK_RUN
 from webhooks.body import is_json, lower_keys, media_type, parse_json, type_name
 from webhooks.errors import InvalidInput, UnsupportedMediaType, raise_if
 from webhooks.normalize import V1BETA1, normalize
 
 # A CloudEvent's data, `{"taskRun": {...}}`, posted as a snapshot (e.g. replayed from a log).
-_WRAPPER_KEYS = {"taskRun": "TaskRun", "pipelineRun": "PipelineRun", "customRun": "CustomRun"}
+_WRAPPER_KEYS = {"taskRun": TASK_RUN, "pipelineRun": PIPELINE_RUN, "customRun": CUSTOM_RUN}
 
 
 def snapshot_event_id(obj: Mapping) -> str:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = "Succeeded", "Failed", "Cancelled", "TimedOut"
-RUNNING, PENDING = "Running", "Pending"
+from layout.schema import CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TIMED_OUT
+
+# The condition whose status and reason say how a run went (Tekton's `apis.ConditionSucceeded`).
+SUCCEEDED_CONDITION = "Succeeded"
 
 # `PipelineRunCancelled` is the pre-v0.44 spelling; CustomRun controllers use their own.
 CANCEL_REASONS = frozenset(

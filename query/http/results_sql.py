@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from layout.schema import CANCELLED, FAILED, PIPELINE_RUN, RUNNING, SUCCEEDED
 from query.cel import Params, status_sql
 
 
@@ -22,10 +23,10 @@ WITH scoped AS (
 ), owners AS (
     SELECT namespace, name, uid, created_at FROM pipelineruns WHERE {parent_sql}
 ), owned AS (
-    SELECT r.*, CASE WHEN r.kind = 'PipelineRun' THEN r.uid ELSE coalesce(p.uid,
+    SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid ELSE coalesce(p.uid,
                CASE WHEN contains(r."object", '"ownerReferences"') THEN list_filter(
                    json_extract(r."object", '$.metadata.ownerReferences[*]'),
-                   lambda o: o ->> 'kind' = 'PipelineRun')[1] ->> 'uid' END,
+                   lambda o: o ->> 'kind' = '{PIPELINE_RUN}')[1] ->> 'uid' END,
                r.uid) END AS result_uid
     FROM scoped r
     ASOF LEFT JOIN owners p ON p.namespace = r.namespace AND p.name = r.pipeline_run
@@ -93,12 +94,12 @@ def order_sql(order: list[tuple[str, bool]]) -> str:
     return ", ".join(f"{c} {'DESC' if d else 'ASC'}" for c, d in order)
 
 
+# Results' summary counts these four statuses by name and the rest as `others`.
+_COUNTED = {"succeeded": SUCCEEDED, "failed": FAILED, "cancelled": CANCELLED, "running": RUNNING}
+_COUNTED_LIST = ", ".join(f"'{status}'" for status in _COUNTED.values())
 _STATUS_COUNTS = {
-    "succeeded": "status = 'Succeeded'",
-    "failed": "status = 'Failed'",
-    "cancelled": "status = 'Cancelled'",
-    "running": "status = 'Running'",
-    "others": "status IS NULL OR status NOT IN ('Succeeded', 'Failed', 'Cancelled', 'Running')",
+    **{name: f"status = '{status}'" for name, status in _COUNTED.items()},
+    "others": f"status IS NULL OR status NOT IN ({_COUNTED_LIST})",
 }
 SUMMARY_FIELDS = {
     "total": "count(*)",

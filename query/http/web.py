@@ -29,6 +29,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 
 from layout.keys import is_uid
+from layout.schema import CUSTOM_RUN, PIPELINE_RUN, STATUSES, TASK_RUN
 from query.http.access import allowed_namespaces
 from service.errors import ApiError
 
@@ -37,8 +38,8 @@ blueprint = Blueprint(
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-KINDS = ("PipelineRun", "TaskRun", "CustomRun")
-STATUSES = ("Succeeded", "Failed", "Cancelled", "TimedOut", "Running", "Pending")
+# The menus' order: PipelineRuns are what a user looks for first.
+MENU_KINDS = (PIPELINE_RUN, TASK_RUN, CUSTOM_RUN)
 # (value, label) of the time-range menu; `since` takes any value /v1/runs takes.
 RANGES = (
     ("", "Any time"),
@@ -131,7 +132,7 @@ def _page(template: str, **context: object) -> Response | tuple[str, int]:
         template,
         asset=_asset,
         args=request.args,
-        kinds=KINDS,
+        kinds=MENU_KINDS,
         statuses=STATUSES,
         ranges=RANGES,
         signed_in="token" in session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -10,8 +11,41 @@ import click
 
 from layout import settings
 from layout.store import Store, StoreURLError, open_store
+from layout.units import parse_duration, parse_size
 
 FORMATS = click.Choice(["table", "json", "csv"])
+
+
+class Duration(click.ParamType):
+    """A flag written in DESIGN's duration grammar (layout.units); its value is a timedelta."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class Size(click.ParamType):
+    """A flag written as a size (layout.units); its value is a number of bytes."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
+SIZE = Size()
 
 
 class Failed(click.ClickException):

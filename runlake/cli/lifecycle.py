@@ -4,68 +4,18 @@ prints what happened)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import click
 
-from runlake.cli.common import fails_cleanly, open_configured_store, resolve, store_option
-
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?", re.IGNORECASE)
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "m": 1000**2,
-    "g": 1000**3,
-    "t": 1000**4,
-    "ki": 1024,
-    "mi": 1024**2,
-    "gi": 1024**3,
-    "ti": 1024**4,
-}
-
-
-def parse_size(text: str) -> int:
-    """`128MiB`, `64MB`, `1GiB`, `500000` (bytes)."""
-    match = _SIZE.fullmatch(text.strip())
-    if not match:
-        raise ValueError(f"not a size: {text!r} (write e.g. 128MiB)")
-    unit = (match.group(2) or "").lower().removesuffix("b")
-    size = int(float(match.group(1)) * _SIZE_UNITS[unit])
-    if size < 1024:
-        raise ValueError(f"target size {text!r} is too small (at least 1KiB)")
-    return size
-
-
-class _Duration(click.ParamType):
-    name = "duration"
-
-    def convert(self, value, param, ctx) -> timedelta:  # noqa: ANN001 - click's signature
-        if isinstance(value, timedelta):
-            return value
-        from layout.retention import parse_duration
-
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class _Size(click.ParamType):
-    name = "size"
-
-    def convert(self, value, param, ctx) -> int:  # noqa: ANN001 - click's signature
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_size(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-DURATION = _Duration()
-SIZE = _Size()
+from runlake.cli.common import (
+    DURATION,
+    SIZE,
+    fails_cleanly,
+    open_configured_store,
+    resolve,
+    store_option,
+)
 
 
 @click.command()

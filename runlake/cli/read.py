@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from layout.schema import KINDS, PIPELINE_RUN, STATUSES
 from query.filters import MAX_PAGE_SIZE, FilterError, parse_filters
 from runlake.cli.common import (
     FORMATS,
@@ -57,11 +58,11 @@ CHILD_COLUMNS = (
 def _filter_options(command: Callable) -> Callable:
     options = [
         click.option("--namespace", multiple=True, help="Runs of this namespace (repeatable)."),
-        click.option("--kind", multiple=True, help="TaskRun, PipelineRun or CustomRun."),
+        click.option("--kind", multiple=True, help=f"{', '.join(KINDS)} (repeatable)."),
         click.option(
             "--status",
             multiple=True,
-            help="Succeeded, Failed, Cancelled, TimedOut, Running or Pending.",
+            help=f"{', '.join(STATUSES)} (repeatable).",
         ),
         click.option("--pipeline"),
         click.option("--task"),
@@ -156,7 +157,7 @@ def get(uid: str, fmt: str, store: str | None, s3_endpoint: str | None) -> None:
     _print(("field", "value"), fields, "table")
     if run["steps"]:
         _print(
-            CHILD_COLUMNS if run["kind"] == "PipelineRun" else STEP_COLUMNS, run["steps"], "table"
+            CHILD_COLUMNS if run["kind"] == PIPELINE_RUN else STEP_COLUMNS, run["steps"], "table"
         )
     if run["logs"]:
         _print(("step", "stored_bytes"), run["logs"], "table")

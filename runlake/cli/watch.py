@@ -7,18 +7,7 @@ import threading
 
 import click
 
-from runlake.cli.common import Failed, fails_cleanly
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
-    if value is None:
-        return None
-    from webhooks.watcher.prune import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+from runlake.cli.common import DURATION, Failed, fails_cleanly
 
 
 @click.command()
@@ -49,9 +38,9 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None):
 )
 @click.option(
     "--prune-after",
+    type=DURATION,
     default=None,
-    callback=_duration,
-    help="Delete archived runs this long after completionTime (90s, 10m, 1h, 7d).",
+    help="Delete archived runs this long after completionTime (90s, 1.5h, 7d, 2w; bare: days).",
 )
 @click.option(
     "--metrics-port",

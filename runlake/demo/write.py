@@ -5,14 +5,15 @@ the step logs of every TaskRun."""
 from __future__ import annotations
 
 import copy
-import gzip
+import io
 from collections import Counter
 from collections.abc import Iterator
 
 from ingest.archive import import_objects
-from layout.keys import log_key
+from layout.logs import write_log
 from layout.store import Store
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
+from webhooks.status import SUCCEEDED_CONDITION
 
 
 def _earlier_snapshot(obj: dict) -> dict:
@@ -21,7 +22,7 @@ def _earlier_snapshot(obj: dict) -> dict:
     status.pop("completionTime", None)
     status["conditions"] = [
         {
-            "type": "Succeeded",
+            "type": SUCCEEDED_CONDITION,
             "status": "Unknown",
             "reason": "Running",
             "message": "Not all Steps have completed executing",
@@ -46,9 +47,9 @@ def _write_logs(store: Store, obj: dict) -> int:
     for step in obj.get("status", {}).get("steps", []):
         if "terminated" not in step:
             continue
-        text = demo_step_log(obj, step["name"])
-        key = log_key(obj["metadata"]["namespace"], obj["metadata"]["uid"], step["name"])
-        store.write_bytes(key, gzip.compress(text.encode(), compresslevel=6))
+        text = demo_step_log(obj, step["name"]).encode()
+        meta = obj["metadata"]
+        write_log(store, meta["namespace"], meta["uid"], step["name"], io.BytesIO(text).read)
         written += 1
     return written
 

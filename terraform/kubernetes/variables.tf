@@ -56,7 +56,7 @@ variable "image" {
 }
 
 variable "prune_after" {
-  description = "Delete runs from the cluster this long after they completed and were archived (90s, 10m, 1h, 7d); empty: never prune, and the watcher gets no delete permission."
+  description = "Delete runs from the cluster this long after they completed and were archived (90s, 10m, 1.5h, 7d, 2w; a bare number is days); empty: never prune, and the watcher gets no delete permission."
   type        = string
   default     = ""
 }

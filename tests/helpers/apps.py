@@ -10,7 +10,7 @@ from ingest.app import create_app
 from layout.store import Store
 from query.engine import Engine
 from query.http.app import create_app as create_query_app
-from runlake.demo.generate import generate
+from runlake.demo import generate
 
 
 def app_for(store: Store, **config) -> Flask:

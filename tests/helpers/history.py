@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from ingest.archive import import_objects
 from layout.keys import log_key
 from layout.store import Store
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

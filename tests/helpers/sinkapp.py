@@ -9,7 +9,7 @@ import threading
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.helpers.servers import free_port
 
 
 class RecordingSink:

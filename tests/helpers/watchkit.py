@@ -14,7 +14,7 @@ from typing import Any
 
 import kubernetes
 
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
 from tests.helpers.kubeapi import FakeKube
 from webhooks.watcher.metrics import ActionLog, WatchMetrics
 from webhooks.watcher.prune import ARCHIVED, is_finished

@@ -10,9 +10,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tests.conftest import fixture_object
 from tests.helpers import events
 from tests.helpers.apps import app_for, close_writer
+from tests.helpers.tekton import fixture_object
 
 TASKRUN = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 GOOD_BODY = json.dumps({"taskRun": TASKRUN}).encode()

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from werkzeug.serving import make_server
 
-from tests.conftest import fixture_object
 from tests.helpers import events
 from tests.helpers.apps import app_for, close_writer, count
+from tests.helpers.tekton import fixture_object
 
 TEMPLATE = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 EVENTS, THREADS = 2000, 16

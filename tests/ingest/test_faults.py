@@ -21,9 +21,10 @@ import requests
 from werkzeug.serving import make_server
 
 from layout.store import LocalStore, StoreError
-from tests.conftest import fixture_object, free_port, wait_until_up
 from tests.helpers import events
 from tests.helpers.apps import app_for, close_writer, count
+from tests.helpers.servers import free_port, wait_until_up
+from tests.helpers.tekton import fixture_object
 
 TEMPLATE = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,6 @@ import pytest
 
 from ingest import lambda_handler
 from layout.store import Store
-from tests.conftest import MotoS3, fixture_object
 from tests.helpers.events import hand_binary
 from tests.helpers.expected import stored_snapshots
 from tests.helpers.lambda_events import (
@@ -20,6 +19,8 @@ from tests.helpers.lambda_events import (
     answer_json,
     http_api_event,
 )
+from tests.helpers.servers import MotoS3
+from tests.helpers.tekton import fixture_object
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from botocore.exceptions import EndpointConnectionError
 
 from ingest.archive import import_objects
 from layout.store import open_store
-from runlake.demo.generate import demo_step_log
-from tests.conftest import free_port
+from runlake.demo import demo_step_log
 from tests.helpers.apps import app_for, close_writer, finished_taskruns, query_client
+from tests.helpers.servers import free_port
 
 TEXT = "héllo \x1b[1;32mgreen\x1b[0m ✓ 日本語\r\nno newline at the end".encode()
 

@@ -10,9 +10,9 @@ import pytest
 
 from layout.latest import latest_key
 from layout.store import LocalStore
-from tests.conftest import fixture_index, fixture_object
 from tests.helpers import events
 from tests.helpers.apps import app_for, close_writer, count, runs
+from tests.helpers.tekton import fixture_index, fixture_object
 
 MODES = ["binary", "structured", "batch", "snapshot"]
 FINISHED = ("Succeeded", "Failed", "Cancelled", "TimedOut")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import free_port, wait_until_up
+from tests.helpers.servers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = (

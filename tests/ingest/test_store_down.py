@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import fixture_object
 from tests.helpers import events
 from tests.helpers.apps import app_for, close_writer, count
+from tests.helpers.tekton import fixture_object
 
 NAMES = [
     "001_PipelineRun_ec-simple-build-pipelineref.json",

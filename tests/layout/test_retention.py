@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
 from layout import retention
 from layout.retention import (
@@ -14,11 +15,11 @@ from layout.retention import (
     PolicyError,
     RunInfo,
     expired_results,
-    parse_duration,
     parse_policy,
 )
 from query.engine import Engine
 from tests.helpers.history import NOW, archive, history, store_logs
+from tests.helpers.units import BAD_DURATIONS, BAD_NUMBER_DURATIONS, DURATIONS, NUMBER_DURATIONS
 
 POLICY = """
 defaultRetention: 14d
@@ -98,16 +99,28 @@ def known(store):
     return store, objects, sizes
 
 
-def test_retention_parse_duration_takes_units_and_bare_days():
-    assert parse_duration("90d") == timedelta(days=90)
-    assert parse_duration("12h") == timedelta(hours=12)
-    assert parse_duration("10m") == timedelta(minutes=10)
-    assert parse_duration("90s") == timedelta(seconds=90)
-    assert parse_duration(30) == timedelta(days=30)
-    assert parse_duration("30") == timedelta(days=30)
-    for bad in ("", "1w", "-3d", "d", True):
-        with pytest.raises(ValueError):
-            parse_duration(bad)
+def _policy_with(value) -> str:
+    return yaml.safe_dump(
+        {"defaultRetention": value, "policies": [{"name": "a", "retention": value}]}
+    )
+
+
+@pytest.mark.parametrize(("value", "expected"), DURATIONS + NUMBER_DURATIONS)
+def test_retention_policy_durations_are_the_one_grammar(value, expected):
+    policy = parse_policy(_policy_with(value))
+    assert policy.default == expected and policy.rules[0].retention == expected
+
+
+@pytest.mark.parametrize(
+    "value", BAD_DURATIONS + [v for v in BAD_NUMBER_DURATIONS if v is not None]
+)
+def test_retention_policy_refuses_what_the_grammar_refuses(value):
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(_policy_with(value))
+    assert [e.split(": ")[0] for e in caught.value.errors] == [
+        "defaultRetention",
+        "policies[0].retention",
+    ]
 
 
 def test_retention_parse_policy_reads_design_shape_and_results_configmap():

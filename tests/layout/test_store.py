@@ -5,8 +5,9 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from layout.records import read_records, write_records
+from layout.records import write_records
 from layout.store import StoreError, StoreURLError, open_store
+from tests.helpers.expected import read_records
 
 
 def _row(uid: str, **extra) -> dict:
@@ -83,7 +84,7 @@ def test_open_store_rejects_bad_urls(url):
 
 
 def test_s3_store_unreachable_raises_store_error(moto_s3):
-    from tests.conftest import free_port
+    from tests.helpers.servers import free_port
 
     store = open_store("s3://nowhere/x", s3_endpoint=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError):

@@ -9,8 +9,8 @@ import pytest
 from layout.inbox import write_inbox
 from layout.store import StoreError, open_store
 from query.engine import Engine, SqlError, SqlRefused, SqlTimeout, httpfs_path
-from tests.conftest import free_port
 from tests.helpers.rows import row
+from tests.helpers.servers import free_port
 
 SECRET = "testing-secret"  # AWS_SECRET_ACCESS_KEY, as tests/conftest.py sets it
 

@@ -3,36 +3,34 @@ query needs."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
-from query.filters import FilterError, parse_filters, parse_moment
+from query.filters import FilterError, parse_filters
+from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("24h", NOW - timedelta(hours=24)),
-        ("7d", NOW - timedelta(days=7)),
-        ("90s", NOW - timedelta(seconds=90)),
-        ("10m", NOW - timedelta(minutes=10)),
-        ("2026-03-01T12:00:00Z", datetime(2026, 3, 1, 12, tzinfo=UTC)),
-        ("2026-03-01T14:00:00+02:00", datetime(2026, 3, 1, 12, tzinfo=UTC)),
-        ("2026-03-01T12:00:00.250Z", datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)),
-        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
-    ],
-)
-def test_filters_moment_accepts_rfc3339_and_durations(text, expected):
-    assert parse_moment(text, NOW) == expected
+@pytest.mark.parametrize(("text", "expected"), DURATIONS)
+def test_filters_since_and_until_take_the_one_duration_grammar(text, expected):
+    filters = parse_filters({"since": text, "until": "2026-03-10T12:30:00.001Z"}, now=NOW)
+    assert filters.since == NOW - expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2026-03-01T12:00:00", "7w", "-1h", "", "1.5h"])
-def test_filters_moment_refuses_the_rest(text):
-    with pytest.raises(ValueError):
-        parse_moment(text, NOW)
+@pytest.mark.parametrize("text", BAD_DURATIONS)
+def test_filters_since_and_until_refuse_what_the_grammar_refuses(text):
+    for name in ("since", "until"):
+        with pytest.raises(FilterError) as caught:
+            parse_filters({name: text}, now=NOW)
+        assert [e.split(":")[0] for e in caught.value.errors] == [name]
+
+
+@pytest.mark.parametrize("text", ["2026-03-01T12:00:00", "yesterday"])
+def test_filters_since_refuses_a_time_without_zone_or_a_word(text):
+    with pytest.raises(FilterError):
+        parse_filters({"since": text}, now=NOW)
 
 
 def test_filters_every_problem_listed_at_once():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from layout.store import LocalStore
 from query.http.app import create_app
 from runlake.demo.write import write_demo
 from tests.helpers.expected import latest_runs
+from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
 STATUS_FIELDS = {
     "Succeeded": "succeeded",
@@ -160,3 +161,23 @@ def test_summary_empty_store(tmp_path):
     client = create_app({"RUNLAKE_STORE": str(tmp_path)}).test_client()
     assert client.get("/v1/summary?group_by=day").get_json() == {"groups": []}
     assert client.get("/v1/runs?since=1d").get_json() == {"runs": [], "next_page_token": None}
+
+
+@pytest.mark.parametrize(("text", "duration"), DURATIONS)
+def test_summary_api_since_takes_the_one_duration_grammar(demo, client, text, duration):
+    before = datetime.now(UTC)
+    groups = client.get("/v1/summary", query_string={"group_by": "status", "since": text})
+    after = datetime.now(UTC)
+    total = sum(g["total"] for g in groups.get_json()["groups"])
+
+    def created_since(moment):
+        return sum(1 for r in demo[1] if r["created_at"] and r["created_at"] >= moment)
+
+    assert created_since(after - duration) <= total <= created_since(before - duration)
+
+
+@pytest.mark.parametrize("text", BAD_DURATIONS)
+def test_summary_api_since_refuses_what_the_grammar_refuses(client, text):
+    answer = client.get("/v1/summary", query_string={"group_by": "status", "since": text})
+    assert answer.status_code == 400
+    assert [e.split(":")[0] for e in answer.get_json()["errors"]] == ["since"]

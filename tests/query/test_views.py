@@ -5,9 +5,9 @@ import pytest
 from layout.inbox import write_inbox
 from query.engine import Engine
 from query.views import VIEWS
-from tests.conftest import load_fixture
 from tests.helpers.rows import row
 from tests.helpers.stages import materialize
+from tests.helpers.tekton import load_fixture
 
 
 @pytest.fixture(params=["inbox", "tables"])

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from runlake.cli.main import main
-from tests.conftest import fixture_index, fixture_object
+from tests.helpers.tekton import fixture_index, fixture_object
 
 RUNLAKE = Path(sys.executable).with_name("runlake")
 

@@ -13,9 +13,8 @@ from layout.compaction import list_partitions
 from layout.evolution import MARKER_KEY
 from layout.store import LocalStore
 from query.engine import Engine
-from runlake.cli.lifecycle import parse_size
 from runlake.cli.main import main
-from runlake.demo.generate import generate
+from runlake.demo import generate
 from tests.helpers.history import running_snapshot, store_logs
 
 
@@ -148,10 +147,9 @@ def test_cli_retention_bad_policy_exits_1_listing_problems(local_store, tmp_path
     assert result.output.count("\n") == 1
 
 
-def test_cli_parse_size_units():
-    assert parse_size("128MiB") == 128 * 1024 * 1024
-    assert parse_size("64MB") == 64_000_000
-    assert parse_size("1gib") == 1024**3
-    assert parse_size("2048") == 2048
-    with pytest.raises(ValueError):
-        parse_size("12")
+def test_cli_compact_refuses_a_target_size_under_1kib_touching_nothing(local_store):
+    result = _run(local_store, "compact", "--target-size", "12")
+    assert result.exit_code == 1
+    assert result.output == "runlake: target size 12 bytes is too small (at least 1KiB)\n"
+    assert local_store.list("") == []
+    assert _run(local_store, "compact", "--target-size", "1KiB").exit_code == 0

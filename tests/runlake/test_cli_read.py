@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,7 @@ from layout.store import LocalStore
 from runlake.cli.main import main
 from runlake.demo.write import write_demo
 from tests.helpers.expected import latest_runs, newest_first
+from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +107,24 @@ def test_cli_read_bad_input_exit_codes(demo):
     assert "since" in bad.stderr and "status" in bad.stderr
     assert _run(store, "summary").exit_code == 2  # --group-by is required
     assert _run(store, "runs", "--page-token", "x").exit_code == 1
+
+
+@pytest.mark.parametrize(("text", "duration"), DURATIONS)
+def test_cli_read_since_takes_the_one_duration_grammar(demo, text, duration):
+    store, runs = demo
+    before = datetime.now(UTC)
+    result = _run(store, "runs", "--since", text, "--limit", "1000", "--format", "json")
+    after = datetime.now(UTC)
+    assert result.exit_code == 0, result.output
+    listed = {r["uid"] for r in json.loads(result.stdout)}
+
+    def created_since(moment):
+        return {u for u, r in runs.items() if r["created_at"] and r["created_at"] >= moment}
+
+    assert created_since(after - duration) <= listed <= created_since(before - duration)
+
+
+@pytest.mark.parametrize("text", BAD_DURATIONS)
+def test_cli_read_since_refuses_what_the_grammar_refuses(demo, text):
+    result = _run(demo[0], "summary", "--group-by", "status", "--since", text)
+    assert result.exit_code == 1 and result.stderr.startswith("runlake: since: ")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
 from webhooks.status import run_status
 
 NOW = datetime(2025, 3, 14, 15, 30, 0, tzinfo=UTC)

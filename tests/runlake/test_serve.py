@@ -10,8 +10,9 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import fixture_object, free_port, wait_until_up
 from tests.helpers import events
+from tests.helpers.servers import free_port, wait_until_up
+from tests.helpers.tekton import fixture_object
 
 RUNLAKE = Path(sys.executable).with_name("runlake")
 

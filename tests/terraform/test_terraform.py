@@ -28,8 +28,9 @@ import pytest
 from layout import settings
 from layout.inbox import write_inbox
 from layout.schema import KINDS, RECORDS_SCHEMA
-from tests.conftest import MotoS3, fixture_object
 from tests.helpers.events import hand_binary
+from tests.helpers.servers import MotoS3
+from tests.helpers.tekton import fixture_object
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"

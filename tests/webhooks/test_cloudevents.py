@@ -7,7 +7,7 @@ from cloudevents.core.bindings.http import to_binary, to_structured
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from tests.conftest import load_fixture
+from tests.helpers.tekton import load_fixture
 from webhooks.cloudevents import RUN_EVENT_TYPES, TektonEvent, decode, events_to_rows
 from webhooks.errors import InvalidInput, UnsupportedMediaType
 

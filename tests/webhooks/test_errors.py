@@ -12,7 +12,7 @@ def test_invalid_input_single_problem_is_the_summary():
 def test_invalid_input_counts_several_problems():
     exc = InvalidInput(["a", "b", "c"])
     assert exc.error.startswith("invalid input: 3 problems")
-    assert exc.as_dict() == {"error": exc.error, "errors": ["a", "b", "c"], "status": 400}
+    assert (exc.errors, exc.status) == (["a", "b", "c"], 400)
 
 
 def test_invalid_input_takes_a_summary_and_status():

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ingest.app import create_app
 from layout.records import rows_to_table, table_to_parquet
 from layout.store import LocalStore
-from tests.conftest import fixture_object
+from tests.helpers.tekton import fixture_object
 from webhooks.cloudevents import events_to_rows
 from webhooks.errors import InvalidInput
 from webhooks.normalize import normalize

@@ -6,7 +6,7 @@ import pytest
 
 from layout.records import rows_to_table
 from layout.schema import RECORD_COLUMNS
-from tests.conftest import FIXTURES, fixture_files, load_fixture
+from tests.helpers.tekton import FIXTURES, fixture_files, load_fixture
 from webhooks.errors import InvalidInput
 from webhooks.normalize import infer_api_version, normalize, parse_time
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import fixture_files, load_fixture
+from tests.helpers.tekton import fixture_files, load_fixture
 from webhooks.errors import InvalidInput, UnsupportedMediaType
 from webhooks.snapshots import objects_to_rows, snapshot_event_id, snapshots_to_rows
 

@@ -9,7 +9,6 @@ carries a UID precondition, so a run re-created under the same name is never hit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,20 +16,10 @@ from datetime import datetime, timedelta
 from kubernetes.client import CustomObjectsApi, V1DeleteOptions, V1Preconditions
 
 from webhooks.normalize import parse_time
+from webhooks.status import SUCCEEDED_CONDITION
 
 ARCHIVED = "runlake.dev/archived"
 GROUP = "tekton.dev"
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `10m`, `1h`, `7d` (DESIGN's duration syntax); ValueError otherwise."""
-    match = _DURATION.match(text or "")
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 90s, 10m, 1h or 7d")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
 def is_archived(obj: Mapping) -> bool:
@@ -43,7 +32,7 @@ def is_finished(obj: Mapping) -> bool:
     if status.get("completionTime"):
         return True
     return any(
-        c.get("type") == "Succeeded" and c.get("status") in ("True", "False")
+        c.get("type") == SUCCEEDED_CONDITION and c.get("status") in ("True", "False")
         for c in status.get("conditions") or []
     )
 

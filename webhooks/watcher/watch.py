@@ -26,6 +26,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi
 from kubernetes.client.exceptions import ApiException
 
+from layout.schema import CUSTOM_RUN, PIPELINE_RUN, TASK_RUN
 from webhooks.watcher import podlogs
 from webhooks.watcher.metrics import ActionLog, WatchMetrics
 from webhooks.watcher.prune import (
@@ -41,9 +42,9 @@ from webhooks.watcher.sink import Backoff, SnapshotQueue, Stopped, retry
 
 # (kind, plural), and the versions tried in order: CustomRun exists only in v1beta1 so far.
 RESOURCES: tuple[tuple[str, str], ...] = (
-    ("TaskRun", "taskruns"),
-    ("PipelineRun", "pipelineruns"),
-    ("CustomRun", "customruns"),
+    (TASK_RUN, "taskruns"),
+    (PIPELINE_RUN, "pipelineruns"),
+    (CUSTOM_RUN, "customruns"),
 )
 VERSIONS = ("v1", "v1beta1")
 
@@ -327,7 +328,7 @@ class Watcher:
             "uid": meta.get("uid"),
         }
         logs = None
-        if res.kind == "TaskRun":
+        if res.kind == TASK_RUN:
             logs = podlogs.archive_logs(
                 self.core,
                 self.sink,

@@ -13,13 +13,13 @@ from layout.inbox import write_inbox
 from layout.store import Store
 from query.http import lambda_handler
 from runlake import lambda_lifecycle
-from tests.conftest import fixture_object
 from tests.helpers.lambda_events import (
     TASKRUN,
     LambdaContext,
     answer_json,
     http_api_event,
 )
+from tests.helpers.tekton import fixture_object
 from webhooks.normalize import normalize
 
 

@@ -11,7 +11,7 @@ from ingest.archive import import_objects
 from layout.logs import write_log
 from query.engine import Engine, SqlRefused
 from runlake.cli.main import main
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
 from tests.helpers.apps import finished_taskruns, query_client
 
 

@@ -19,8 +19,8 @@ from ingest.archive import import_objects
 from layout.keys import log_key
 from layout.store import LocalStore
 from query.http.app import create_app
-from runlake.demo.generate import demo_step_log, generate
-from tests.conftest import fixture_index, fixture_object
+from runlake.demo import demo_step_log, generate
+from tests.helpers.tekton import fixture_index, fixture_object
 
 P = "/apis/results.tekton.dev/v1alpha2/parents"
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

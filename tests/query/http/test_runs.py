@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,10 +16,12 @@ from query.http.app import create_app
 from query.runs import SUMMARY_COLUMNS
 from query.views import VIEWS
 from runlake.demo.write import write_demo
-from tests.conftest import fixture_index, fixture_object, free_port
 from tests.helpers.expected import latest_runs, newest_first
 from tests.helpers.stages import materialize
 from tests.helpers.rows import row
+from tests.helpers.servers import free_port
+from tests.helpers.tekton import fixture_index, fixture_object
+from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +183,29 @@ def test_runs_api_bad_filters_are_400_listing_each(client):
     token = client.get("/v1/runs?page_size=1&kind=TaskRun").get_json()["next_page_token"]
     body = _error(client.get(f"/v1/runs?page_size=1&page_token={token}"), 400)
     assert "other filters" in body["errors"][0]
+
+
+def _created_since(runs, moment):
+    return {r["uid"] for r in runs if r["created_at"] and r["created_at"] >= moment}
+
+
+@pytest.mark.parametrize(("text", "duration"), DURATIONS)
+def test_runs_api_since_takes_the_one_duration_grammar(demo, client, text, duration):
+    runs = list(demo[1].values())
+    before = datetime.now(UTC)
+    listed = set(_pages(client, {"since": text}))
+    after = datetime.now(UTC)
+    # `since` counts back from the request's clock, somewhere between the two readings.
+    assert (
+        _created_since(runs, after - duration) <= listed <= _created_since(runs, before - duration)
+    )
+
+
+@pytest.mark.parametrize("text", BAD_DURATIONS)
+def test_runs_api_since_and_until_refuse_what_the_grammar_refuses(client, text):
+    for name in ("since", "until"):
+        body = _error(client.get("/v1/runs", query_string={name: text}), 400)
+        assert [e.split(":")[0] for e in body["errors"]] == [name]
 
 
 def test_runs_api_get_taskrun_with_steps_and_logs(demo, client):

@@ -3,8 +3,8 @@ import pytest
 from layout.inbox import write_inbox
 from layout.store import LocalStore
 from query.http.app import create_app
-from tests.conftest import free_port
 from tests.helpers.rows import row
+from tests.helpers.servers import free_port
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from layout.store import LocalStore, Store
 from query.http.app import create_app
 from runlake.demo.write import write_demo
 from runlake.serve import create_combined_app
-from tests.conftest import free_port
+from tests.helpers.servers import free_port
 
 STATIC = Path(__file__).resolve().parents[3] / "query" / "http" / "static"
 TOKENS = "ops=web-frontend;admin=*"

@@ -11,7 +11,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from tests.helpers.watchkit import NOW, add_with_pods, archived, demo_runs, wait_for, watching
-from webhooks.watcher.prune import RunRef, delete_run, parse_duration, prunable
+from webhooks.watcher.prune import RunRef, delete_run, prunable
 
 
 def _ref(
@@ -68,13 +68,6 @@ def test_prunable_pipelinerun_waits_for_every_child():
     assert _verdicts([pr, a, b, c]) == {"pr": "children not archived: b"}
     b.archived = True
     assert _verdicts([pr, a, b, c]) == {"pr": None}
-
-
-def test_parse_duration_reads_design_syntax():
-    assert parse_duration("90s") == timedelta(seconds=90)
-    assert parse_duration("7d") == timedelta(days=7)
-    with pytest.raises(ValueError):
-        parse_duration("1 week")
 
 
 def test_delete_run_uid_precondition_spares_a_recreated_run(kube, tmp_path):

@@ -8,9 +8,10 @@ from collections import Counter
 
 import requests
 
-from tests.conftest import fixture_object, free_port
 from tests.helpers.kubeapi import FakeKube
+from tests.helpers.servers import free_port
 from tests.helpers.sinkapp import RecordingSink
+from tests.helpers.tekton import fixture_object
 from tests.helpers.watchkit import (
     add_with_pods,
     all_archived,
