@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from layout.schema import KINDS, PIPELINE_RUN, TASK_RUN
 from query.filters import FilterError, parse_filters
 from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
@@ -94,14 +95,13 @@ def test_filters_partitions_from_kind_and_time():
     one_day = parse_filters(
         {"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"}, now=NOW
     ).partitions()
-    assert one_day.prefixes() == [
-        f"records/kind={k}/date=2026-03-01/" for k in ("taskrun", "pipelinerun", "customrun")
-    ]
-    assert one_day.holds("records/kind=taskrun/date=2026-03-01/w-1.parquet")
-    assert not one_day.holds("records/kind=taskrun/date=2026-03-02/w-1.parquet")
+    assert one_day.kinds == tuple(KINDS)
+    assert one_day.first == one_day.last == date(2026, 3, 1)  # `until` is exclusive
+    assert one_day.holds(TASK_RUN, "2026-03-01")
+    assert not one_day.holds(TASK_RUN, "2026-03-02")
     kind_only = parse_filters({"kind": "PipelineRun"}, now=NOW).partitions()
-    assert kind_only.prefixes() == ["records/kind=pipelinerun/"]
-    # A long range lists per kind and keeps only the dates it needs.
+    assert kind_only.kinds == (PIPELINE_RUN,)
+    assert kind_only.holds(PIPELINE_RUN, "1999-01-01")
+    assert not kind_only.holds(TASK_RUN, "2026-03-01")
     long = parse_filters({"since": "365d", "kind": "TaskRun"}, now=NOW).partitions()
-    assert long.prefixes() == ["records/kind=taskrun/"]
     assert long.first == date(2025, 3, 10) and long.last is None
