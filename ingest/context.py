@@ -3,6 +3,7 @@ the store, the group-commit writer and the metrics."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,10 @@ from flask import current_app
 
 from ingest.metrics import IngestMetrics
 from ingest.writer import GroupCommitWriter, WriterStats
+from layout.inbox import InboxStats, inbox_stats, list_inbox
 from layout.store import Store, open_store
+
+INBOX_LOOK_S = 10.0
 
 
 def get_store() -> Store:
@@ -37,10 +41,28 @@ def get_metrics() -> IngestMetrics:
     ext = current_app.extensions
     if "runlake.ingest_metrics" not in ext:
         # setdefault, not assignment: two first requests racing here count into one registry.
-        ext.setdefault("runlake.ingest_metrics", IngestMetrics(lambda: _writer_stats(ext)))
+        store = get_store()
+        ext.setdefault(
+            "runlake.ingest_metrics",
+            IngestMetrics(lambda: _writer_stats(ext), lambda: _inbox(ext, store)),
+        )
     return ext["runlake.ingest_metrics"]
 
 
 def _writer_stats(ext: Mapping[str, Any]) -> WriterStats | None:
     writer = ext.get("runlake.writer")
     return writer.stats if writer else None
+
+
+def get_inbox_stats() -> InboxStats:
+    """The inbox as listed at most INBOX_LOOK_S ago (a listing per scrape or probe would cost
+    S3 requests for nothing)."""
+    return _inbox(current_app.extensions, get_store())
+
+
+def _inbox(ext: dict, store: Store) -> InboxStats:
+    looked = ext.get("runlake.inbox_stats")
+    if looked is None or time.monotonic() - looked[0] > INBOX_LOOK_S:
+        looked = (time.monotonic(), inbox_stats(list_inbox(store)))
+        ext["runlake.inbox_stats"] = looked
+    return looked[1]

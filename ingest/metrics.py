@@ -12,9 +12,10 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ingest.writer import WriterStats
+from layout.inbox import InboxStats
 
 ROW_OUTCOMES = ("accepted", "ignored", "rejected", "failed")
 
@@ -26,7 +27,11 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 class IngestMetrics:
     """Rows and requests counted as they happen; the writer's figures read when scraped."""
 
-    def __init__(self, writer_stats: Callable[[], WriterStats | None] = lambda: None) -> None:
+    def __init__(
+        self,
+        writer_stats: Callable[[], WriterStats | None] = lambda: None,
+        inbox: Callable[[], InboxStats | None] = lambda: None,
+    ) -> None:
         # Otherwise every counter gains a `<name>_created` series that runlake never had. The
         # switch is process-wide; nothing else in runlake uses prometheus_client.
         disable_created_metrics()
@@ -47,6 +52,7 @@ class IngestMetrics:
             registry=self.registry,
         )
         self.registry.register(WriterCollector(writer_stats))
+        self.registry.register(InboxCollector(inbox))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -65,6 +71,36 @@ class WriterCollector:
         return _writer_families(self._stats() or WriterStats())
 
 
+class InboxCollector:
+    """What waits for the materializer, listed at scrape time: a growing age means it stopped."""
+
+    def __init__(self, stats: Callable[[], InboxStats | None]) -> None:
+        self._stats = stats
+
+    def describe(self) -> Iterable[Metric]:
+        return _inbox_families(InboxStats(0, 0, 0.0))
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._stats()
+        return _inbox_families(stats) if stats is not None else []
+
+
+def _inbox_families(stats: InboxStats) -> list[Metric]:
+    return [
+        GaugeMetricFamily(
+            "runlake_inbox_objects", "Inbox objects not yet in the tables.", value=stats.objects
+        ),
+        GaugeMetricFamily(
+            "runlake_inbox_bytes", "Bytes of those inbox objects.", value=stats.bytes
+        ),
+        GaugeMetricFamily(
+            "runlake_inbox_oldest_age_seconds",
+            "Age of the oldest inbox object: the materializer's lag.",
+            value=stats.oldest_age_s,
+        ),
+    ]
+
+
 def _writer_families(stats: WriterStats) -> list[Metric]:
     flushes = CounterMetricFamily(
         "runlake_ingest_flushes_total", "Group-commit flushes by result.", labels=["result"]
@@ -74,7 +110,7 @@ def _writer_families(stats: WriterStats) -> list[Metric]:
     return [
         CounterMetricFamily(
             "runlake_ingest_files_written_total",
-            "Parquet files written by group commit.",
+            "Inbox objects written by group commit.",
             value=stats.files_written,
         ),
         flushes,

@@ -1,11 +1,11 @@
-"""What operators and probes ask ingest: /healthz, /readyz (the store answers), /metrics,
-/openapi.json."""
+"""What operators and probes ask ingest: /healthz, /readyz (the store answers; what waits for
+the materializer), /metrics, /openapi.json."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from ingest.context import get_metrics, get_store
+from ingest.context import get_inbox_stats, get_metrics, get_store
 from ingest.metrics import CONTENT_TYPE
 from ingest.openapi import SPEC
 from layout.store import StoreError
@@ -23,9 +23,12 @@ def healthz() -> Response:
 def readyz() -> Response:
     try:
         get_store().check()
+        inbox = get_inbox_stats()
     except StoreError as exc:
         raise StoreUnavailable(str(exc)) from exc
-    return jsonify({"ok": True, "store": get_store().url})
+    # Ingest stays ready while the materializer is behind: what it accepts is durable in the
+    # inbox, so the answer says what is wrong without turning senders away.
+    return jsonify({"ok": True, "store": get_store().url, "inbox": inbox.describe()})
 
 
 @blueprint.get("/openapi.json")

@@ -14,7 +14,9 @@ whole (the store's writes are atomic and durable), then deleted once the tables 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -67,6 +69,48 @@ def list_inbox(store: Store) -> list[ObjectInfo]:
         (info for info in store.list(INBOX_PREFIX) if is_inbox_key(info.key)),
         key=lambda info: info.key,
     )
+
+
+# The materializer runs every few seconds; an inbox object older than this means it is not
+# running (or cannot keep up): readers still answer, merging the inbox, but slower and slower.
+BEHIND_AFTER_S = 300.0
+
+
+@dataclass(frozen=True)
+class InboxStats:
+    """What the materializer owes: the inbox's objects, their bytes, the oldest one's age."""
+
+    objects: int
+    bytes: int
+    oldest_age_s: float
+
+    @property
+    def behind(self) -> bool:
+        return self.oldest_age_s > BEHIND_AFTER_S
+
+    def describe(self) -> dict[str, Any]:
+        """As /readyz answers it."""
+        answer: dict[str, Any] = {
+            "objects": self.objects,
+            "bytes": self.bytes,
+            "oldest_age_seconds": round(self.oldest_age_s, 1),
+            "materializer": "behind" if self.behind else "ok",
+        }
+        if self.behind:
+            answer["problem"] = (
+                f"{self.objects} inbox objects wait, the oldest for "
+                f"{self.oldest_age_s:.0f} s: is a materializer running (`runlake serve`, "
+                "`runlake materialize`, or the scheduled function)? Queries still answer, "
+                "more slowly as the inbox grows."
+            )
+        return answer
+
+
+def inbox_stats(infos: Iterable[ObjectInfo], now: float | None = None) -> InboxStats:
+    infos = list(infos)
+    now = time.time() if now is None else now
+    oldest = min((info.mtime for info in infos), default=now)
+    return InboxStats(len(infos), sum(info.size for info in infos), max(0.0, now - oldest))
 
 
 def read_json_sql(files_parameter: str = "?") -> str:

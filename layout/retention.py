@@ -19,19 +19,16 @@ Decisions are per result, as in Results: the policies are matched against each t
 else `defaultRetention` (none: kept forever). A PipelineRun's TaskRuns go or stay with it.
 Age counts from completion, or from creation for a run that never finished.
 
-Deleting is all-or-nothing per run from a reader's point of view:
+Deleting, under the store's writer lease (the caller holds it):
 
 1. A journal `_runlake/retention/<id>.json` names the runs to delete, so a killed job's
-   remaining work (records or logs) is finished by the next run.
-2. In each partition, the files holding expired runs are first merged (nothing dropped)
-   when there are several, so every such run lives in exactly one file; then that file is
-   rewritten without the expired runs (new file first) and deleted. Its deletion is the one
-   instant at which each run in it disappears, records whole; before it a reader sees the
-   run as it was (with duplicates the views hide), after it not at all. TaskRun and CustomRun
-   partitions go before PipelineRun partitions, so a reader may briefly see a PipelineRun
-   whose TaskRuns are gone, never TaskRuns without their PipelineRun's decision applied.
+   remaining work is finished by the next run.
+2. One DELETE commit on `runs`, then one on `snapshots`, then one on the uid index, each
+   naming the expired uids in their partitions (so delta-rs rewrites only the files holding
+   them). A reader at any version sees a run whole or not at all: in `runs` it disappears in
+   one commit, with its PipelineRun's TaskRuns.
 3. Then the log objects of those runs are deleted, and the journal. Between steps 2 and 3 a
-   run's logs still exist but nothing lists them: no view or API names a run without records.
+   run's logs still exist but nothing lists them: no view or API names a run without a row.
 """
 
 from __future__ import annotations
@@ -43,27 +40,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from deltalake.exceptions import DeltaError
 
-from layout.compaction import (
-    DEFAULT_TARGET_SIZE,
-    Partition,
-    PartitionVanished,
-    dedupe_sorted,
-    list_partitions,
-    read_files,
-    rewrite,
-)
 from layout.evolution import ensure_layout
 from layout.keys import is_dns_label, is_uid, new_file_id
-from layout.schema import KINDS, PIPELINE_RUN
-from layout.store import ObjectInfo, Store
+from layout.schema import PIPELINE_RUN
+from layout.store import ObjectInfo, Store, StoreError
+from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables, partition_terms
 from layout.units import parse_duration
 
 JOURNAL_PREFIX = "_runlake/retention/"
+# Uids per DELETE predicate: a long IN list costs delta-rs time to plan.
+DELETE_CHUNK = 2000
+Partition = tuple[str, str]  # (kind, date) of the tables
 
 
 class PolicyError(ValueError):
@@ -219,11 +210,12 @@ def parse_policy(text: str | bytes) -> Policy:
 
 # -- deciding ---------------------------------------------------------------------------------
 
-# Over the `runs` view (query.engine.Engine.query): one row per run, its latest snapshot.
-RUNS_SQL = """SELECT uid, namespace, name, kind, reason, labels, annotations, created_at,
+# Over the `runs` view with its partition column (query.engine.Engine.query): one row per
+# run, its latest snapshot.
+RUNS_SQL = """SELECT uid, namespace, name, kind, date, reason, labels, annotations, created_at,
        completed_at, received_at, pipeline_run,
        json_extract_string("object", '$.metadata.ownerReferences') AS owners
-FROM runs"""
+FROM _runs"""
 
 
 @dataclass(frozen=True)
@@ -238,15 +230,11 @@ class RunInfo:
     completed_at: datetime | None
     received_at: datetime | None = None
     parent_uid: str | None = None  # the owning PipelineRun's uid, for TaskRuns and CustomRuns
-
-    @property
-    def day(self) -> str:
-        moment = self.created_at or self.received_at
-        return moment.astimezone(UTC).date().isoformat() if moment else ""
+    day: str = ""  # the tables' `date` partition of the run
 
     @property
     def partition(self) -> Partition:
-        return KINDS.get(self.kind, self.kind.lower()), self.day
+        return self.kind, self.day
 
     @property
     def age_from(self) -> datetime | None:
@@ -279,6 +267,7 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
                 completed_at=row.get("completed_at"),
                 received_at=row.get("received_at"),
                 parent_uid=parent,
+                day=row.get("date") or "",
             )
         )
     return runs
@@ -335,8 +324,7 @@ def expired_results(
 class RetentionPlan:
     results: int = 0
     runs: int = 0
-    record_rows: int = 0
-    record_bytes: int = 0  # the expired rows' share of their files' sizes, an estimate
+    record_rows: int = 0  # rows of `runs` and `snapshots` that go
     log_objects: int = 0
     log_bytes: int = 0
     by_policy: dict[str, int] = field(default_factory=dict)  # policy -> results
@@ -346,17 +334,11 @@ class RetentionPlan:
     def lines(self) -> list[str]:
         out = [
             f"results: {self.results} ({self.runs} runs)",
-            f"records: {self.record_rows} rows, about {self.record_bytes} bytes",
+            f"records: {self.record_rows} rows",
             f"logs: {self.log_objects} objects, {self.log_bytes} bytes",
         ]
         out += [f"  {name}: {count} results" for name, count in sorted(self.by_policy.items())]
         return out
-
-
-def _uid_counts(store: Store, info: ObjectInfo) -> dict[str, int]:
-    table = pq.read_table(pa.BufferReader(store.read_bytes(info.key)), columns=["uid"])
-    counts = pc.value_counts(table.column("uid")).to_pylist()
-    return {entry["values"]: entry["counts"] for entry in counts}
 
 
 def _run_logs(store: Store, namespace: str | None, uid: str) -> list[ObjectInfo]:
@@ -365,8 +347,9 @@ def _run_logs(store: Store, namespace: str | None, uid: str) -> list[ObjectInfo]
     return store.list(f"logs/{namespace}/{uid}/")
 
 
-def plan(store: Store, expired: Iterable[Expired]) -> RetentionPlan:
-    """What deleting `expired` removes: rows, bytes and log objects, read from the store."""
+def plan(store: Store, expired: Iterable[Expired], tables: Tables | None = None) -> RetentionPlan:
+    """What deleting `expired` removes: rows and log objects, read from the store."""
+    tables = tables or Tables(store)
     result = RetentionPlan()
     wanted: dict[Partition, set[str]] = defaultdict(set)
     for item in expired:
@@ -379,17 +362,12 @@ def plan(store: Store, expired: Iterable[Expired]) -> RetentionPlan:
                 result.log_objects += 1
                 result.log_bytes += log.size
                 result.logs.append(log.key)
-    for (kind, day), uids in wanted.items():
-        for info in list_partitions(store, kind, day).get((kind, day), []):
-            try:
-                counts = _uid_counts(store, info)
-            except FileNotFoundError:
-                continue
-            gone = sum(n for uid, n in counts.items() if uid in uids)
-            total = sum(counts.values())
-            if gone and total:
-                result.record_rows += gone
-                result.record_bytes += info.size * gone // total
+    for path in (RUNS, SNAPSHOTS):
+        for file in tables.state(path).select(partitions=set(wanted)):
+            path = file.uri.split("://", 1)[-1]
+            uids = pq.read_table(path, columns=["uid"], filesystem=store.fs).column("uid")
+            uids_wanted = wanted[(file.kind, file.date)]
+            result.record_rows += sum(1 for uid in uids.to_pylist() if uid in uids_wanted)
     result.partitions = dict(wanted)
     return result
 
@@ -402,49 +380,64 @@ def apply(
     store: Store,
     expired: Iterable[Expired],
     *,
-    target_size: int = DEFAULT_TARGET_SIZE,
+    tables: Tables | None = None,
     before_logs: Callable[[], None] | None = None,
 ) -> RetentionPlan:
-    """Delete the records and logs of `expired` (after finishing any killed earlier run).
-    `before_logs` runs between deleting records and logs (tests kill a run there).
-    Returns the plan carried out. Raises StoreError."""
+    """Delete the rows and logs of `expired` (after finishing any killed earlier run), under
+    the writer lease the caller holds. `before_logs` runs between deleting rows and logs
+    (tests kill a run there). Returns the plan carried out. Raises StoreError."""
     ensure_layout(store)
-    finish_pending(store, target_size)
+    tables = tables or Tables(store)
+    finish_pending(store, tables)
     expired = list(expired)
-    done = plan(store, expired)
+    done = plan(store, expired, tables)
     runs = [[run.kind, run.namespace, run.uid, run.day] for item in expired for run in item.runs]
     if not runs:
         return done
     journal = _journal_key()
     store.write_bytes(journal, json.dumps({"runs": runs}).encode())
-    _carry_out(store, runs, target_size, before_logs)
+    _carry_out(store, tables, runs, before_logs)
     store.delete(journal)
     return done
 
 
-def finish_pending(store: Store, target_size: int = DEFAULT_TARGET_SIZE) -> int:
+def finish_pending(store: Store, tables: Tables | None = None) -> int:
     """Complete the deletions of retention runs that were killed; returns how many."""
+    tables = tables or Tables(store)
     pending = [info for info in store.list(JOURNAL_PREFIX) if info.key.endswith(".json")]
     for info in sorted(pending, key=lambda i: i.key):
         try:
             runs = json.loads(store.read_bytes(info.key))["runs"]
         except FileNotFoundError:
             continue
-        _carry_out(store, runs, target_size, None)
+        _carry_out(store, tables, runs, None)
         store.delete(info.key)
     return len(pending)
 
 
 def _carry_out(
-    store: Store, runs: list[list], target_size: int, before_logs: Callable[[], None] | None
+    store: Store, tables: Tables, runs: list[list], before_logs: Callable[[], None] | None
 ) -> None:
     wanted: dict[Partition, set[str]] = defaultdict(set)
     for kind, _namespace, uid, day in runs:
         if day:
-            wanted[(KINDS.get(kind, kind), day)].add(uid)
-    # Children first: the PipelineRun partitions go last.
-    for partition in sorted(wanted, key=lambda p: (p[0] == "pipelinerun", p)):
-        _drop_from_partition(store, partition, wanted[partition], target_size)
+            wanted[(kind, day)].add(uid)
+    for path in (RUNS, SNAPSHOTS):
+        for chunk in _chunks(wanted):
+            _delete(
+                tables,
+                path,
+                " OR ".join(
+                    f"({term} AND uid IN ({', '.join(_literal(u) for u in sorted(uids))}))"
+                    for term, uids in chunk
+                ),
+            )
+    for chunk in _chunks({("", ""): {uid for uids in wanted.values() for uid in uids}}):
+        _delete(
+            tables,
+            INDEX,
+            "uid IN (" + ", ".join(_literal(u) for _, uids in chunk for u in sorted(uids)) + ")",
+        )
     if before_logs is not None:
         before_logs()
     for _kind, namespace, uid, _day in runs:
@@ -452,43 +445,32 @@ def _carry_out(
             store.delete(log.key)
 
 
-def _drop_from_partition(
-    store: Store, partition: Partition, uids: set[str], target_size: int
-) -> None:
-    for _attempt in range(3):
-        files = list_partitions(store, *partition).get(partition, [])
-        holding = {
-            info: expired
-            for info in files
-            if (expired := uids & set(_uid_counts_safe(store, info)))
-        }
-        if not holding:
-            return
-        seen: set[str] = set()
-        spread = False
-        for expired in holding.values():
-            spread = spread or bool(seen & expired)
-            seen |= expired
-        try:
-            if spread:
-                # Gather each expired run into one file first (dropping nothing), so each
-                # disappears at one delete below instead of file by file.
-                old = sorted(holding, key=lambda i: i.key)
-                rewrite(store, partition, old, dedupe_sorted(read_files(store, old)), target_size)
-                continue
-            for info in sorted(holding, key=lambda i: i.key):
-                table = read_files(store, [info])
-                keep = pc.invert(
-                    pc.is_in(table.column("uid"), value_set=pa.array(sorted(uids), pa.string()))
-                )
-                rewrite(store, partition, [info], table.filter(keep), target_size)
-        except PartitionVanished:
-            continue  # someone rewrote the partition meanwhile: look again
+def _chunks(wanted: Mapping[Partition, set[str]]) -> Iterable[list[tuple[str, set[str]]]]:
+    """(partition condition, uids) pairs, at most DELETE_CHUNK uids per list."""
+    chunk: list[tuple[str, set[str]]] = []
+    size = 0
+    for partition, uids in sorted(wanted.items()):
+        ordered = sorted(uids)
+        for start in range(0, len(ordered), DELETE_CHUNK):
+            piece = set(ordered[start : start + DELETE_CHUNK])
+            if size + len(piece) > DELETE_CHUNK and chunk:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append((partition_terms(*partition), piece))
+            size += len(piece)
+    if chunk:
+        yield chunk
+
+
+def _delete(tables: Tables, path: str, predicate: str) -> None:
+    table = tables.open(path)
+    if table is None:
         return
-
-
-def _uid_counts_safe(store: Store, info: ObjectInfo) -> dict[str, int]:
     try:
-        return _uid_counts(store, info)
-    except FileNotFoundError:
-        return {}
+        table.delete(predicate)
+    except (DeltaError, OSError) as exc:
+        raise StoreError(f"cannot delete from {path}: {exc}") from exc
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

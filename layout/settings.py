@@ -80,6 +80,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RUNLAKE_SQL_TIMEOUT_S", 30.0, "SQL requests running longer are cancelled", _positive_float
     ),
+    Setting(
+        "RUNLAKE_MATERIALIZE_S",
+        5.0,
+        "how often the materializer moves the inbox into the tables",
+        _positive_float,
+    ),
 )
 
 BY_ENV: dict[str, Setting] = {s.env: s for s in SETTINGS}

@@ -81,6 +81,7 @@ class TableFile:
     date: str
     size: int
     rows: int
+    modified: float  # seconds since the epoch, when the file was written
 
 
 @dataclass(frozen=True)
@@ -220,11 +221,17 @@ def partitions_predicate(rows: pa.Table, alias: str) -> str:
     pairs = sorted(
         set(zip(rows.column("kind").to_pylist(), rows.column("date").to_pylist(), strict=True))
     )
-    terms = [
-        f"({alias}.kind = {_literal(kind)} AND {alias}.date = {_literal(day)})"
-        for kind, day in pairs
-    ]
+    terms = [f"({partition_terms(kind, day, alias)})" for kind, day in pairs]
     return "(" + " OR ".join(terms) + ")"
+
+
+def partition_terms(kind: str, day: str, alias: str = "") -> str:
+    """`kind = <kind> AND date = <day>` (of `alias`), literal for delta-rs' pruning; empty
+    kind and day: true."""
+    if not kind and not day:
+        return "true"
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}kind = {_literal(kind)} AND {prefix}date = {_literal(day)}"
 
 
 def _literal(value: str) -> str:
@@ -237,6 +244,10 @@ def _state_of(store: Store, path: str, table: DeltaTable) -> TableState:
     paths = actions.column("path").to_pylist()
     sizes = actions.column("size_bytes").to_pylist()
     rows = actions.column("num_records").to_pylist()
+    modified = [
+        m.timestamp() if hasattr(m, "timestamp") else (m or 0) / 1000
+        for m in actions.column("modification_time").to_pylist()
+    ]
     kinds = (
         actions.column("partition.kind").to_pylist()
         if "partition.kind" in names
@@ -249,8 +260,8 @@ def _state_of(store: Store, path: str, table: DeltaTable) -> TableState:
     )
     base = table_uri(store, path)
     files = tuple(
-        TableFile(_file_uri(store, base, p), k or "", d or "", s or 0, r or 0)
-        for p, k, d, s, r in zip(paths, kinds, dates, sizes, rows, strict=True)
+        TableFile(_file_uri(store, base, p), k or "", d or "", s or 0, r or 0, m)
+        for p, k, d, s, r, m in zip(paths, kinds, dates, sizes, rows, modified, strict=True)
     )
     return TableState(path, table.version(), files)
 

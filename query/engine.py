@@ -34,7 +34,7 @@ import pyarrow as pa
 from layout import duck
 from layout.duck import httpfs_path, sql_string
 from layout.evolution import LayoutError, check_layout
-from layout.inbox import list_inbox, read_json_sql
+from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql
 from layout.logs import SizeCache, list_logs
 from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
@@ -87,16 +87,6 @@ class SqlResult:
     columns: list[str]
     rows: list[list]
     truncated: bool
-
-
-@dataclass(frozen=True)
-class InboxStats:
-    """What the engine saw in the inbox at its last look: what the materializer owes."""
-
-    objects: int
-    rows: int
-    bytes: int
-    oldest_age_s: float
 
 
 class Engine:
@@ -184,16 +174,12 @@ class Engine:
         return (rows[0]["kind"], rows[0]["date"]) if rows else None
 
     def inbox_stats(self) -> InboxStats:
-        """The inbox as the last query saw it (looks once if nothing has)."""
+        """The inbox as the engine last saw it (looks now if it never has)."""
         with self._lock:
             if self._db is None:
                 self._open_locked()
-            infos = list(self._inbox.values())
-            assert self._db is not None
-            rows = self._db.execute(f"SELECT count(*) FROM {INBOX_ROWS}").fetchone()[0]
-        oldest = min((info.mtime for info in infos), default=None)
-        age = max(0.0, datetime.now(UTC).timestamp() - oldest) if oldest else 0.0
-        return InboxStats(len(infos), rows, sum(info.size for info in infos), age)
+                self._sync_inbox(self._db, list_inbox(self.store))
+            return inbox_stats(self._inbox.values())
 
     def close(self) -> None:
         with self._lock:

@@ -1,14 +1,66 @@
-"""Retention as `runlake retention` and the scheduled Lambda (runlake.lambda_lifecycle) run
-it: layout.retention does the work; this module asks the views which runs exist, since
-retention decides over the latest snapshot of each run."""
+"""The archive's writer jobs as `runlake materialize|compact|retention|migrate`, `runlake
+serve` and the scheduled Lambdas run them: layout/ does the work; this module takes the
+store's writer lease around each job (waiting for a running materializer to hand it over)
+and, for retention, asks the views which runs exist, since retention decides over the
+latest snapshot of each run."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from layout import retention as rules
+from layout.compaction import CompactionReport
+from layout.compaction import compact as compact_tables
+from layout.lease import Lease
+from layout.materializer import CycleReport, Materializer
+from layout.migrate import MigrationReport
+from layout.migrate import migrate as migrate_store
 from layout.store import Store
 from query.engine import Engine
+
+# How long a job waits for the lease: a materializer hands it over at the end of its cycle.
+LEASE_WAIT_S = 120.0
+
+
+def materialize_once(store: Store, wait_s: float = LEASE_WAIT_S) -> list[CycleReport]:
+    """Move the whole inbox into the tables now (cycles until it is empty)."""
+    reports = []
+    with Lease(store, "materialize").hold(wait_s) as lease:
+        materializer = Materializer(store)
+        try:
+            while True:
+                report = materializer.cycle(lease)
+                if not report.files:
+                    break
+                reports.append(report)
+        finally:
+            materializer.close()
+    return reports
+
+
+def materialize_forever(
+    store: Store,
+    interval_s: float,
+    stop: threading.Event,
+    on_cycle: Callable[[CycleReport], None] | None = None,
+) -> None:
+    """The materializer's loop, until `stop` is set (see Materializer.run)."""
+    Materializer(store).run(interval_s, stop, on_cycle=on_cycle)
+
+
+def compact(store: Store, wait_s: float = LEASE_WAIT_S, **options: Any) -> CompactionReport:
+    with Lease(store, "compact").hold(wait_s):
+        return compact_tables(store, **options)
+
+
+def migrate(
+    store: Store, progress: Callable[[str, int], None] | None = None, wait_s: float = LEASE_WAIT_S
+) -> MigrationReport:
+    with Lease(store, "migrate").hold(wait_s):
+        return migrate_store(store, progress)
 
 
 def expired_results(
@@ -24,8 +76,15 @@ def expired_results(
 
 
 def retention(
-    store: Store, policy: rules.Policy, sql_timeout_s: float, dry_run: bool = False
+    store: Store,
+    policy: rules.Policy,
+    sql_timeout_s: float,
+    dry_run: bool = False,
+    wait_s: float = LEASE_WAIT_S,
 ) -> rules.RetentionPlan:
-    """Delete (or, dry, only plan) the records and logs of every expired result."""
+    """Delete (or, dry, only plan) the rows and logs of every expired result."""
     expired = expired_results(store, policy, sql_timeout_s)
-    return rules.plan(store, expired) if dry_run else rules.apply(store, expired)
+    if dry_run:
+        return rules.plan(store, expired)
+    with Lease(store, "retention").hold(wait_s):
+        return rules.apply(store, expired)

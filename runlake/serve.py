@@ -1,8 +1,14 @@
-"""`runlake serve`: ingest and query in one process, served by gunicorn's threaded worker so
-that concurrent events share files exactly as in production."""
+"""`runlake serve`: ingest, query and the materializer in one process, served by gunicorn's
+threaded worker so that concurrent events share inbox objects exactly as in production.
+
+The materializer runs as a thread of the worker (started once the worker has its app, stopped
+when it exits), so what ingest accepts reaches the tables within RUNLAKE_MATERIALIZE_S; it
+holds the store's writer lease and hands it over when `runlake compact` or `retention` asks.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,11 +49,41 @@ class _Server(BaseApplication):
         return self.application
 
 
+class _Materializing:
+    """gunicorn hooks that run the materializer beside the worker's request threads."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self, worker: Any) -> None:
+        from layout.store import open_store
+        from runlake.lifecycle import materialize_forever
+
+        store = open_store(self.config["RUNLAKE_STORE"], self.config["RUNLAKE_S3_ENDPOINT"])
+        self.thread = threading.Thread(
+            target=materialize_forever,
+            args=(store, float(self.config["RUNLAKE_MATERIALIZE_S"]), self.stop),
+            name="materializer",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def end(self, worker: Any) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+
+
 def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 16) -> None:
     app = create_combined_app(config)
+    materializing = _Materializing(app.config)
     _Server(
         app,
         {
+            "post_worker_init": materializing.start,
+            "worker_exit": lambda server, worker: materializing.end(worker),
             "bind": f"{host}:{port}",
             "workers": 1,
             "worker_class": "gthread",

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 
 from layout import settings
+from layout.store import StoreError
 from query.http import logs, openapi, results, runs, sql, summary, web
+from query.http.context import get_engine, store_unreadable
 from service.errors import register_error_handlers
 
 health = Blueprint("query_health", __name__)
@@ -17,6 +19,18 @@ health = Blueprint("query_health", __name__)
 @health.get("/healthz")
 def healthz() -> Response:
     return jsonify({"ok": True})
+
+
+@health.get("/readyz")
+def readyz() -> Response:
+    """The store can be read in this runlake's layout; the inbox says whether the
+    materializer keeps up (queries answer either way)."""
+    engine = get_engine()
+    try:
+        inbox = engine.inbox_stats()
+    except StoreError as exc:
+        raise store_unreadable(exc) from exc
+    return jsonify({"ok": True, "store": engine.store.url, "inbox": inbox.describe()})
 
 
 # Every blueprint of the query service, in one place for create_app and `runlake serve`.

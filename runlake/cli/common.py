@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from layout import settings
+from layout.evolution import LayoutError, check_layout
 from layout.store import Store, StoreURLError, open_store
 from layout.units import parse_duration, parse_size
 
@@ -93,8 +94,16 @@ def resolve(store: str | None, s3_endpoint: str | None, **more: Any) -> dict[str
     return settings.load(overrides={k: v for k, v in overrides.items() if v is not None})
 
 
-def open_configured_store(config: dict[str, Any]) -> Store:
+def open_configured_store(config: dict[str, Any], check: bool = True) -> Store:
+    """The configured store; with `check`, one whose layout this runlake reads (a layout-1
+    store fails with the line naming `runlake migrate`)."""
     try:
-        return open_store(config["RUNLAKE_STORE"], config["RUNLAKE_S3_ENDPOINT"])
+        store = open_store(config["RUNLAKE_STORE"], config["RUNLAKE_S3_ENDPOINT"])
     except StoreURLError as exc:
         raise Failed(str(exc)) from exc
+    if check:
+        try:
+            check_layout(store)
+        except LayoutError as exc:
+            raise Failed(str(exc)) from exc
+    return store

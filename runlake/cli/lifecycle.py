@@ -1,6 +1,6 @@
-"""`runlake compact` and `runlake retention`: the archive's lifecycle jobs (layout/ does the
-work and runlake.lifecycle asks the views which runs exist; this module reads flags and
-prints what happened)."""
+"""`runlake materialize`, `compact`, `retention` and `migrate`: the archive's writer jobs
+(layout/ does the work and runlake.lifecycle takes the writer lease; this module reads flags
+and prints what happened)."""
 
 from __future__ import annotations
 
@@ -30,20 +30,14 @@ from runlake.cli.common import (
     type=DURATION,
     default="0s",
     show_default=True,
-    help="Leave files younger than this alone.",
+    help="Leave partitions written to more recently than this alone.",
 )
 @click.option(
     "--target-size",
     type=SIZE,
     default="128MiB",
     show_default=True,
-    help="Size of the merged files.",
-)
-@click.option(
-    "--latest-only-after",
-    type=DURATION,
-    default=None,
-    help="Keep only the latest snapshot of runs finished longer ago than this.",
+    help="Size of the rewritten files.",
 )
 @store_option
 @fails_cleanly
@@ -51,30 +45,78 @@ def compact(
     partition: str | None,
     older_than: timedelta,
     target_size: int,
-    latest_only_after: timedelta | None,
     store: str | None,
     s3_endpoint: str | None,
 ) -> None:
-    """Merge each partition's small files into large sorted ones; safe while ingest runs."""
-    from layout.compaction import compact as run_compaction
+    """OPTIMIZE the tables' quiet partitions, VACUUM, checkpoint; safe while ingest runs."""
     from layout.compaction import parse_partition
+    from runlake.lifecycle import compact as run_compaction
 
     kind, day = parse_partition(partition) if partition else (None, None)
     target = open_configured_store(resolve(store, s3_endpoint))
     report = run_compaction(
-        target,
-        kind=kind,
-        day=day,
-        older_than=older_than,
-        target_size=target_size,
-        latest_only_after=latest_only_after,
+        target, kind=kind, day=day, older_than=older_than, target_size=target_size
     )
     for line in report.skipped:
         click.echo(f"runlake: skipped {line}", err=True)
-    if report.partitions:
-        click.echo(f"compacted {report.summary()}")
-    else:
-        click.echo("nothing to compact")
+    click.echo(
+        f"compacted {report.summary()}"
+        if report.partitions
+        else f"nothing to compact; {report.files_vacuumed} unreferenced files deleted"
+    )
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Empty the inbox once, then exit.")
+@click.option(
+    "--interval",
+    type=DURATION,
+    default=None,
+    help="Time between cycles (RUNLAKE_MATERIALIZE_S; default 5s).",
+)
+@store_option
+@fails_cleanly
+def materialize(
+    once: bool, interval: timedelta | None, store: str | None, s3_endpoint: str | None
+) -> None:
+    """Move the inbox into the tables: once, or every few seconds until stopped."""
+    import signal
+    import threading
+
+    from runlake.lifecycle import materialize_forever, materialize_once
+
+    config = resolve(store, s3_endpoint)
+    target = open_configured_store(config)
+    if once:
+        reports = materialize_once(target)
+        rows = sum(r.rows for r in reports)
+        click.echo(
+            f"materialized {rows} snapshot{'s' * (rows != 1)} from "
+            f"{sum(r.files for r in reports)} inbox objects"
+        )
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    seconds = interval.total_seconds() if interval else config["RUNLAKE_MATERIALIZE_S"]
+    materialize_forever(target, seconds, stop, on_cycle=_print_cycle)
+
+
+def _print_cycle(report) -> None:  # noqa: ANN001 - a CycleReport
+    if report.files:
+        click.echo(report.summary())
+
+
+@click.command()
+@store_option
+@fails_cleanly
+def migrate(store: str | None, s3_endpoint: str | None) -> None:
+    """Convert a layout-1 store (records/...) into layout 2; safe to run again."""
+    from runlake.lifecycle import migrate as run_migration
+
+    target = open_configured_store(resolve(store, s3_endpoint), check=False)
+    report = run_migration(target, lambda name, rows: click.echo(f"  {name}: {rows} rows"))
+    click.echo(f"migrated {report.summary()}")
 
 
 @click.command()
@@ -94,7 +136,7 @@ def retention(
     store: str | None,  # noqa: ANN001 - click.File
     s3_endpoint: str | None,
 ) -> None:
-    """Delete the records and logs of results older than the policy keeps them."""
+    """Delete the rows and logs of results older than the policy keeps them."""
     from layout.retention import parse_policy
     from runlake.lifecycle import retention as run_retention
 
@@ -107,4 +149,4 @@ def retention(
         click.echo(f"  {line}")
 
 
-commands: list[click.Command] = [compact, retention]
+commands: list[click.Command] = [materialize, compact, retention, migrate]
