@@ -53,8 +53,9 @@ def _timed(fn: Callable[[], Any], repeat: int = 3) -> dict[str, Any]:
 def _write_chunk(args: tuple[str, str | None, int, int]) -> int:
     """Write end - start runs, each snapshot as a file of its own (in a worker process)."""
     url, endpoint, start, end = args
-    from layout.keys import records_key
     from layout.records import partition_of, rows_to_table, table_to_parquet, write_records
+
+    from layout.keys import records_key
     from layout.store import LocalStore, open_store
     from runlake.demo import generate
     from tests.helpers.history import running_snapshot

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from deltalake.exceptions import DeltaError
 
-from layout.schema import KINDS
 from layout.store import Store, StoreError
 from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables, TableState
 

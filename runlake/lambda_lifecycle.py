@@ -1,13 +1,12 @@
-"""AWS Lambda entry point of the lifecycle jobs, invoked by EventBridge Scheduler: compaction,
-then retention, one after the other in one invocation (the two must never overlap on a store,
-see layout.compaction).
+"""AWS Lambda entry points of the writer jobs, invoked by EventBridge Scheduler: `handler` runs
+compaction, then retention, one after the other under the store's writer lease; `materialize`
+runs the materializer every minute.
 
 The schedule's input (terraform/ writes it) says what to do, in the units of the CLI's flags
 (layout.units: a bare number is days); every key is optional:
 
     {"older_than": "1h",            # compaction leaves younger files alone (default 1h)
      "target_size": "128MiB",       # size of the merged files
-     "latest_only_after": "30d",    # also drop superseded snapshots of runs finished earlier
      "retention_policy": "..."}     # Tekton Results' retention policy, YAML or JSON; none: keep
 
 The store comes from RUNLAKE_STORE as for the other services. A failure raises, so that the
@@ -35,9 +34,8 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     """Lambda entry point: run compaction, then retention if the event carries a policy.
     Returns what was done, as JSON-able data (it shows in the invocation's result)."""
     # Imported here: a cold start of this function pays for them, no other function does.
-    from layout.compaction import compact
     from layout.store import open_store
-    from runlake.lifecycle import retention
+    from runlake.lifecycle import compact, retention
 
     # Parse everything before touching the store: a bad schedule input fails whole.
     options, policy = schedule_options(event or {})
@@ -68,7 +66,43 @@ def schedule_options(event: dict[str, Any]) -> tuple[dict[str, Any], Policy | No
     }
     if "target_size" in given:
         options["target_size"] = parse_size(given["target_size"])
-    if "latest_only_after" in given:
-        options["latest_only_after"] = parse_duration(given["latest_only_after"])
     policy = parse_policy(given["retention_policy"]) if "retention_policy" in given else None
     return options, policy
+
+
+# Stop starting cycles this long before the invocation's deadline: a cycle must finish (its
+# commits and the inbox deletes) before Lambda freezes the environment.
+MATERIALIZE_MARGIN_S = 15.0
+
+
+def materialize(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    """Lambda entry point of the materializer, invoked every minute by EventBridge Scheduler
+    (reserved concurrency 1): hold the writer lease and run cycles every
+    RUNLAKE_MATERIALIZE_S until the invocation is nearly out of time, then hand the lease
+    back. If the previous invocation still holds it (or a lifecycle job does), return at
+    once: the next minute tries again."""
+    import time
+
+    from layout.lease import Lease
+    from layout.materializer import Materializer
+    from layout.store import open_store
+
+    config = settings.load()
+    store = open_store(config["RUNLAKE_STORE"], config["RUNLAKE_S3_ENDPOINT"])
+    lease = Lease(store, "materialize")
+    if not lease.acquire():
+        return {"cycles": 0, "held_by": getattr(lease.holder(), "owner", None)}
+    materializer = Materializer(store)
+    cycles = rows = 0
+    try:
+        while context.get_remaining_time_in_millis() / 1000 > MATERIALIZE_MARGIN_S:
+            report = materializer.cycle(lease)
+            cycles, rows = cycles + 1, rows + report.rows
+            if lease.wanted_by_other():
+                break
+            time.sleep(float(config["RUNLAKE_MATERIALIZE_S"]))
+    finally:
+        materializer.close()
+        lease.release()
+    logger.info("materializer: %d cycles, %d rows", cycles, rows)
+    return {"cycles": cycles, "rows": rows}

@@ -29,8 +29,9 @@ def stored_snapshots(store: Store) -> list[dict[str, Any]]:
                     row[column] = datetime.fromisoformat(row[column])
             found.setdefault(row["event_id"], row)
     try:
-        table = DeltaTable(table_uri(store, SNAPSHOTS),
-                           storage_options=storage_options(store) or None)
+        table = DeltaTable(
+            table_uri(store, SNAPSHOTS), storage_options=storage_options(store) or None
+        )
     except Exception:  # noqa: BLE001 - no table yet
         table = None
     if table is not None:

@@ -1,10 +1,14 @@
-"""Building `records` rows by hand, with the schema's columns, for the query tests."""
+"""Building snapshot rows by hand, with the schema's columns, for the query tests."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pyarrow as pa
+
+from layout.schema import SNAPSHOT_SCHEMA
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -52,3 +56,12 @@ def row(
     }
     base.update(extra)
     return base
+
+
+def as_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows in SNAPSHOT_SCHEMA's types (raises if one does not fit): what the tables store."""
+    pairs = [
+        {**r, **{c: list(r[c].items()) for c in ("labels", "annotations") if r.get(c)}}
+        for r in rows
+    ]
+    return pa.Table.from_pylist(pairs, schema=SNAPSHOT_SCHEMA)

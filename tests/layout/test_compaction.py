@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
+from layout.records import write_records
 
 from layout.compaction import compact, dedupe_sorted, list_partitions, read_files, split_by_size
-from layout.records import write_records
 from layout.schema import SORT_KEYS
 from query.engine import Engine
 from tests.helpers.history import NOW, archive, history

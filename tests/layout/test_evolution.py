@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from layout.records import rows_to_table, write_records
 
 from layout.compaction import compact, list_partitions
 from layout.evolution import MARKER_KEY, LayoutTooNew, conform, ensure_layout, read_marker
 from layout.keys import records_key
-from layout.records import rows_to_table, write_records
 from layout.schema import LAYOUT_VERSION, PARQUET_OPTIONS, RECORDS_SCHEMA
 from query.engine import Engine
 from tests.helpers.history import NOW, history

@@ -4,8 +4,8 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-
 from layout.records import write_records
+
 from layout.store import StoreError, StoreURLError, open_store
 from tests.helpers.expected import read_records
 

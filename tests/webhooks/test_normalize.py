@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from layout.records import rows_to_table
-from layout.schema import RECORD_COLUMNS
+from layout.schema import SNAPSHOT_COLUMNS
+from tests.helpers.rows import as_table
 from tests.helpers.tekton import FIXTURES, fixture_files, load_fixture
 from webhooks.errors import InvalidInput
 from webhooks.normalize import infer_api_version, normalize, parse_time
@@ -76,7 +76,7 @@ def test_normalize_fixture_status(name):
 def test_normalize_fixture_columns(name):
     obj, kind = run_of(name)
     row = norm(obj, kind=kind)
-    assert tuple(row) == RECORD_COLUMNS
+    assert tuple(row) == SNAPSHOT_COLUMNS
     metadata = obj["metadata"]
     assert (row["uid"], row["namespace"], row["name"]) == (
         metadata["uid"],
@@ -94,7 +94,7 @@ def test_normalize_fixture_columns(name):
 def test_normalize_fixture_rows_fit_the_arrow_schema():
     runs = [run_of(path.name) for path in fixture_files()]
     rows = [norm(obj, kind=kind) for obj, kind in runs]
-    table = rows_to_table(rows)
+    table = as_table(rows)
     assert table.num_rows == len(rows)
 
 

@@ -17,9 +17,9 @@ from query.runs import SUMMARY_COLUMNS
 from query.views import VIEWS
 from runlake.demo.write import write_demo
 from tests.helpers.expected import latest_runs, newest_first
-from tests.helpers.stages import materialize
 from tests.helpers.rows import row
 from tests.helpers.servers import free_port
+from tests.helpers.stages import materialize
 from tests.helpers.tekton import fixture_index, fixture_object
 from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
