@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from deltalake.exceptions import DeltaError
 
+from layout.schema import KINDS
 from layout.store import Store, StoreError
 from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables, TableState
 
@@ -51,6 +52,25 @@ class CompactionReport:
         )
 
 
+def parse_partition(text: str) -> tuple[str | None, str | None]:
+    """`kind=TaskRun,date=2026-11-01` (either part may be left out; the kind in any case, as
+    `taskrun` too) -> (kind, date)."""
+    kind = day = None
+    names = {name.lower(): name for name in KINDS}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if name == "kind":
+            kind = names.get(value.lower())
+            if kind is None:
+                raise ValueError(f"unknown kind {value!r} ({', '.join(KINDS)})")
+        elif name == "date":
+            date.fromisoformat(value)  # raises ValueError for a bad date
+            day = value
+        else:
+            raise ValueError(f"bad partition part {part!r}: expected kind=... or date=...")
+    return kind, day
+
+
 def compact(
     store: Store,
     *,
@@ -70,7 +90,7 @@ def compact(
     for path in (RUNS, SNAPSHOTS):
         for partition in _ripe(tables.state(path), older_than, target_size, kind, day):
             _optimize(tables, path, partition, target_size, report)
-    if kind is None and day is None:
+    if kind is None and day is None and len(tables.state(INDEX).files) > 1:
         _optimize(tables, INDEX, None, target_size, report)
     for path in (RUNS, SNAPSHOTS, INDEX):
         _tidy(tables, path, keep, report)
@@ -115,7 +135,7 @@ def _optimize(
         )
     except (DeltaError, OSError) as exc:
         raise StoreError(f"cannot optimize {path}: {exc}") from exc
-    if result.get("numFilesRemoved"):
+    if result.get("numFilesRemoved") and partition is not None:
         report.partitions += 1
         report.files_read += result.get("numFilesRemoved", 0)
         report.files_written += result.get("numFilesAdded", 0)

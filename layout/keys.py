@@ -1,7 +1,8 @@
-"""Object keys of layout version 1, and the validation that keeps every key inside the store.
+"""Object keys, and the validation that keeps every key inside the store.
 
-records/kind=<taskrun|pipelinerun|customrun>/date=<YYYY-MM-DD>/<writer>-<sortable-id>.parquet
-logs/<namespace>/<run-uid>/<step>.log.gz
+    inbox/<writer>-<sortable-id>.ndjson          (layout.inbox)
+    logs/<namespace>/<run-uid>/<step>.log.gz
+    tables/..., _runlake/...                     (layout.tables, layout.lease)
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import re
 import secrets
 import socket
 import time
-from datetime import date
-
-from layout.schema import KINDS
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _UID = re.compile(r"[a-z0-9-]{1,63}")
@@ -30,20 +28,6 @@ def is_dns_label(value: str) -> bool:
 
 def is_uid(value: str) -> bool:
     return bool(_UID.fullmatch(value))
-
-
-def records_prefix(kind: str | None = None, day: date | str | None = None) -> str:
-    prefix = "records/"
-    if kind is None:
-        return prefix
-    prefix += f"kind={KINDS.get(kind, kind)}/"
-    if day is None:
-        return prefix
-    return prefix + f"date={day if isinstance(day, str) else day.isoformat()}/"
-
-
-def records_key(kind: str, day: date, file_id: str | None = None) -> str:
-    return records_prefix(kind, day) + f"{file_id or new_file_id()}.parquet"
 
 
 def log_key(namespace: str, uid: str, step: str) -> str:

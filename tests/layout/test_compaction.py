@@ -1,216 +1,135 @@
-"""Compaction merges small files into sorted large ones without ever losing or doubling a run,
-while ingest writes and queries read, and finishes the job when re-run after a kill."""
+"""Compaction on Delta: OPTIMIZE rewrites a quiet partition's small files into few sorted ones,
+VACUUM deletes what no recent version uses, and readers meanwhile see every run once."""
 
 from __future__ import annotations
 
-import io
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyarrow.parquet as pq
 import pytest
-from layout.records import write_records
 
-from layout.compaction import compact, dedupe_sorted, list_partitions, read_files, split_by_size
-from layout.schema import SORT_KEYS
+from layout.compaction import compact, parse_partition
+from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables
 from query.engine import Engine
-from tests.helpers.history import NOW, archive, history
-from webhooks.snapshots import objects_to_rows
-
-COUNTS = """SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM snapshots) AS
-snapshots, (SELECT count(*) FROM _records) AS raw"""
+from tests.helpers.history import archive, history
+from tests.helpers.stages import materialize
 
 
-def _counts(engine: Engine) -> tuple[int, int]:
-    row = engine.query(COUNTS)[0]
-    return row["runs"], row["snapshots"]
+def _files(store, path):
+    return Tables(store).state(path).files
 
 
-def _runs(engine: Engine) -> dict[str, tuple]:
-    rows = engine.query("SELECT uid, status, event_id, resource_version FROM runs")
-    return {r["uid"]: (r["status"], r["event_id"], r["resource_version"]) for r in rows}
+def _answers(engine: Engine) -> tuple[list, list]:
+    runs = engine.query("SELECT uid, status, event_id FROM runs ORDER BY uid")
+    events = engine.query("SELECT event_id FROM snapshots ORDER BY event_id")
+    return [tuple(r.values()) for r in runs], [r["event_id"] for r in events]
 
 
-class Killed(Exception):
-    pass
+def _built(store, rounds: int = 4, runs: int = 24):
+    """A day's history arriving over several materializer cycles: many small files."""
+    objects = history(runs, seed=6, days=2)
+    step = len(objects) // rounds
+    for n in range(rounds):
+        archive(store, objects[n * step : (n + 1) * step], per_file=2)
+        materialize(store)
+    return objects
 
 
-def test_compaction_merges_each_partition_into_one_sorted_file(store):
-    objects = history(24)
-    archive(store, objects, per_file=6)
-    archive(store, objects[:10], per_file=5)  # Tekton sends duplicates: same snapshots again
+def test_compaction_rewrites_each_partition_into_one_sorted_file(store):
+    _built(store)
     engine = Engine(store)
-    before = _counts(engine)
-    assert before == (24, 48)
+    before = _answers(engine)
+    partitions = {(f.kind, f.date) for f in _files(store, RUNS)}
+    assert len(_files(store, RUNS)) > len(partitions)  # several files in some partition
 
-    report = compact(store)
+    report = compact(store, keep=timedelta(0))
 
-    assert report.partitions > 0
-    assert _counts(Engine(store)) == before
-    for files in list_partitions(store).values():
-        assert len(files) == 1
-        table = pq.read_table(io.BytesIO(store.read_bytes(files[0].key)))
-        assert table.equals(table.sort_by(SORT_KEYS))
-        event_ids = table.column("event_id").to_pylist()
-        assert len(event_ids) == len(set(event_ids))
+    assert report.partitions and report.files_read > report.files_written
+    for path in (RUNS, SNAPSHOTS):
+        files = _files(store, path)
+        assert len(files) == len({(f.kind, f.date) for f in files})  # one per partition
+    assert _answers(engine) == before
+    # VACUUM with keep=0 left only the files the newest version uses.
+    on_disk = {
+        i.key
+        for i in store.list("tables/runs/")
+        if i.key.endswith(".parquet") and "/_delta_log/" not in i.key
+    }
+    assert len(on_disk) == len(_files(store, RUNS))
 
 
 def test_compaction_rerun_changes_nothing(local_store):
-    archive(local_store, history(20), per_file=5)
-    compact(local_store)
-    keys = sorted(info.key for info in local_store.list("records"))
-
-    report = compact(local_store)
-
-    assert report.partitions == 0
-    assert sorted(info.key for info in local_store.list("records")) == keys
+    _built(local_store)
+    compact(local_store, keep=timedelta(0))
+    files = {p: _files(local_store, p) for p in (RUNS, SNAPSHOTS, INDEX)}
+    again = compact(local_store, keep=timedelta(0))
+    assert again.partitions == 0
+    assert {p: _files(local_store, p) for p in (RUNS, SNAPSHOTS, INDEX)} == files
 
 
-def test_compaction_older_than_leaves_young_files_alone(local_store):
-    archive(local_store, history(20))
-    keys = sorted(info.key for info in local_store.list("records"))
-
+def test_compaction_older_than_leaves_partitions_still_written_alone(local_store):
+    _built(local_store)
+    files = _files(local_store, RUNS)
     assert compact(local_store, older_than=timedelta(hours=1)).partitions == 0
-    assert sorted(info.key for info in local_store.list("records")) == keys
-    later = datetime.now(UTC) + timedelta(hours=2)
-    assert compact(local_store, older_than=timedelta(hours=1), now=later).partitions > 0
+    assert _files(local_store, RUNS) == files
 
 
 def test_compaction_partition_option_compacts_only_that_partition(local_store):
-    archive(local_store, history(40))
-    before = list_partitions(local_store)
-    chosen = next(p for p, files in before.items() if len(files) > 1)
-
-    compact(local_store, kind=chosen[0], day=chosen[1])
-
-    after = list_partitions(local_store)
-    assert len(after[chosen]) == 1
-    assert {p: len(f) for p, f in after.items() if p != chosen} == {
-        p: len(f) for p, f in before.items() if p != chosen
-    }
-
-
-def test_compaction_target_size_splits_files_but_never_a_run(local_store):
-    archive(local_store, history(60, days=1), per_file=20)
-    files = list_partitions(local_store)[("taskrun", "2026-11-19")]
-    table = dedupe_sorted(read_files(local_store, files))
-
-    pieces = split_by_size(table, 8 * 1024)
-
-    assert len(pieces) > 2
-    owners: dict[str, int] = {}
-    rows = 0
-    for n, data in enumerate(pieces):
-        piece = pq.read_table(io.BytesIO(data))
-        rows += piece.num_rows
-        for uid in set(piece.column("uid").to_pylist()):
-            assert owners.setdefault(uid, n) == n, f"{uid} split across files"
-    assert rows == table.num_rows
+    _built(local_store)
+    before = _files(local_store, RUNS)
+    busy = max({(f.kind, f.date) for f in before},
+               key=lambda p: sum((f.kind, f.date) == p for f in before))
+    compact(local_store, kind=busy[0], day=busy[1])
+    after = _files(local_store, RUNS)
+    assert [f for f in after if (f.kind, f.date) == busy] != [
+        f for f in before if (f.kind, f.date) == busy]
+    assert [f for f in after if (f.kind, f.date) != busy] == [
+        f for f in before if (f.kind, f.date) != busy]
 
 
-def test_compaction_killed_between_writing_and_deleting_then_rerun(store):
-    archive(store, history(20), per_file=5)
+def test_compaction_parse_partition_takes_kind_in_any_case_and_refuses_junk():
+    assert parse_partition("kind=taskrun,date=2026-11-01") == ("TaskRun", "2026-11-01")
+    assert parse_partition("date=2026-11-01") == (None, "2026-11-01")
+    for bad in ("kind=Job", "date=2026-13-01", "day=2026-11-01"):
+        with pytest.raises(ValueError):
+            parse_partition(bad)
+
+
+def test_compaction_index_is_sorted_by_uid(local_store):
+    _built(local_store)
+    compact(local_store, keep=timedelta(0))
+    [file] = _files(local_store, INDEX)
+    uids = pq.read_table(file.uri).column("uid").to_pylist()
+    assert uids == sorted(uids)
+
+
+def test_compaction_readers_during_optimize_and_vacuum_see_every_run_once(store):
+    objects = _built(store, rounds=6, runs=36)
     engine = Engine(store)
-    before = (_counts(engine), _runs(engine))
-    files_before = len(store.list("records"))
-
-    def kill(new_keys: list[str]) -> None:
-        raise Killed(new_keys)
-
-    with pytest.raises(Killed):
-        compact(store, before_delete=kill)
-    # Killed after writing one merged file: the old files are all there, plus the new one,
-    # and the views hide the duplicates.
-    assert len(store.list("records")) == files_before + 1
-    engine = Engine(store)
-    assert (_counts(engine), _runs(engine)) == before
-
-    compact(store)
-    compact(store)
-
-    engine = Engine(store)
-    assert (_counts(engine), _runs(engine)) == before
-    assert engine.query("SELECT count(*) AS n FROM _records")[0]["n"] == before[0][1]
-    assert all(len(files) == 1 for files in list_partitions(store).values())
-
-
-def test_compaction_latest_only_after_keeps_the_runs_view(store):
-    archive(store, history(24), per_file=6)
-    engine = Engine(store)
-    runs_before = _runs(engine)
-    bytes_before = sum(info.size for info in store.list("records"))
-
-    report = compact(store, latest_only_after=timedelta(days=7), now=NOW)
-
-    engine = Engine(store)
-    assert _runs(engine) == runs_before
-    cutoff = NOW - timedelta(days=7)
-    per_run = engine.query("""SELECT uid, count(*) AS n,
-        max(coalesce(completed_at, created_at)) FILTER (WHERE status IN
-            ('Succeeded', 'Failed', 'Cancelled', 'TimedOut')) AS done
-        FROM snapshots GROUP BY uid""")
-    old = [r for r in per_run if r["done"] is not None and r["done"] < cutoff]
-    recent = [r for r in per_run if r["done"] is None or r["done"] >= cutoff]
-    assert old and recent
-    assert all(r["n"] == 1 for r in old)
-    assert all(r["n"] == 2 for r in recent)
-    assert report.bytes_written < bytes_before
-    assert compact(store, latest_only_after=timedelta(days=7), now=NOW).partitions == 0
-
-
-def test_compaction_racing_ingest_and_queries_never_loses_or_doubles_a_run(store):
-    objects = history(72, seed=5, days=2)
-    rounds = 6
-    per_round = len(objects) // rounds
-    written: list[str] = []  # uids whose rows are durable, in order
-    started: list[str] = []  # uids whose rows are durable or being written
-    lock = threading.Lock()
-    engine = Engine(store)
+    expected = _answers(engine)
+    stop = threading.Event()
     problems: list[str] = []
 
-    def ingest(batch: list[dict]) -> None:
-        for i in range(0, len(batch), 3):
-            part = batch[i : i + 3]
-            rows = objects_to_rows({"items": part}, datetime.now(UTC), source="watcher")
-            with lock:
-                started.extend(o["metadata"]["uid"] for o in part)
-            write_records(store, rows)
-            with lock:
-                written.extend(o["metadata"]["uid"] for o in part)
-
-    def query(stop: threading.Event) -> None:
+    def read() -> None:
         while not stop.is_set():
-            with lock:
-                floor = len(written)
             try:
-                runs, snapshots = _counts(engine)
-            except Exception as exc:  # noqa: BLE001 - a failed query is a finding, not a crash
+                seen = _answers(engine)
+            except Exception as exc:  # noqa: BLE001 - a failed query is a finding
                 problems.append(f"query failed: {exc}")
                 continue
-            with lock:
-                ceiling = len(started)
-            # Each view lists the files itself, so the two may see different ingest moments.
-            if not (floor <= runs <= ceiling and floor <= snapshots <= ceiling):
-                problems.append(
-                    f"saw {runs} runs / {snapshots} snapshots, expected {floor}..{ceiling}"
-                )
+            if seen != expected:
+                problems.append(f"saw {len(seen[0])} runs / {len(seen[1])} snapshots")
 
-    for n in range(rounds):
-        batch = objects[n * per_round : (n + 1) * per_round]
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=ingest, args=(batch,)),
-            threading.Thread(target=query, args=(stop,)),
-            threading.Thread(target=query, args=(stop,)),
-        ]
-        for thread in threads:
-            thread.start()
-        compact(store, target_size=1024 * 1024)
-        threads[0].join()
-        compact(store)
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        compact(store, target_size=64 * 1024)
+        compact(store, keep=timedelta(0))
+    finally:
         stop.set()
-        for thread in threads[1:]:
-            thread.join()
-        assert not problems, problems[:3]
-        assert _counts(engine) == (len(written), len(written)), f"round {n}"
-    assert len(written) == rounds * per_round
+        for reader in readers:
+            reader.join()
+    assert not problems, problems[:3]
+    assert len(expected[0]) == len({o["metadata"]["uid"] for o in objects})

@@ -1,4 +1,5 @@
-"""Retention decides per result as Tekton Results does and deletes records and logs together."""
+"""Retention decides per result as Tekton Results does and deletes a result's rows (from both
+tables and the index) and logs together."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from layout.retention import (
     expired_results,
     parse_policy,
 )
+from layout.tables import INDEX, Tables
 from query.engine import Engine
+from tests.helpers.expected import stored_snapshots
 from tests.helpers.history import NOW, archive, history, store_logs
+from tests.helpers.stages import materialize
 from tests.helpers.units import BAD_DURATIONS, BAD_NUMBER_DURATIONS, DURATIONS, NUMBER_DURATIONS
 
 POLICY = """
@@ -92,6 +96,7 @@ def _logs(store) -> dict[str, int]:
 def known(store):
     objects = history(50, seed=3)
     archive(store, objects, per_file=6)
+    materialize(store)
     sizes: dict[str, int] = {}
     for obj in objects:
         if obj["kind"] == "TaskRun":
@@ -236,8 +241,8 @@ def test_retention_deletes_records_and_logs_of_expired_results_only(known):
     plan = retention.plan(store, expired)
     gone_logs = {k: v for k, v in sizes.items() if k.split("/")[2] in gone}
     assert (plan.results, plan.runs) == (len(tops), len(gone))
-    assert plan.record_rows == 2 * len(gone)  # a running and a final snapshot each
-    assert 0 < plan.record_bytes < sum(i.size for i in store.list("records"))
+    # a running and a final snapshot each, and the run's row
+    assert plan.record_rows == 3 * len(gone)
     assert (plan.log_objects, plan.log_bytes) == (len(gone_logs), sum(gone_logs.values()))
     assert _logs(store) == sizes  # planning deleted nothing
 
@@ -246,6 +251,10 @@ def test_retention_deletes_records_and_logs_of_expired_results_only(known):
     assert done.results == len(tops)
     remaining = {run.uid for run in _collect(store)}
     assert remaining == {o["metadata"]["uid"] for o in objects} - gone
+    stored = {row["uid"] for row in stored_snapshots(store)}
+    assert stored == remaining  # no snapshot of an expired run is left either
+    index = Tables(store).open(INDEX).to_pyarrow_table().column("uid").to_pylist()
+    assert set(index) == remaining
     assert _logs(store) == {k: v for k, v in sizes.items() if k not in gone_logs}
     assert store.list(JOURNAL_PREFIX) == []
     # Nothing left to do the second time.
@@ -256,6 +265,7 @@ def test_retention_deletes_records_and_logs_of_expired_results_only(known):
 def test_retention_killed_before_logs_is_finished_by_the_next_run(local_store):
     objects = history(30, seed=4)
     archive(local_store, objects)
+    materialize(local_store)
     sizes: dict[str, int] = {}
     for obj in objects:
         if obj["kind"] == "TaskRun":
@@ -286,6 +296,7 @@ def test_retention_killed_before_logs_is_finished_by_the_next_run(local_store):
 def test_retention_reader_sees_an_expired_run_whole_or_not_at_all(store):
     objects = history(30, seed=9)
     archive(store, objects, per_file=3)
+    materialize(store)
     final = {o["metadata"]["uid"]: o["metadata"]["resourceVersion"] for o in objects}
     expired = expired_results(_collect(store), parse_policy("defaultRetention: 6d"), now=NOW)
     gone = sorted(run.uid for e in expired for run in e.runs)
