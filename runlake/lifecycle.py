@@ -18,7 +18,7 @@ from layout.lease import Lease
 from layout.materializer import CycleReport, Materializer
 from layout.migrate import MigrationReport
 from layout.migrate import migrate as migrate_store
-from layout.store import Store
+from layout.store import Store, StoreError
 from query.engine import Engine
 
 # How long a job waits for the lease: a materializer hands it over at the end of its cycle.
@@ -39,6 +39,18 @@ def materialize_once(store: Store, wait_s: float = LEASE_WAIT_S) -> list[CycleRe
         finally:
             materializer.close()
     return reports
+
+
+def materialize_if_free(store: Store) -> int | None:
+    """Materialize the inbox now unless another writer holds the lease (a running
+    materializer will do it); the rows moved, or None."""
+    try:
+        reports = materialize_once(store, wait_s=0.0)
+    except StoreError as exc:
+        if "lease is held" in str(exc):
+            return None
+        raise
+    return sum(report.rows for report in reports)
 
 
 def materialize_forever(

@@ -23,6 +23,7 @@ def import_(file, store: str | None, s3_endpoint: str | None) -> None:
     document = _parse_document(file.read())
     rows = import_document(target, document)
     click.echo(f"imported {rows} snapshot{'s' * (rows != 1)} into {target.url}")
+    _settle(target)
 
 
 def _parse_document(data: bytes) -> Any:
@@ -52,14 +53,24 @@ def _parse_document(data: bytes) -> Any:
 @fails_cleanly
 def demo(runs: int, seed: int, if_empty: bool, store: str | None, s3_endpoint: str | None) -> None:
     """Write a realistic demo history of N runs into the store."""
+    from layout.inbox import list_inbox
     from runlake.demo.write import write_demo
 
     target = open_configured_store(resolve(store, s3_endpoint))
-    if if_empty and target.list("records"):
+    if if_empty and (list_inbox(target) or target.list("tables/")):
         click.echo(f"{target.url} already holds runs; no demo data written")
         return
     summary = write_demo(target, runs, seed=seed)
     click.echo(f"wrote a demo history into {target.url}: {summary}")
+    _settle(target)
+
+
+def _settle(target) -> None:  # noqa: ANN001 - a Store
+    """Move what was just written into the tables, unless a running materializer will."""
+    from runlake.lifecycle import materialize_if_free
+
+    if materialize_if_free(target) is None:
+        click.echo("runlake: a running materializer will move it into the tables", err=True)
 
 
 commands: list[click.Command] = [import_, demo]

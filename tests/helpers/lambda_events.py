@@ -22,8 +22,12 @@ class LambdaContext:
     aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e812345678"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:runlake-ingest"
 
+    def __init__(self, timeout_s: float = 30.0) -> None:
+        self._deadline = time.monotonic() + timeout_s
+
     def get_remaining_time_in_millis(self) -> int:
-        return 29000
+        """Counts down from the function's timeout, as the runtime's does."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def http_api_event(

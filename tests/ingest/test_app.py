@@ -164,7 +164,10 @@ def test_events_token_as_bearer_or_query_parameter(local_store):
 
 def test_health_ready_and_metrics(local_client):
     assert local_client.get("/healthz").get_json() == {"ok": True}
-    assert local_client.get("/readyz").status_code == 200
+    ready = local_client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["inbox"] == {
+        "objects": 0, "bytes": 0, "oldest_age_seconds": 0.0, "materializer": "ok"}
     local_client.post("/", headers=events.hand_binary(), data=GOOD_BODY)
     metrics = local_client.get("/metrics").get_data(as_text=True)
     assert 'runlake_ingest_rows_total{outcome="accepted"} 1' in metrics
@@ -186,7 +189,11 @@ def test_metrics_are_prometheus_text_counted_per_app(local_store):
         "runlake_ingest_files_written_total",
         "runlake_ingest_flushes_total",
         "runlake_ingest_flush_seconds_total",
+        "runlake_inbox_objects",
+        "runlake_inbox_bytes",
+        "runlake_inbox_oldest_age_seconds",
     }
+    assert samples[("runlake_inbox_objects", ())] == 1  # the accepted event, not yet moved
     assert samples[("runlake_ingest_rows_total", (("outcome", "accepted"),))] == 1
     assert samples[("runlake_ingest_rows_total", (("outcome", "rejected"),))] == 1
     assert samples[("runlake_ingest_requests_total", (("status", "202"),))] == 1

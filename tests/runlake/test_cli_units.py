@@ -35,8 +35,8 @@ def _parsed(command: str, flag: str, name: str, text: str):
 
 def test_cli_units_every_duration_and_size_flag_uses_the_types():
     assert [flag[:2] for flag in DURATION_FLAGS] == [
-        ("compact", "--latest-only-after"),
         ("compact", "--older-than"),
+        ("materialize", "--interval"),
         ("watch", "--prune-after"),
     ]
     assert [flag[:2] for flag in SIZE_FLAGS] == [("compact", "--target-size")]

@@ -16,7 +16,7 @@ from tests.helpers.units import (
     SIZES,
 )
 
-KEYS = ["older_than", "latest_only_after"]
+KEYS = ["older_than"]
 
 
 @pytest.mark.parametrize(("value", "expected"), DURATIONS + NUMBER_DURATIONS)
@@ -48,7 +48,7 @@ def test_lambda_lifecycle_target_size_refuses_the_rest(text):
 @pytest.mark.parametrize("unset", [None, ""])
 def test_lambda_lifecycle_unset_keys_take_the_defaults(unset):
     event = dict.fromkeys(
-        ["older_than", "latest_only_after", "target_size", "retention_policy"], unset
+        ["older_than", "target_size", "retention_policy"], unset
     )
     assert schedule_options(event) == ({"older_than": timedelta(hours=1)}, None)
     assert schedule_options({}) == ({"older_than": timedelta(hours=1)}, None)

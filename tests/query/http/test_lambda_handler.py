@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from layout.inbox import write_inbox
+from layout.inbox import list_inbox
+from layout.lease import Lease
 from layout.store import Store
+from layout.tables import RUNS, Tables
 from query.http import lambda_handler
 from runlake import lambda_lifecycle
 from tests.helpers.lambda_events import (
@@ -91,18 +94,58 @@ def scheduler_input(**payload) -> dict:
     return payload
 
 
-def test_lambda_lifecycle_compacts_the_partition(archive: Store) -> None:
-    assert len(archive.list("records/")) == 2
+def _run_materializer() -> dict:
+    """One invocation of the materializer function with a little more than its safety margin
+    left, so it runs a cycle or two and returns."""
+    return lambda_lifecycle.materialize(
+        scheduler_input(), LambdaContext(timeout_s=lambda_lifecycle.MATERIALIZE_MARGIN_S + 1)
+    )
+
+
+def _table_files(store: Store, path: str) -> list:
+    return Tables(store).state(path).files
+
+
+def test_lambda_materializer_moves_the_inbox_into_the_tables(archive: Store, monkeypatch) -> None:
+    monkeypatch.setenv("RUNLAKE_MATERIALIZE_S", "0.2")
+    result = _run_materializer()
+    assert result["cycles"] >= 1 and result["rows"] == 2
+    assert list_inbox(archive) == []
+    assert sum(f.rows for f in _table_files(archive, RUNS)) == 2
+    event = sql_event("SELECT uid FROM runs ORDER BY uid", query="token=admin")
+    assert answer_json(lambda_handler.handler(event, LambdaContext()))["rows"] == [
+        ["uid-a"], ["uid-b"]]
+
+
+def test_lambda_materializer_leaves_a_held_lease_alone(archive: Store, monkeypatch) -> None:
+    monkeypatch.setenv("RUNLAKE_MATERIALIZE_S", "0.2")
+    holder = Lease(archive, "compact")
+    assert holder.acquire()
+    try:
+        assert _run_materializer()["cycles"] == 0
+        assert len(list_inbox(archive)) == 2
+    finally:
+        holder.release()
+
+
+def test_lambda_lifecycle_compacts_the_partition(archive: Store, monkeypatch) -> None:
+    monkeypatch.setenv("RUNLAKE_MATERIALIZE_S", "0.2")
+    _run_materializer()
+    write_inbox(archive, rows_for("team-c", "uid-c", datetime.now(UTC)))
+    _run_materializer()  # a second cycle, a second file in the partition
+    assert len(_table_files(archive, RUNS)) == 2
     result = lambda_lifecycle.handler(scheduler_input(older_than="0s"), LambdaContext())
-    assert len(archive.list("records/")) == 1
-    assert "1 partition(s)" in result["compaction"]
+    assert len(_table_files(archive, RUNS)) == 1
+    assert "2 partition(s)" in result["compaction"]  # the day of `runs` and of `snapshots`
     event = sql_event("SELECT count(*) FROM runs", query="token=admin")
-    assert answer_json(lambda_handler.handler(event, LambdaContext()))["rows"] == [[2]]
+    assert answer_json(lambda_handler.handler(event, LambdaContext()))["rows"] == [[3]]
 
 
-def test_lambda_lifecycle_applies_retention_policy(archive: Store) -> None:
+def test_lambda_lifecycle_applies_retention_policy(archive: Store, monkeypatch) -> None:
     old = datetime.now(UTC) - timedelta(days=400)
     write_inbox(archive, rows_for("previews", "uid-old", old))
+    monkeypatch.setenv("RUNLAKE_MATERIALIZE_S", "0.2")
+    _run_materializer()
     policy = "defaultRetention: 365d\npolicies: []\n"
     result = lambda_lifecycle.handler(
         scheduler_input(older_than="1h", retention_policy=policy), LambdaContext()
