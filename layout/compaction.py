@@ -71,6 +71,11 @@ def parse_partition(text: str) -> tuple[str | None, str | None]:
     return kind, day
 
 
+def check_target_size(target_size: int) -> None:
+    if target_size < MIN_TARGET_SIZE:
+        raise ValueError(f"target size {target_size} bytes is too small (at least 1KiB)")
+
+
 def compact(
     store: Store,
     *,
@@ -83,8 +88,7 @@ def compact(
 ) -> CompactionReport:
     """Compact every quiet partition (or those of `kind`/`day`) of both tables and the index,
     then vacuum and checkpoint. The caller holds the writer lease. Raises StoreError."""
-    if target_size < MIN_TARGET_SIZE:
-        raise ValueError(f"target size {target_size} is too small (at least 1KiB)")
+    check_target_size(target_size)
     tables = tables or Tables(store)
     report = CompactionReport()
     for path in (RUNS, SNAPSHOTS):

@@ -1,8 +1,8 @@
 """Object keys, and the validation that keeps every key inside the store.
 
-    inbox/<writer>-<sortable-id>.ndjson          (layout.inbox)
-    logs/<namespace>/<run-uid>/<step>.log.gz
-    tables/..., _runlake/...                     (layout.tables, layout.lease)
+inbox/<writer>-<sortable-id>.ndjson          (layout.inbox)
+logs/<namespace>/<run-uid>/<step>.log.gz
+tables/..., _runlake/...                     (layout.tables, layout.lease)
 """
 
 from __future__ import annotations

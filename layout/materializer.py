@@ -78,6 +78,7 @@ class Materializer:
         max_files: int = MAX_FILES,
         max_rows: int = MAX_ROWS,
         tables: Tables | None = None,
+        check_layout: bool = True,
     ) -> None:
         self.store = store
         self.max_files = max_files
@@ -85,6 +86,8 @@ class Materializer:
         self.tables = tables or Tables(store)
         self._db: duckdb.DuckDBPyConnection | None = None
         self._access: duck.StoreAccess | None = None
+        # `runlake migrate` materializes into a store that is still layout 1 until it is done.
+        self._layout_checked = not check_layout
         # Tests stop a cycle between its steps to play a crash there.
         self.after_step: Callable[[str], None] | None = None
 
@@ -96,6 +99,9 @@ class Materializer:
         infos = self._take(list_inbox(self.store))
         if not infos:
             return report
+        if not self._layout_checked:
+            ensure_layout(self.store)  # the first writer of a new store writes its marker
+            self._layout_checked = True
         report.files = len(infos)
         report.oldest_age_s = max(0.0, time.time() - min(i.mtime for i in infos))
         db = self._connection()

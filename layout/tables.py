@@ -178,6 +178,8 @@ class Tables:
                 partition_by=list(partition_by) or None,
                 storage_options=None if table is not None else storage_options(self.store) or None,
                 writer_properties=WRITER_PROPERTIES,
+                # A nullable column this release added joins the table's schema.
+                schema_mode="merge",
             )
         except (DeltaError, OSError) as exc:
             raise StoreError(f"cannot append to {path}: {exc}") from exc
@@ -205,6 +207,7 @@ class Tables:
                     predicate=predicate,
                     source_alias="s",
                     target_alias="t",
+                    merge_schema=True,
                     writer_properties=WRITER_PROPERTIES,
                 )
                 .when_matched_update_all()

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from layout import retention as rules
-from layout.compaction import CompactionReport
+from layout.compaction import CompactionReport, check_target_size
 from layout.compaction import compact as compact_tables
 from layout.lease import Lease
 from layout.materializer import CycleReport, Materializer
@@ -64,6 +64,8 @@ def materialize_forever(
 
 
 def compact(store: Store, wait_s: float = LEASE_WAIT_S, **options: Any) -> CompactionReport:
+    if "target_size" in options:
+        check_target_size(options["target_size"])  # before anything is written
     with Lease(store, "compact").hold(wait_s):
         return compact_tables(store, **options)
 

@@ -167,7 +167,11 @@ def test_health_ready_and_metrics(local_client):
     ready = local_client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["inbox"] == {
-        "objects": 0, "bytes": 0, "oldest_age_seconds": 0.0, "materializer": "ok"}
+        "objects": 0,
+        "bytes": 0,
+        "oldest_age_seconds": 0.0,
+        "materializer": "ok",
+    }
     local_client.post("/", headers=events.hand_binary(), data=GOOD_BODY)
     metrics = local_client.get("/metrics").get_data(as_text=True)
     assert 'runlake_ingest_rows_total{outcome="accepted"} 1' in metrics

@@ -78,14 +78,17 @@ def test_compaction_older_than_leaves_partitions_still_written_alone(local_store
 def test_compaction_partition_option_compacts_only_that_partition(local_store):
     _built(local_store)
     before = _files(local_store, RUNS)
-    busy = max({(f.kind, f.date) for f in before},
-               key=lambda p: sum((f.kind, f.date) == p for f in before))
+    busy = max(
+        {(f.kind, f.date) for f in before}, key=lambda p: sum((f.kind, f.date) == p for f in before)
+    )
     compact(local_store, kind=busy[0], day=busy[1])
     after = _files(local_store, RUNS)
     assert [f for f in after if (f.kind, f.date) == busy] != [
-        f for f in before if (f.kind, f.date) == busy]
+        f for f in before if (f.kind, f.date) == busy
+    ]
     assert [f for f in after if (f.kind, f.date) != busy] == [
-        f for f in before if (f.kind, f.date) != busy]
+        f for f in before if (f.kind, f.date) != busy
+    ]
 
 
 def test_compaction_parse_partition_takes_kind_in_any_case_and_refuses_junk():

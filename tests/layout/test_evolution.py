@@ -1,126 +1,151 @@
-"""Old data stays readable as the schema grows, and newer data is never rewritten by old code."""
+"""Old data stays readable as the schema grows, a layout-1 store is refused with the command
+that converts it, and a newer layout is never touched."""
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from layout.records import rows_to_table, write_records
+from deltalake import write_deltalake
 
-from layout.compaction import compact, list_partitions
-from layout.evolution import MARKER_KEY, LayoutTooNew, conform, ensure_layout, read_marker
-from layout.keys import records_key
-from layout.schema import LAYOUT_VERSION, PARQUET_OPTIONS, RECORDS_SCHEMA
+from layout.compaction import compact
+from layout.evolution import (
+    MARKER_KEY,
+    LayoutTooNew,
+    LayoutTooOld,
+    check_layout,
+    conform,
+    ensure_layout,
+    read_marker,
+)
+from layout.inbox import encode_rows, inbox_key, write_inbox
+from layout.materializer import Materializer
+from layout.schema import LAYOUT_VERSION, SNAPSHOT_SCHEMA
+from layout.tables import RUNS, SNAPSHOTS, Tables, storage_options, table_uri
 from query.engine import Engine
-from tests.helpers.history import NOW, history
+from tests.helpers.history import history
+from tests.helpers.layout_v1 import mark_v1, write_v1
+from tests.helpers.rows import as_table
+from tests.helpers.stages import materialize
 from webhooks.snapshots import objects_to_rows
 
 # The column the "previous" schema lacks, as if it had been added in this release.
 NEW_COLUMN = "pipeline_task"
 
 
-def _previous_schema() -> pa.Schema:
-    fields = [field for field in RECORDS_SCHEMA if field.name != NEW_COLUMN]
-    return pa.schema(fields, metadata=RECORDS_SCHEMA.metadata)
-
-
-def _write_with_previous_schema(store, rows: list[dict]) -> None:
-    """Files as the previous release wrote them: pyarrow straight, without the new column."""
-    by_partition: dict[tuple, list[dict]] = {}
-    for row in rows:
-        day = (row["created_at"] or row["received_at"]).astimezone(UTC).date()
-        by_partition.setdefault((row["kind"], day), []).append(row)
-    for (kind, day), part in by_partition.items():
-        table = rows_to_table(part).drop_columns([NEW_COLUMN]).cast(_previous_schema())
-        sink = io.BytesIO()
-        pq.write_table(table, sink, **PARQUET_OPTIONS)
-        store.write_bytes(records_key(kind, day), sink.getvalue())
-
-
 def _rows(objects: list[dict]) -> list[dict]:
     return objects_to_rows({"items": objects}, datetime.now(UTC), source="import")
 
 
-def test_evolution_files_without_a_new_column_read_with_it_null(store):
-    objects = history(30)
+def _write_tables_as_the_previous_release(store, rows: list[dict]) -> None:
+    """Both tables as a release without NEW_COLUMN wrote them (runs: the latest per uid)."""
+    latest = {}
+    for row in rows:
+        latest[row["uid"]] = row  # one snapshot per run here
+    for path, part in ((SNAPSHOTS, rows), (RUNS, list(latest.values()))):
+        table = as_table(part)
+        days = [
+            (r["created_at"] or r["received_at"]).astimezone(UTC).date().isoformat() for r in part
+        ]
+        table = table.append_column("date", pa.array(days)).drop_columns([NEW_COLUMN])
+        write_deltalake(
+            table_uri(store, path),
+            table,
+            partition_by=["kind", "date"],
+            mode="append",
+            storage_options=storage_options(store) or None,
+        )
+
+
+def _values(store) -> dict[str, str | None]:
+    engine = Engine(store)
+    try:
+        return {
+            r["uid"]: r[NEW_COLUMN] for r in engine.query(f"SELECT uid, {NEW_COLUMN} FROM runs")
+        }
+    finally:
+        engine.close()
+
+
+def test_evolution_tables_without_a_new_column_read_with_it_null(store):
+    objects = history(30, days=1)
     old_rows = _rows(objects[:20])
     assert any(row[NEW_COLUMN] for row in old_rows)
-    _write_with_previous_schema(store, old_rows)
+    _write_tables_as_the_previous_release(store, old_rows)
 
     # Only old files: every view still answers, the new column is null.
+    values = _values(store)
+    assert len(values) == 20 and all(v is None for v in values.values())
     engine = Engine(store)
-    runs = engine.query(f"SELECT uid, {NEW_COLUMN} FROM runs")
-    assert len(runs) == 20
-    assert all(run[NEW_COLUMN] is None for run in runs)
     assert engine.query("SELECT count(*) AS n FROM steps")[0]["n"] > 0
+    engine.close()
 
-    # Old and new files together.
+    # This release's rows join: the tables' schema gains the column, old rows keep null.
     new_rows = _rows(objects[20:])
-    write_records(store, new_rows)
-    engine = Engine(store)
-    values = {r["uid"]: r[NEW_COLUMN] for r in engine.query(f"SELECT uid, {NEW_COLUMN} FROM runs")}
+    write_inbox(store, new_rows)
+    materialize(store)
+    assert NEW_COLUMN in Tables(store).open(RUNS).schema().to_arrow().names
+    values = _values(store)
     assert len(values) == 30
     assert all(values[row["uid"]] is None for row in old_rows)
     assert all(values[row["uid"]] == row[NEW_COLUMN] for row in new_rows)
 
-    # Compaction rewrites old files with new ones in the current schema, keeping the nulls.
-    merged = [p for p, files in list_partitions(store).items() if len(files) > 1]
-    assert merged
-    compact(store)
-    for partition in merged:
-        (info,) = list_partitions(store)[partition]
-        schema = pq.read_schema(io.BytesIO(store.read_bytes(info.key)))
-        assert schema.names == RECORDS_SCHEMA.names
-    engine = Engine(store)
-    after = {r["uid"]: r[NEW_COLUMN] for r in engine.query(f"SELECT uid, {NEW_COLUMN} FROM runs")}
-    assert after == values
+    # OPTIMIZE rewrites old and new files into one, keeping the nulls and the values.
+    assert compact(store, keep=timedelta(0)).partitions
+    assert _values(store) == values
+
+
+def test_evolution_inbox_objects_written_before_a_column_read_it_null(local_store):
+    rows = _rows(history(3, days=1))
+    old = [{k: v for k, v in row.items() if k != NEW_COLUMN} for row in rows]
+    local_store.write_bytes(inbox_key(), encode_rows(old))
+    assert set(_values(local_store).values()) == {None}  # read from the inbox
+    materialize(local_store)
+    assert set(_values(local_store).values()) == {None}  # and from the tables
 
 
 def test_evolution_conform_fills_missing_columns_and_refuses_unknown_ones():
-    rows = _rows(history(3))
-    old = rows_to_table(rows).drop_columns([NEW_COLUMN, "message"])
-    assert conform(old).schema.equals(RECORDS_SCHEMA)
-    assert conform(old).column(NEW_COLUMN).null_count == len(rows)
-
-    newer = rows_to_table(rows).append_column("future", pa.array(["x"] * len(rows)))
+    table = as_table(_rows(history(3)))
+    old = table.drop_columns([NEW_COLUMN, "message"])
+    assert conform(old, SNAPSHOT_SCHEMA).schema.equals(SNAPSHOT_SCHEMA)
+    assert conform(old, SNAPSHOT_SCHEMA).column(NEW_COLUMN).null_count == table.num_rows
+    newer = table.append_column("future", pa.array(["x"] * table.num_rows))
     with pytest.raises(LayoutTooNew):
-        conform(newer)
+        conform(newer, SNAPSHOT_SCHEMA)
 
 
-def test_evolution_compaction_leaves_a_partition_written_by_newer_code(local_store):
-    rows = _rows(history(6, days=1))
-    write_records(local_store, rows)
-    partition, files = next(iter(list_partitions(local_store).items()))
-    table = rows_to_table(rows[:1]).append_column("future", pa.array(["x"]))
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    kind, day = partition
-    local_store.write_bytes(records_key(kind, datetime.fromisoformat(day).date()), sink.getvalue())
-    before = sorted(info.key for info in local_store.list(f"records/kind={kind}/date={day}/"))
+def test_evolution_marker_written_by_the_first_writer_and_newer_layout_refused(local_store):
+    write_inbox(local_store, _rows(history(4, days=1)))
+    assert read_marker(local_store) is None
+    assert ensure_layout(local_store) == LAYOUT_VERSION
+    assert read_marker(local_store) == {"layout_version": LAYOUT_VERSION}
 
-    report = compact(local_store, kind=kind, day=day)
-
-    assert report.partitions == 0
-    assert any("newer runlake" in line for line in report.skipped)
-    assert (
-        sorted(info.key for info in local_store.list(f"records/kind={kind}/date={day}/")) == before
-    )
+    local_store.write_bytes(MARKER_KEY, json.dumps({"layout_version": LAYOUT_VERSION + 1}).encode())
+    with pytest.raises(LayoutTooNew, match="upgrade runlake"):
+        check_layout(local_store)
+    stop_after_one = Materializer(local_store)
+    with pytest.raises(LayoutTooNew):  # the loop refuses before committing anything
+        stop_after_one.run(0.01, stop=_stopped())
+    assert Tables(local_store).open(RUNS) is None
+    assert json.loads(local_store.read_bytes(MARKER_KEY))["layout_version"] == LAYOUT_VERSION + 1
 
 
-def test_evolution_layout_marker_written_once_and_newer_layout_refused(local_store):
-    store = local_store
-    write_records(store, _rows(history(4, days=1)))
-    assert read_marker(store) is None
+@pytest.mark.parametrize("marked", [False, True])
+def test_evolution_layout_1_is_refused_naming_runlake_migrate(local_store, marked):
+    write_v1(local_store, _rows(history(4, days=1)))
+    if marked:
+        mark_v1(local_store)
+    with pytest.raises(LayoutTooOld, match="runlake migrate"):
+        check_layout(local_store)
+    with pytest.raises(Exception, match="runlake migrate"):
+        Engine(local_store).query("SELECT count(*) FROM runs")
 
-    compact(store, now=NOW)
 
-    assert read_marker(store) == {"layout_version": LAYOUT_VERSION}
-    assert ensure_layout(store) == LAYOUT_VERSION
-    store.write_bytes(MARKER_KEY, json.dumps({"layout_version": LAYOUT_VERSION + 1}).encode())
-    with pytest.raises(LayoutTooNew):
-        compact(store)
-    assert json.loads(store.read_bytes(MARKER_KEY))["layout_version"] == LAYOUT_VERSION + 1
+def _stopped():
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    return stop

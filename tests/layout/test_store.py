@@ -4,10 +4,13 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from layout.records import write_records
+from deltalake import DeltaTable
 
+from layout.duck import extension_path
+from layout.inbox import list_inbox, write_inbox
 from layout.store import StoreError, StoreURLError, open_store
-from tests.helpers.expected import read_records
+from layout.tables import RUNS, Tables, table_uri
+from tests.helpers.stages import materialize
 
 
 def _row(uid: str, **extra) -> dict:
@@ -28,37 +31,41 @@ def _row(uid: str, **extra) -> dict:
     return row
 
 
-def test_write_records_partitions_by_kind_and_creation_date(store):
-    keys = write_records(store, [_row("a"), _row("b", kind="PipelineRun")])
-    assert sorted(k.rsplit("/", 1)[0] for k in keys) == [
-        "records/kind=pipelinerun/date=2026-03-01",
-        "records/kind=taskrun/date=2026-03-01",
-    ]
-    assert sorted(o.key for o in store.list("records")) == sorted(keys)
+def test_write_inbox_is_one_durable_object_per_batch(store):
+    key = write_inbox(store, [_row("a"), _row("b", kind="PipelineRun")])
+    assert key.startswith("inbox/") and key.endswith(".ndjson")
+    assert [info.key for info in list_inbox(store)] == [key]
+    assert write_inbox(store, []) is None  # nothing to store, no object
 
 
-def test_write_records_reads_back_unchanged_in_pyarrow_polars_and_duckdb(local_store):
-    [key] = write_records(local_store, [_row("a")])
-    path = local_store.uri(key)
+def test_tables_read_back_unchanged_in_pyarrow_polars_and_duckdb(local_store):
+    write_inbox(local_store, [_row("a")])
+    materialize(local_store)
+    uri = table_uri(local_store, RUNS)
 
-    table = read_records(local_store, key)
+    table = DeltaTable(uri).to_pyarrow_table()
     assert table.schema.field("created_at").type.tz == "UTC"
-    assert table.to_pylist()[0]["created_at"] == datetime(
-        2026, 3, 1, 23, 59, 59, 123456, tzinfo=UTC
-    )
-    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+    [row] = table.to_pylist()
+    assert row["created_at"] == datetime(2026, 3, 1, 23, 59, 59, 123456, tzinfo=UTC)
+    assert (row["kind"], row["date"]) == ("TaskRun", "2026-03-01")  # the partition
+    assert dict(row["labels"])["team"] == "ünïcode"
+    [file] = Tables(local_store).state(RUNS).files
+    assert pq.ParquetFile(file.uri).metadata.row_group(0).column(0).compression == "ZSTD"
 
-    frame = pl.read_parquet(path)
+    frame = pl.read_delta(uri)
     assert frame["created_at"].dtype == pl.Datetime("us", "UTC")
     assert frame["duration_seconds"][0] == 12.5
 
-    con = duckdb.connect()
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    con.execute(f"LOAD '{extension_path('delta')}'")
     con.execute("SET TimeZone = 'UTC'")
-    created, labels = con.execute(
-        f"SELECT created_at, labels FROM read_parquet('{path}')"
+    created, labels, kind = con.execute(
+        f"SELECT created_at, labels, kind FROM delta_scan('{uri}')"
     ).fetchone()
     assert created.isoformat() == "2026-03-01T23:59:59.123456+00:00"
-    assert labels["team"] == "ünïcode"
+    assert labels["team"] == "ünïcode" and kind == "TaskRun"
 
 
 def test_store_write_is_atomic_and_leaves_no_temporary_file(local_store):
@@ -74,7 +81,7 @@ def test_open_store_accepts_directory_file_url_and_s3(tmp_path):
     assert open_store(str(tmp_path)).root == str(tmp_path)
     assert open_store(f"file://{tmp_path}").root == str(tmp_path)
     s3 = open_store("s3://bucket/some/prefix/", s3_endpoint="http://127.0.0.1:9")
-    assert s3.uri("records/x") == "s3://bucket/some/prefix/records/x"
+    assert s3.uri("inbox/x") == "s3://bucket/some/prefix/inbox/x"
 
 
 @pytest.mark.parametrize("url", ["s3:///nobucket", "ftp://host/x", "file://host/x", ""])
@@ -90,4 +97,4 @@ def test_s3_store_unreachable_raises_store_error(moto_s3):
     with pytest.raises(StoreError):
         store.check()
     with pytest.raises(StoreError):
-        write_records(store, [_row("a")])
+        write_inbox(store, [_row("a")])

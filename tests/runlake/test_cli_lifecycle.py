@@ -1,4 +1,5 @@
-"""`runlake compact` and `runlake retention` as an operator runs them, with honest exit codes."""
+"""`runlake materialize`, `compact`, `retention` and `migrate` as an operator runs them, with
+honest exit codes."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.archive import import_objects
-from layout.compaction import list_partitions
+from layout.inbox import list_inbox
+from layout.tables import RUNS, Tables
 from layout.evolution import MARKER_KEY
 from layout.store import LocalStore
 from query.engine import Engine
 from runlake.cli.main import main
 from runlake.demo import generate
 from tests.helpers.history import running_snapshot, store_logs
+from tests.helpers.layout_v1 import write_v1
+from tests.helpers.stages import materialize
 
 
 def _run(store: LocalStore, *args: str):
@@ -28,13 +32,22 @@ def _run(store: LocalStore, *args: str):
 def filled(local_store: LocalStore) -> tuple[LocalStore, list[dict]]:
     # Relative to the real clock: the CLI decides ages against the time it runs at.
     objects = list(generate(30, seed=6, now=datetime.now(UTC), days=21))
-    for i in range(0, len(objects), 5):
+    for i in range(0, len(objects), 5):  # several materializer cycles: several files
         import_objects(local_store, [running_snapshot(o) for o in objects[i : i + 5]])
         import_objects(local_store, objects[i : i + 5])
+        materialize(local_store)
     for obj in objects:
         if obj["kind"] == "TaskRun":
             store_logs(local_store, obj)
     return local_store, objects
+
+
+def _partitions(store: LocalStore) -> dict[tuple[str, str], int]:
+    """(kind, date) -> files of `runs` there."""
+    found: dict[tuple[str, str], int] = {}
+    for file in Tables(store).state(RUNS).files:
+        found[(file.kind, file.date)] = found.get((file.kind, file.date), 0) + 1
+    return found
 
 
 def _count(store: LocalStore, sql: str = "SELECT count(*) AS n FROM runs") -> int:
@@ -50,27 +63,53 @@ def test_cli_compact_merges_and_a_second_run_finds_nothing(filled):
     result = _run(store, "compact")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("compacted ")
-    assert all(len(files) == 1 for files in list_partitions(store).values())
+    assert set(_partitions(store).values()) == {1}
     assert _count(store) == len(objects)
     assert store.exists(MARKER_KEY)
 
     result = _run(store, "compact", "--older-than", "1h", "--target-size", "64MiB")
     assert result.exit_code == 0, result.output
-    assert result.output == "nothing to compact\n"
+    assert result.output.startswith("nothing to compact")
 
 
-def test_cli_compact_partition_and_latest_only_after(filled):
+def test_cli_compact_partition_compacts_only_that_partition(filled):
     store, objects = filled
-    kind, day = next(p for p, files in list_partitions(store).items() if len(files) > 1)
-    result = _run(store, "compact", "--partition", f"kind={kind},date={day}")
+    before = _partitions(store)
+    kind, day = next(p for p, files in before.items() if files > 1)
+    result = _run(store, "compact", "--partition", f"kind={kind.lower()},date={day}")
     assert result.exit_code == 0, result.output
-    assert len(list_partitions(store)[(kind, day)]) == 1
-
-    snapshots = _count(store, "SELECT count(*) AS n FROM snapshots")
-    result = _run(store, "compact", "--latest-only-after", "7d")
-    assert result.exit_code == 0, result.output
+    after = _partitions(store)
+    assert after[(kind, day)] == 1
+    assert {p: n for p, n in after.items() if p != (kind, day)} == {
+        p: n for p, n in before.items() if p != (kind, day)}
     assert _count(store) == len(objects)
-    assert _count(store, "SELECT count(*) AS n FROM snapshots") < snapshots
+
+
+def test_cli_materialize_once_empties_the_inbox(local_store):
+    objects = list(generate(8, seed=2, now=datetime.now(UTC), days=1))
+    import_objects(local_store, objects)
+    assert list_inbox(local_store)
+    result = _run(local_store, "materialize", "--once")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"materialized {len(objects)} snapshots from ")
+    assert list_inbox(local_store) == []
+    assert _count(local_store) == len(objects)
+
+
+def test_cli_migrate_converts_and_every_other_command_refused_before(local_store):
+    from webhooks.snapshots import objects_to_rows
+
+    objects = list(generate(8, seed=2, now=datetime.now(UTC), days=1))
+    write_v1(local_store, objects_to_rows({"items": objects}, datetime.now(UTC), "import"))
+    for args in (["runs"], ["sql", "SELECT 1"], ["compact"], ["materialize", "--once"]):
+        result = _run(local_store, *args)
+        assert result.exit_code == 1, args
+        assert result.output.count("\n") == 1 and "runlake migrate" in result.output
+    result = _run(local_store, "migrate")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("migrated ")
+    assert _count(local_store) == len(objects)
+    assert _run(local_store, "runs").exit_code == 0
 
 
 @pytest.mark.parametrize(
@@ -122,7 +161,7 @@ def test_cli_retention_dry_run_prints_what_would_go_then_deletes_it(filled, tmp_
         int(n) for n in lines[1].split(": ")[1].replace("(", "").split(" runs")[0].split(" ")
     )
     assert 0 < results <= runs < len(objects)
-    assert "records: " in lines[2] and "bytes" in lines[2]
+    assert lines[2].startswith("  records: ") and lines[2].endswith(" rows")
     assert "logs: " in lines[3] and "objects" in lines[3]
     assert _count(store) == len(objects)
     assert len(store.list("logs")) == logs_before

@@ -47,9 +47,7 @@ def test_lambda_lifecycle_target_size_refuses_the_rest(text):
 
 @pytest.mark.parametrize("unset", [None, ""])
 def test_lambda_lifecycle_unset_keys_take_the_defaults(unset):
-    event = dict.fromkeys(
-        ["older_than", "target_size", "retention_policy"], unset
-    )
+    event = dict.fromkeys(["older_than", "target_size", "retention_policy"], unset)
     assert schedule_options(event) == ({"older_than": timedelta(hours=1)}, None)
     assert schedule_options({}) == ({"older_than": timedelta(hours=1)}, None)
 

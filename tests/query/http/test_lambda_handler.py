@@ -114,7 +114,9 @@ def test_lambda_materializer_moves_the_inbox_into_the_tables(archive: Store, mon
     assert sum(f.rows for f in _table_files(archive, RUNS)) == 2
     event = sql_event("SELECT uid FROM runs ORDER BY uid", query="token=admin")
     assert answer_json(lambda_handler.handler(event, LambdaContext()))["rows"] == [
-        ["uid-a"], ["uid-b"]]
+        ["uid-a"],
+        ["uid-b"],
+    ]
 
 
 def test_lambda_materializer_leaves_a_held_lease_alone(archive: Store, monkeypatch) -> None:
