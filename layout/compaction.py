@@ -27,7 +27,14 @@ from deltalake.exceptions import DeltaError
 
 from layout.schema import KINDS
 from layout.store import Store, StoreError
-from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables, TableState
+from layout.tables import (
+    COMPACT_WRITER_PROPERTIES,
+    INDEX,
+    RUNS,
+    SNAPSHOTS,
+    Tables,
+    TableState,
+)
 
 DEFAULT_TARGET_SIZE = 128 * 1024 * 1024
 MIN_TARGET_SIZE = 1024
@@ -135,7 +142,10 @@ def _optimize(
     )
     try:
         result = table.optimize.z_order(
-            ZORDER[path], partition_filters=filters, target_size=target_size
+            ZORDER[path],
+            partition_filters=filters,
+            target_size=target_size,
+            writer_properties=COMPACT_WRITER_PROPERTIES,
         )
     except (DeltaError, OSError) as exc:
         raise StoreError(f"cannot optimize {path}: {exc}") from exc

@@ -34,7 +34,7 @@ import pyarrow as pa
 from layout import duck
 from layout.evolution import ensure_layout
 from layout.inbox import list_inbox, read_json_sql
-from layout.latest import LATEST_ORDER_SQL, latest_rank_sql
+from layout.latest import latest_rank_sql
 from layout.lease import Lease
 from layout.schema import TABLE_SCHEMA
 from layout.store import ObjectInfo, Store, StoreError
@@ -185,22 +185,34 @@ class Materializer:
         report.rows = db.execute("SELECT count(*) FROM arrived").fetchone()[0]
 
     def _place(self, db: duckdb.DuckDBPyConnection) -> None:
-        """`placed`: each event once, with its run's partition (`kind`, `date`)."""
-        db.execute("""CREATE OR REPLACE TEMP TABLE fresh AS
-            SELECT * EXCLUDE (_file),
-                   strftime(coalesce(created_at, received_at), '%Y-%m-%d') AS arrived_date
-            FROM arrived
-            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY received_at, _file) = 1""")
-        known = self._indexed(db)
-        db.register("known", known)
-        db.execute("""CREATE OR REPLACE TEMP TABLE placed AS
-            SELECT f.* EXCLUDE (arrived_date, kind), coalesce(k.kind, f.kind) AS kind,
-                   coalesce(k.date, first_value(f.arrived_date) OVER (
-                       PARTITION BY f.uid ORDER BY f.created_at IS NULL, f.received_at,
-                       f.event_id)) AS date,
-                   k.uid IS NULL AS is_new
-            FROM fresh f LEFT JOIN known k ON k.uid = f.uid""")
+        """`placed`: each event once, with its run's partition (`kind`, `date`) and whether
+        the run is new to the store. The wide rows are filtered and joined, never sorted: the
+        decisions are made over the few columns they need."""
+        duplicated = db.execute(
+            "SELECT count(*) - count(DISTINCT event_id) FROM arrived"
+        ).fetchone()[0]
+        events = "arrived"
+        if duplicated:
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE arrived_once AS SELECT * FROM arrived QUALIFY "
+                "row_number() OVER (PARTITION BY event_id ORDER BY received_at, _file) = 1"
+            )
+            events = "arrived_once"
+        db.execute(f"CREATE OR REPLACE TEMP VIEW fresh AS SELECT * EXCLUDE (_file) FROM {events}")
+        db.register("known", self._indexed(db))
+        db.execute("""CREATE OR REPLACE TEMP TABLE places AS
+            SELECT f.uid, coalesce(any_value(k.kind), any_value(f.kind)) AS kind,
+                   coalesce(any_value(k.date), arg_min(
+                       strftime(coalesce(f.created_at, f.received_at), '%Y-%m-%d'),
+                       (f.created_at IS NULL, f.received_at, f.event_id))) AS date,
+                   any_value(k.uid) IS NULL AS is_new
+            FROM (SELECT uid, kind, created_at, received_at, event_id FROM fresh) f
+            LEFT JOIN known k ON k.uid = f.uid
+            GROUP BY f.uid""")
         db.unregister("known")
+        db.execute("""CREATE OR REPLACE TEMP VIEW placed AS
+            SELECT f.* EXCLUDE (kind), p.kind, p.date, p.is_new
+            FROM fresh f JOIN places p USING (uid)""")
 
     def _indexed(self, db: duckdb.DuckDBPyConnection) -> pa.Table:
         files = self.tables.state(INDEX).files
@@ -214,7 +226,7 @@ class Materializer:
 
     def _commit_index(self, db: duckdb.DuckDBPyConnection) -> int:
         new = (
-            db.execute(f"SELECT DISTINCT {INDEX_COLUMNS} FROM placed WHERE is_new ORDER BY uid")
+            db.execute(f"SELECT {INDEX_COLUMNS} FROM places WHERE is_new ORDER BY uid")
             .to_arrow_table()
             .cast(INDEX_SCHEMA)
         )
@@ -222,16 +234,17 @@ class Materializer:
         return new.num_rows
 
     def _commit_snapshots(self, db: duckdb.DuckDBPyConnection) -> int:
-        stored = self._files_of(SNAPSHOTS, db)
+        """Append the events the table does not hold yet; a new run's cannot be there, so
+        only the known runs' events are looked up, in their partitions."""
+        stored = self._files_of(SNAPSHOTS, db, "SELECT kind, date FROM places WHERE NOT is_new")
+        db.execute("CREATE OR REPLACE TEMP TABLE stored_events (event_id VARCHAR)")
         if stored:
             db.execute(
-                "CREATE OR REPLACE TEMP TABLE stored_events AS SELECT event_id FROM "
+                "INSERT INTO stored_events SELECT event_id FROM "
                 "read_parquet(?, hive_partitioning = false) "
-                "WHERE event_id IN (SELECT event_id FROM placed)",
+                "WHERE event_id IN (SELECT event_id FROM placed WHERE NOT is_new)",
                 [[f.uri for f in stored]],
             )
-        else:
-            db.execute("CREATE OR REPLACE TEMP TABLE stored_events (event_id VARCHAR)")
         rows = (
             db.execute(
                 f"SELECT {_TABLE_COLUMNS} FROM placed ANTI JOIN stored_events USING (event_id) "
@@ -244,44 +257,55 @@ class Materializer:
         return rows.num_rows
 
     def _commit_runs(self, db: duckdb.DuckDBPyConnection) -> int:
-        db.execute(f"""CREATE OR REPLACE TEMP TABLE candidates AS
-            SELECT * FROM placed
-            QUALIFY row_number() OVER (PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1""")
-        stored = self._files_of(RUNS, db, table="candidates")
+        """Each run's latest snapshot of the batch, where it beats the stored row: new runs
+        are inserted, known ones updated; delta-rs rewrites only the files of the known runs'
+        partitions that hold them."""
+        db.execute(f"""CREATE OR REPLACE TEMP TABLE latest AS
+            SELECT uid, arg_max(event_id, {latest_rank_sql("p")}) AS event_id,
+                   any_value(is_new) AS is_new
+            FROM (SELECT uid, event_id, status, resource_version, received_at, is_new
+                  FROM placed) p
+            GROUP BY uid""")
+        stored = self._files_of(RUNS, db, "SELECT kind, date FROM places WHERE NOT is_new")
+        db.execute(
+            "CREATE OR REPLACE TEMP TABLE stored_runs (uid VARCHAR, status VARCHAR, "
+            "resource_version VARCHAR, received_at TIMESTAMPTZ, event_id VARCHAR)"
+        )
         if stored:
             db.execute(
-                "CREATE OR REPLACE TEMP TABLE stored_runs AS SELECT uid, status, "
-                "resource_version, received_at, event_id FROM "
-                "read_parquet(?, hive_partitioning = false) "
-                "WHERE uid IN (SELECT uid FROM candidates)",
+                "INSERT INTO stored_runs SELECT uid, status, resource_version, received_at, "
+                "event_id FROM read_parquet(?, hive_partitioning = false) "
+                "WHERE uid IN (SELECT uid FROM latest WHERE NOT is_new)",
                 [[f.uri for f in stored]],
-            )
-        else:
-            db.execute(
-                "CREATE OR REPLACE TEMP TABLE stored_runs (uid VARCHAR, status VARCHAR, "
-                "resource_version VARCHAR, received_at TIMESTAMPTZ, event_id VARCHAR)"
             )
         winners = (
             db.execute(
-                f"SELECT {_TABLE_COLUMNS} FROM candidates c WHERE NOT EXISTS ("
-                "SELECT 1 FROM stored_runs s WHERE s.uid = c.uid AND "
-                f"{latest_rank_sql('s')} >= {latest_rank_sql('c')}) "
+                f"SELECT {_TABLE_COLUMNS} FROM placed c SEMI JOIN latest USING (uid, event_id) "
+                "WHERE c.is_new OR NOT EXISTS (SELECT 1 FROM stored_runs s WHERE s.uid = c.uid "
+                f"AND {latest_rank_sql('s')} >= {latest_rank_sql('c')}) "
                 "ORDER BY kind, date, namespace, created_at, uid"
             )
             .to_arrow_table()
             .cast(TABLE_SCHEMA)
         )
-        self.tables.merge_latest(RUNS, winners)
+        known = {
+            tuple(row)
+            for row in db.execute(
+                "SELECT DISTINCT kind, date FROM places WHERE NOT is_new"
+            ).fetchall()
+        }
+        self.tables.merge_latest(RUNS, winners, known)
         return winners.num_rows
 
     def _files_of(
-        self, path: str, db: duckdb.DuckDBPyConnection, table: str = "placed"
+        self, path: str, db: duckdb.DuckDBPyConnection, partitions_sql: str
     ) -> list[TableFile]:
-        """The files of `path` in the partitions the rows of `table` fall into."""
+        """The files of `path` in the partitions `partitions_sql` selects (kind, date)."""
         wanted = {
-            tuple(row) for row in db.execute(f"SELECT DISTINCT kind, date FROM {table}").fetchall()
+            tuple(row)
+            for row in db.execute(f"SELECT DISTINCT * FROM ({partitions_sql})").fetchall()
         }
-        return self.tables.state(path).select(partitions=wanted)
+        return self.tables.state(path).select(partitions=wanted) if wanted else []
 
     def _renew(self, lease: Lease | None) -> None:
         if lease is not None:

@@ -6,6 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
+from layout.compaction import compact
 from layout.duck import extension_path
 from layout.inbox import list_inbox, write_inbox
 from layout.store import StoreError, StoreURLError, open_store
@@ -49,6 +50,11 @@ def test_tables_read_back_unchanged_in_pyarrow_polars_and_duckdb(local_store):
     assert row["created_at"] == datetime(2026, 3, 1, 23, 59, 59, 123456, tzinfo=UTC)
     assert (row["kind"], row["date"]) == ("TaskRun", "2026-03-01")  # the partition
     assert dict(row["labels"])["team"] == "ünïcode"
+    [file] = Tables(local_store).state(RUNS).files
+    assert pq.ParquetFile(file.uri).metadata.row_group(0).column(0).compression == "SNAPPY"
+    write_inbox(local_store, [_row("b")])
+    materialize(local_store)
+    compact(local_store)  # settled files are rewritten compact
     [file] = Tables(local_store).state(RUNS).files
     assert pq.ParquetFile(file.uri).metadata.row_group(0).column(0).compression == "ZSTD"
 
