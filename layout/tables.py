@@ -85,6 +85,9 @@ class TableFile:
     size: int
     rows: int
     modified: float  # seconds since the epoch, when the file was written
+    # The columns the file has, as its statistics in the log show (None: no statistics);
+    # files written before a column was added lack it.
+    columns: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,13 @@ class TableState:
     path: str
     version: int
     files: tuple[TableFile, ...]
+    columns: tuple[str, ...] = ()  # the table's schema now
+    scalar_columns: tuple[str, ...] = ()  # those of them files keep statistics for
+
+    def whole(self, file: TableFile) -> bool:
+        """The file has every column of the table's schema (statistics show every scalar
+        one; the map columns labels and annotations are in every file ever written)."""
+        return file.columns is not None and set(self.scalar_columns) <= file.columns
 
     def select(
         self,
@@ -123,6 +133,7 @@ class Tables:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._tables: dict[str, DeltaTable] = {}
+        self._states: dict[str, TableState] = {}
         self._lock = threading.Lock()
 
     # -- reading ----------------------------------------------------------------------
@@ -139,19 +150,35 @@ class Tables:
             return table
 
     def state(self, path: str, refresh: bool = True) -> TableState:
-        """The table's newest version (or the one last loaded, without `refresh`)."""
+        """The table's newest version (or the one last loaded, without `refresh`). Looking
+        for a newer version costs one existence check of its commit file, and loading it
+        only the commits since."""
         table = self.open(path)
         if table is None:
             return TableState(path, -1, ())
         with self._lock:
-            if refresh:
+            known = self._states.get(path)
+            current = known is not None and known.version == table.version()
+            if refresh and (known is None or (current and self._newer(path, table.version()))):
                 try:
                     table.update_incremental()
                 except (DeltaError, OSError) as exc:
                     raise StoreError(f"cannot read {path}: {exc}") from exc
-            return _state_of(self.store, path, table)
+            if known is None or known.version != table.version():
+                known = self._states[path] = _state_of(self.store, path, table)
+            return known
+
+    def _newer(self, path: str, version: int) -> bool:
+        return self.store.exists(f"{path}/_delta_log/{version + 1:020d}.json")
 
     def _load(self, path: str) -> DeltaTable | None:
+        # delta-rs answers "no table" only after listing the log: look for its first commit
+        # (or a checkpoint, once old commits are cleaned up) instead.
+        log = f"{path}/_delta_log/"
+        if not (
+            self.store.exists(f"{log}{0:020d}.json") or self.store.exists(f"{log}_last_checkpoint")
+        ):
+            return None
         uri = table_uri(self.store, path)
         try:
             return DeltaTable(uri, storage_options=storage_options(self.store) or None)
@@ -260,12 +287,40 @@ def _state_of(store: Store, path: str, table: DeltaTable) -> TableState:
         if "partition.date" in names
         else [""] * len(paths)
     )
+    partition_names = {"kind", "date"}
+    arrow_schema = pa.schema(table.schema().to_arrow())
+    schema = tuple(arrow_schema.names)
+    counted = [c for c in names if c.startswith("null_count.")]
+    present = (
+        [
+            [
+                c.removeprefix("null_count.")
+                for c, value in zip(counted, values, strict=True)
+                if value is not None
+            ]
+            for values in zip(*(actions.column(c).to_pylist() for c in counted), strict=True)
+        ]
+        if counted
+        else [[] for _ in paths]
+    )
     base = table_uri(store, path)
     files = tuple(
-        TableFile(_file_uri(store, base, p), k or "", d or "", s or 0, r or 0, m)
-        for p, k, d, s, r, m in zip(paths, kinds, dates, sizes, rows, modified, strict=True)
+        TableFile(
+            _file_uri(store, base, p),
+            k or "",
+            d or "",
+            s or 0,
+            r or 0,
+            m,
+            frozenset(cols) | (partition_names & set(schema)) if cols else None,
+        )
+        for p, k, d, s, r, m, cols in zip(
+            paths, kinds, dates, sizes, rows, modified, present, strict=True
+        )
     )
-    return TableState(path, table.version(), files)
+    # Statistics exist for scalar columns only (not maps): those are the ones a file shows.
+    scalar = tuple(f.name for f in arrow_schema if not pa.types.is_nested(f.type))
+    return TableState(path, table.version(), files, schema, scalar)
 
 
 def _file_uri(store: Store, base: str, relative: str) -> str:

@@ -17,6 +17,7 @@ the inbox rows stay cached between queries; DuckDB caches the Parquet files' met
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 import threading
@@ -40,12 +41,20 @@ from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
+    INBOX_EVENTS,
     INBOX_ROWS,
+    INBOX_RUNS,
     LOG_OBJECTS,
     LOG_OBJECTS_TABLE,
+    RUNS_NEAR_INBOX,
+    RUNS_TABLE,
+    SNAPSHOTS_NEAR_INBOX,
+    SNAPSHOTS_TABLE,
     VIEWS,
+    Files,
     Partitions,
-    inbox_rows_table,
+    inbox_statements,
+    inbox_tables,
     source_statements,
     view_statements,
 )
@@ -89,6 +98,16 @@ class SqlResult:
     truncated: bool
 
 
+@dataclass(frozen=True)
+class _Picture:
+    """The store as the engine last looked at it: each table's version (its files) and the
+    partitions the inbox's rows fall into. A query reads one picture, and the engine's own
+    tables as they were when that picture was committed."""
+
+    states: dict[str, TableState]
+    inbox_partitions: frozenset[tuple[str, str]]
+
+
 class Engine:
     def __init__(
         self, store: Store, sql_timeout_s: float = 30.0, work_dir: str | None = None
@@ -100,11 +119,11 @@ class Engine:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._access: duck.StoreAccess | None = None
         self._lock = threading.Lock()
-        self._pinned = threading.local()
-        self._states: dict[str, TableState] = {}
+        self._local = threading.local()  # the pinned cursor of a thread, if any
+        self._picture = _Picture(
+            {p: TableState(p, -1, ()) for p in (RUNS, SNAPSHOTS, INDEX)}, frozenset()
+        )
         self._inbox: dict[str, ObjectInfo] = {}  # uri -> object, of the rows in _inbox_rows
-        self._inbox_partitions: frozenset[tuple[str, str]] = frozenset()
-        self._sources: tuple | None = None  # what the shared relations were built over
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
 
@@ -118,7 +137,7 @@ class Engine:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise SqlError(f"limit must be an integer from 1 to {MAX_LIMIT}")
 
-        def run(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+        def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> tuple[list[str], list[tuple]]:
             check_sql(con, text, VIEWS)
             if namespaces is not None:
                 _confine(con, namespaces)
@@ -143,9 +162,11 @@ class Engine:
         and the internal relations. Values are Python's (datetime, dict, ...). With
         `partitions`, the views read only those partitions of the tables and the inbox."""
 
-        def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> list[dict[str, Any]]:
             if partitions is not None:
-                self._shadow(con, partitions)
+                _shadow(con, picture, partitions, sql)
+            elif getattr(self._local, "pinning", False):
+                _unshadow(con)  # a pinned cursor may carry an earlier query's shadows
             result = con.execute(sql, params)
             names = [column[0] for column in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -154,14 +175,17 @@ class Engine:
 
     @contextlib.contextmanager
     def pinned(self) -> Iterator[None]:
-        """Queries in this block (in this thread) see the store as the first of them did:
-        one request's several queries agree, and pay for one look at the store."""
-        outer = getattr(self._pinned, "on", False)
-        self._pinned.on, self._pinned.synced = True, outer and self._pinned.synced
+        """Queries in this block (in this thread) share one cursor and one picture of the
+        store: one request's several queries agree, and pay for one look at the store."""
+        if getattr(self._local, "pinning", False):
+            yield  # already pinned further out
+            return
+        self._local.pinning, self._local.cursor, self._local.picture = True, None, None
         try:
             yield
         finally:
-            self._pinned.on = outer
+            self._drop_pinned()
+            self._local.pinning = False
 
     def locate(self, uid: str) -> tuple[str, str] | None:
         """The (kind, date) partition of the run `uid`, from the inbox or the uid index;
@@ -173,12 +197,31 @@ class Engine:
         )
         return (rows[0]["kind"], rows[0]["date"]) if rows else None
 
+    def newest_day(self, kinds: Sequence[str]) -> date | None:
+        """The newest `date` partition of these kinds in the tables or the inbox (None: the
+        store holds none), as the engine sees the store now."""
+        picture = self._current_picture()
+        days = [f.date for f in picture.states[RUNS].files if f.kind in kinds]
+        days += [day for kind, day in picture.inbox_partitions if kind in kinds]
+        return date.fromisoformat(max(days)) if days else None
+
+    def _current_picture(self) -> _Picture:
+        if getattr(self._local, "pinning", False) and self._local.picture is not None:
+            return self._local.picture
+        with self._lock:
+            if self._db is None:
+                self._open_locked()
+            assert self._db is not None
+            self._sync(self._db)
+            return self._picture
+
     def inbox_stats(self) -> InboxStats:
         """The inbox as the engine last saw it (looks now if it never has)."""
         with self._lock:
             if self._db is None:
                 self._open_locked()
-                self._sync_inbox(self._db, list_inbox(self.store))
+                assert self._db is not None
+                self._sync(self._db)
             return inbox_stats(self._inbox.values())
 
     def close(self) -> None:
@@ -186,27 +229,26 @@ class Engine:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-                self._sources = None
                 self._inbox = {}
 
     # -- running ----------------------------------------------------------------------
 
-    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], logs: bool = False) -> T:
+    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection, _Picture], T], logs: bool = False) -> T:
         for attempt in range(_ATTEMPTS):
             last = attempt == _ATTEMPTS - 1
             if attempt:
                 sleep(_BACKOFF_S * 2 ** (attempt - 1))
             try:
-                con = self._connection(logs)
+                con, picture, owned = self._cursor(logs)
             except _ListingRaced:
                 if not last:  # an inbox object went while it was being read: look again
                     continue
                 raise
             try:
-                return self._with_timeout(con, fn)
+                return self._with_timeout(con, functools.partial(fn, picture=picture))
             except (duckdb.IOException, duckdb.HTTPException) as exc:
                 if not last and _vanished(exc):
-                    self._pinned.synced = False
+                    self._drop_pinned()
                     continue
                 raise StoreError(f"cannot read the store: {_first_line(exc)}") from exc
             except duckdb.PermissionException as exc:
@@ -214,8 +256,17 @@ class Engine:
             except duckdb.Error as exc:
                 raise SqlError(_first_line(exc)) from exc
             finally:
-                con.close()
+                if owned:
+                    with contextlib.suppress(duckdb.Error):
+                        con.close()
         raise AssertionError("unreachable")
+
+    def _drop_pinned(self) -> None:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is not None:
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
+            self._local.cursor = self._local.picture = None
 
     def _with_timeout(
         self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]
@@ -241,10 +292,16 @@ class Engine:
         finally:
             timer.cancel()
 
-    def _connection(self, logs: bool = False) -> duckdb.DuckDBPyConnection:
-        """A cursor (its own connection) on the set-up database, with the inbox and the
-        tables as current as the rules above ask."""
-        pinned = getattr(self._pinned, "on", False)
+    def _cursor(self, logs: bool) -> tuple[duckdb.DuckDBPyConnection, _Picture, bool]:
+        """A cursor whose transaction began with the engine's picture current, that picture,
+        and whether the caller closes it (not a pinned one)."""
+        pinning = getattr(self._local, "pinning", False)
+        if pinning and self._local.cursor is not None:
+            if logs:
+                with self._lock:
+                    assert self._db is not None
+                    self._refresh_log_objects(self._db)
+            return self._local.cursor, self._local.picture, False
         with self._lock:
             if self._db is None:
                 self._open_locked()
@@ -252,36 +309,33 @@ class Engine:
             assert db is not None and self._access is not None
             try:
                 self._access.refresh(db)
-                if not (pinned and getattr(self._pinned, "synced", False)):
-                    self._sync(db)
-                    self._pinned.synced = pinned
+                self._sync(db)
                 if logs:
                     self._refresh_log_objects(db)
             except (duckdb.IOException, duckdb.HTTPException) as exc:
                 error = _ListingRaced if _vanished(exc) else StoreError
                 raise error(f"cannot read the store: {_first_line(exc)}") from exc
-            return db.cursor()
+            cursor = db.cursor()
+            # Begun under the lock: the cursor sees the engine's tables as they were when
+            # this picture was committed, whatever another thread syncs meanwhile.
+            cursor.execute("BEGIN TRANSACTION")
+            picture = self._picture
+        if pinning:  # keep it for the block's other queries
+            self._local.cursor, self._local.picture = cursor, picture
+            return cursor, picture, False
+        return cursor, picture, True
 
     # -- keeping up with the store ------------------------------------------------------
 
     def _sync(self, db: duckdb.DuckDBPyConnection) -> None:
-        self._sync_inbox(db, list_inbox(self.store))
-        self._states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
-        sources = (
-            self._states[RUNS].version,
-            self._states[SNAPSHOTS].version,
-            self._states[INDEX].version,
-            self._inbox_partitions,
-        )
-        if sources != self._sources:
-            self._define_sources(db)
-            self._sources = sources
-
-    def _sync_inbox(self, db: duckdb.DuckDBPyConnection, listed: list[ObjectInfo]) -> None:
-        now = {self.store.uri(info.key): info for info in listed}
-        gone = [uri for uri in self._inbox if uri not in now]
-        new = [uri for uri in now if uri not in self._inbox]
-        if not gone and not new:
+        """Look at the store (the inbox first, then the tables) and, if anything changed,
+        bring the engine's tables and shared views up to date in one transaction."""
+        listed = {self.store.uri(info.key): info for info in list_inbox(self.store)}
+        states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
+        gone = [uri for uri in self._inbox if uri not in listed]
+        new = [uri for uri in listed if uri not in self._inbox]
+        old = self._picture
+        if not gone and not new and all(states[p].version == old.states[p].version for p in states):
             return
         cursor = db.cursor()
         try:
@@ -289,7 +343,18 @@ class Engine:
             if gone:
                 cursor.execute(f"DELETE FROM {INBOX_ROWS} WHERE list_contains(?, _file)", [gone])
             if new:
-                self._load_inbox(cursor, new)
+                _load_inbox(cursor, new, states[INDEX])
+            partitions = frozenset(
+                tuple(row)
+                for row in cursor.execute(
+                    f"SELECT DISTINCT kind, date FROM {INBOX_ROWS}"
+                ).fetchall()
+            )
+            picture = _Picture(states, partitions)
+            for statement in _source_statements(picture):
+                cursor.execute(statement)
+            for statement in inbox_statements():
+                cursor.execute(statement)
             cursor.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
@@ -299,87 +364,8 @@ class Engine:
             cursor.close()
         for uri in gone:
             del self._inbox[uri]
-        self._inbox.update({uri: now[uri] for uri in new})
-        self._inbox_partitions = frozenset(
-            tuple(row)
-            for row in db.execute(f"SELECT DISTINCT kind, date FROM {INBOX_ROWS}").fetchall()
-        )
-
-    def _load_inbox(self, cursor: duckdb.DuckDBPyConnection, uris: list[str]) -> None:
-        """Insert the rows of these inbox objects, each in its run's partition: the uid
-        index's for a run already stored, else that of its first snapshot here."""
-        index = self._states.get(INDEX) or self.tables.state(INDEX)
-        known = (
-            f"SELECT {INDEX_COLUMNS} FROM read_parquet(?)"
-            if index.files
-            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date "
-            "WHERE false"
-        )
-        params: list[Any] = [uris] + ([[f.uri for f in index.files]] if index.files else [])
-        cursor.execute(
-            f"""
-            INSERT INTO {INBOX_ROWS} BY NAME
-            WITH arrived AS ({read_json_sql("?")}),
-                 placed AS (
-                    SELECT uid, kind, date FROM ({known}) WHERE uid IN (SELECT uid FROM arrived)
-                    UNION ALL
-                    SELECT uid, any_value(kind), any_value(date) FROM {INBOX_ROWS}
-                    WHERE uid IN (SELECT uid FROM arrived) GROUP BY uid)
-            SELECT a.* EXCLUDE (kind), coalesce(p.kind, a.kind) AS kind,
-                   coalesce(p.date, first_value(strftime(coalesce(a.created_at, a.received_at),
-                       '%Y-%m-%d')) OVER (PARTITION BY a.uid ORDER BY a.created_at IS NULL,
-                       a.received_at, a.event_id)) AS date
-            FROM arrived a LEFT JOIN (SELECT uid, any_value(kind) AS kind,
-                                             any_value(date) AS date
-                                      FROM placed GROUP BY uid) p ON p.uid = a.uid""",
-            params,
-        )
-
-    def _define_sources(self, db: duckdb.DuckDBPyConnection) -> None:
-        runs, snapshots = self._states[RUNS], self._states[SNAPSHOTS]
-        near = set(self._inbox_partitions)
-        for statement in source_statements(
-            [f.uri for f in runs.files],
-            [f.uri for f in snapshots.files],
-            [f.uri for f in runs.select(partitions=near)],
-            [f.uri for f in snapshots.select(partitions=near)],
-        ):
-            db.execute(statement)
-        index_files = [f.uri for f in self._states[INDEX].files]
-        index_source = (
-            f"SELECT {INDEX_COLUMNS} FROM read_parquet("
-            + "["
-            + ", ".join(sql_string(u) for u in index_files)
-            + "])"
-            if index_files
-            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, "
-            "NULL::VARCHAR AS date WHERE false"
-        )
-        db.execute(f"CREATE OR REPLACE VIEW _run_index AS {index_source}")
-
-    def _shadow(self, con: duckdb.DuckDBPyConnection, partitions: Partitions) -> None:
-        """Temporary views, in this connection only, over just `partitions` of the tables and
-        the inbox: the views resolve these names when the query runs."""
-        runs, snapshots = self._states[RUNS], self._states[SNAPSHOTS]
-        wanted = {
-            (f.kind, f.date)
-            for f in (*runs.files, *snapshots.files)
-            if partitions.holds(f.kind, f.date)
-        }
-        near = wanted & set(self._inbox_partitions)
-        for statement in source_statements(
-            [f.uri for f in runs.select(partitions=wanted)],
-            [f.uri for f in snapshots.select(partitions=wanted)],
-            [f.uri for f in runs.select(partitions=near)],
-            [f.uri for f in snapshots.select(partitions=near)],
-            temp=True,
-        ):
-            con.execute(statement)
-        database = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {INBOX_ROWS} AS SELECT * FROM "
-            f'"{database}".main.{INBOX_ROWS} WHERE {partitions.condition()}'
-        )
+        self._inbox.update({uri: listed[uri] for uri in new})
+        self._picture = picture
 
     # -- setting up -------------------------------------------------------------------
 
@@ -392,10 +378,11 @@ class Engine:
             raise StoreError(f"cannot read the store: {exc}") from exc
         db, access = duck.connect(self.store, self.work_dir, MEMORY_LIMIT)
         try:
-            db.execute(inbox_rows_table())
+            for statement in inbox_tables():
+                db.execute(statement)
             db.execute(LOG_OBJECTS_TABLE)
-            self._states = {path: TableState(path, -1, ()) for path in (RUNS, SNAPSHOTS, INDEX)}
-            self._define_sources(db)
+            for statement in _source_statements(self._picture):
+                db.execute(statement)
             for statement in view_statements():
                 db.execute(statement)
             # Parquet footers are read once per file, not once per query.
@@ -409,7 +396,10 @@ class Engine:
             db.close()
             raise
         self._db, self._access = db, access
-        self._sources = None
+        self._inbox = {}
+        self._picture = _Picture(
+            {p: TableState(p, -1, ()) for p in (RUNS, SNAPSHOTS, INDEX)}, frozenset()
+        )
 
     def _allowed_root(self) -> str:
         return self.store.uri("").rstrip("/") + "/"
@@ -449,6 +439,108 @@ class Engine:
             raise
         finally:
             cursor.close()
+
+
+def _load_inbox(cursor: duckdb.DuckDBPyConnection, uris: list[str], index: TableState) -> None:
+    """Insert the rows of these inbox objects, each in its run's partition: the uid index's
+    for a run already stored, the inbox's for one seen there before, else that of its first
+    snapshot here."""
+    known = (
+        f"SELECT {INDEX_COLUMNS} FROM read_parquet(?)"
+        if index.files
+        else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date WHERE false"
+    )
+    params: list[Any] = [uris] + ([[f.uri for f in index.files]] if index.files else [])
+    cursor.execute(
+        f"""
+        INSERT INTO {INBOX_ROWS} BY NAME
+        WITH arrived AS ({read_json_sql("?")}),
+             placed AS (
+                SELECT uid, kind, date FROM ({known}) WHERE uid IN (SELECT uid FROM arrived)
+                UNION ALL
+                SELECT uid, any_value(kind), any_value(date) FROM {INBOX_ROWS}
+                WHERE uid IN (SELECT uid FROM arrived) GROUP BY uid)
+        SELECT a.* EXCLUDE (kind), coalesce(p.kind, a.kind) AS kind,
+               coalesce(p.date, first_value(strftime(coalesce(a.created_at, a.received_at),
+                   '%Y-%m-%d')) OVER (PARTITION BY a.uid ORDER BY a.created_at IS NULL,
+                   a.received_at, a.event_id)) AS date
+        FROM arrived a LEFT JOIN (SELECT uid, any_value(kind) AS kind,
+                                         any_value(date) AS date
+                                  FROM placed GROUP BY uid) p ON p.uid = a.uid""",
+        params,
+    )
+
+
+def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
+    chosen = state.select(partitions=partitions)
+    return Files(
+        tuple(f.uri for f in chosen if state.whole(f)),
+        tuple(f.uri for f in chosen if not state.whole(f)),
+    )
+
+
+def _source_statements(
+    picture: _Picture,
+    partitions: Partitions | None = None,
+    names: Sequence[str] = (RUNS_TABLE, SNAPSHOTS_TABLE),
+) -> list[str]:
+    """Relations over the picture's files: the shared ones (all files, the inbox's
+    partitions, the uid index), or, for `partitions`, temporary views of `names` over just
+    those partitions' files."""
+    runs, snapshots = picture.states[RUNS], picture.states[SNAPSHOTS]
+    if partitions is None:
+        near = set(picture.inbox_partitions)
+        statements = source_statements(
+            [
+                (RUNS_TABLE, _files(runs, None)),
+                (SNAPSHOTS_TABLE, _files(snapshots, None)),
+                (RUNS_NEAR_INBOX, _files(runs, near)),
+                (SNAPSHOTS_NEAR_INBOX, _files(snapshots, near)),
+            ]
+        )
+        index_files = [f.uri for f in picture.states[INDEX].files]
+        source = (
+            f"SELECT {INDEX_COLUMNS} FROM read_parquet("
+            + "["
+            + ", ".join(sql_string(u) for u in index_files)
+            + "])"
+            if index_files
+            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date "
+            "WHERE false"
+        )
+        return [*statements, f"CREATE OR REPLACE VIEW _run_index AS {source}"]
+    wanted = {
+        (f.kind, f.date)
+        for f in (*runs.files, *snapshots.files)
+        if partitions.holds(f.kind, f.date)
+    }
+    by_name = {RUNS_TABLE: runs, SNAPSHOTS_TABLE: snapshots}
+    return source_statements([(name, _files(by_name[name], wanted)) for name in names], temp=True)
+
+
+_SHADOWED = (INBOX_RUNS, INBOX_EVENTS)
+
+
+def _shadow(
+    con: duckdb.DuckDBPyConnection, picture: _Picture, partitions: Partitions, sql: str
+) -> None:
+    """Temporary views, in this connection only, over just `partitions` of the tables and the
+    inbox's runs and events: the views resolve these names when the query runs. The
+    snapshots table is shadowed only for a query that may read it."""
+    names = (RUNS_TABLE, SNAPSHOTS_TABLE) if _names(sql, "snapshots") else (RUNS_TABLE,)
+    for statement in _source_statements(picture, partitions, names):
+        con.execute(statement)
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    for name in _SHADOWED:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM "
+            f'"{database}".main.{name} WHERE {partitions.condition()}'
+        )
+
+
+def _unshadow(con: duckdb.DuckDBPyConnection) -> None:
+    for name in (*_SHADOWED, RUNS_TABLE, SNAPSHOTS_TABLE, RUNS_NEAR_INBOX, SNAPSHOTS_NEAR_INBOX):
+        con.execute(f"DROP VIEW IF EXISTS temp.{name}")
 
 
 def _confine(con: duckdb.DuckDBPyConnection, namespaces: frozenset[str]) -> None:
@@ -502,9 +594,13 @@ class _ListingRaced(StoreError):
     """An inbox object vanished (the materializer committed it) while being read."""
 
 
+def _names(sql: str, name: str) -> bool:
+    return re.search(rf"\b{name}\b", sql, re.IGNORECASE) is not None
+
+
 def _names_logs(sql: str) -> bool:
     # Listing the logs costs a store listing; only queries that may read the view pay it.
-    return re.search(r"\blogs\b", sql, re.IGNORECASE) is not None
+    return _names(sql, "logs")
 
 
 def _vanished(exc: BaseException) -> bool:

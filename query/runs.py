@@ -29,6 +29,13 @@ def list_runs(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs (summary fields, JSON-ready) and the token of the next, or None.
     Raises PageTokenError for a bad token."""
+    with engine.pinned():
+        return _page(engine, filters, allowed)
+
+
+def _page(
+    engine: Engine, filters: Filters, allowed: frozenset[str] | None
+) -> tuple[list[dict[str, Any]], str | None]:
     key = decode_token(filters.page_token, filters.raw) if filters.page_token else None
     if key is not None:
         # The window of the first page, so relative bounds (`24h`) do not move between pages.
@@ -41,13 +48,12 @@ def list_runs(
     params.append(filters.page_size + 1)
     rows = None
     bound = filters.partitions()
-    anchor = (
-        datetime.now(UTC).date()
-        if key is None
-        else key.created_at.astimezone(UTC).date()
-        if key.created_at is not None
-        else None
-    )
+    kinds = bound.kinds if bound else tuple(KINDS)
+    # The page ends at the newest partition that exists (or the page token's day), not at
+    # today: a store fed last until yesterday still answers from its newest day first.
+    anchor = engine.newest_day(kinds)
+    if key is not None:
+        anchor = key.created_at.astimezone(UTC).date() if key.created_at is not None else None
     if anchor is not None and bound is not None and bound.last is not None:
         anchor = min(anchor, bound.last)
     if filters.since is None and anchor is not None:
@@ -55,7 +61,6 @@ def list_runs(
         # page there is the right page: older partitions hold only older runs (a run's
         # partition is the date it was created), and a run without created_at (sorting
         # last) ends the shortcut.
-        kinds = bound.kinds if bound else tuple(KINDS)
         for days in _WIDENING_DAYS:
             window = Partitions(kinds, anchor - timedelta(days=days), bound.last if bound else None)
             rows = engine.query(sql, params, partitions=window)

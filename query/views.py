@@ -6,13 +6,16 @@ Internal relations, never named by user SQL, which the views are built on:
   that needs only some partitions, a temporary view over just those files);
 - `_runs_near_inbox`, `_snapshots_near_inbox`: the same tables' files in the partitions the
   inbox's rows fall into;
-- `_inbox_rows`: the rows of the inbox objects, as the engine last listed them.
+- `_inbox_rows`: the rows of the inbox objects, as the engine last listed them;
+- `_inbox_runs`, `_superseded`, `_inbox_events`: what the inbox adds, worked out by the engine
+  each time the inbox or a table changes (`inbox_statements`): each run's latest inbox
+  snapshot where it beats the table's row (or the table has none), the uids whose table row
+  it replaces, and the inbox's events the snapshots table does not hold yet.
 
-`runs` is the runs table merged with the inbox: a table row stays unless an inbox snapshot of
-its run beats it, and an inbox snapshot is added unless a table row of its run is as new or
-newer, by DESIGN's rule (layout.latest), so every run shows once with its latest snapshot. The
-merge reads the whole table once and the inbox's partitions once more; nothing re-ranks the
-history. `snapshots` is the snapshots table plus the inbox events it does not hold yet.
+So `runs` is the runs table without the superseded rows, plus the inbox's runs: every run once
+with its latest snapshot by DESIGN's rule (layout.latest). A query reads the table's files as
+it would without an inbox (DuckDB keeps its column and filter pushdown) and a few inbox rows;
+nothing re-ranks the history. `snapshots` is the snapshots table plus the inbox's new events.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ SNAPSHOTS_TABLE = "_snapshots_table"
 RUNS_NEAR_INBOX = "_runs_near_inbox"
 SNAPSHOTS_NEAR_INBOX = "_snapshots_near_inbox"
 INBOX_ROWS = "_inbox_rows"
+INBOX_RUNS = "_inbox_runs"
+SUPERSEDED = "_superseded"
+INBOX_EVENTS = "_inbox_events"
 # `runs` with the partition column `date`, for runlake's own queries.
 RUNS_WITH_DATE = "_runs"
 
@@ -92,77 +98,99 @@ def empty_source() -> str:
     return f"SELECT {columns} WHERE false"
 
 
-def files_source(uris: Sequence[str]) -> str:
-    """TABLE_SCHEMA's columns over these Parquet files of a Delta table (none: no rows).
+@dataclass(frozen=True)
+class Files:
+    """Parquet files of a Delta table to read: `whole` ones have the table's every column,
+    `older` ones were written before a column was added."""
+
+    whole: tuple[str, ...] = ()
+    older: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.whole or self.older)
+
+
+def files_source(files: Files) -> str:
+    """TABLE_SCHEMA's columns over these files of a Delta table (none: no rows).
 
     delta-rs keeps `kind` and `date` in the path (kind=TaskRun/date=2026-11-30/), not in the
-    file, hence hive_partitioning with their types fixed. The typed empty relation, unioned by
-    name, supplies columns that no file has yet: after a nullable column is added, a table may
-    hold only files written before it."""
-    if not uris:
+    file, hence hive_partitioning with their types fixed. Files of the current schema are read
+    as one set (DuckDB binds it from one footer); older files are read by name, and the typed
+    empty relation supplies a column that no file has yet."""
+    if not files:
         return empty_source()
-    files = "[" + ", ".join(sql_string(uri) for uri in uris) + "]"
-    return (
-        f"SELECT {_TABLE_COLUMNS} FROM ({empty_source()} UNION ALL BY NAME "
-        f"SELECT * FROM read_parquet({files}, hive_partitioning = true, "
-        "hive_types = {'kind': 'VARCHAR', 'date': 'VARCHAR'}, union_by_name = true))"
-    )
+    parts = [empty_source()]
+    for uris, by_name in ((files.whole, False), (files.older, True)):
+        if uris:
+            listed = "[" + ", ".join(sql_string(uri) for uri in uris) + "]"
+            parts.append(
+                f"SELECT * FROM read_parquet({listed}, hive_partitioning = true, "
+                "hive_types = {'kind': 'VARCHAR', 'date': 'VARCHAR'}"
+                + (", union_by_name = true" if by_name else "")
+                + ")"
+            )
+    return f"SELECT {_TABLE_COLUMNS} FROM (" + " UNION ALL BY NAME ".join(parts) + ")"
 
 
-def inbox_rows_table() -> str:
+def inbox_tables() -> list[str]:
+    """The engine's own tables: the inbox's rows and what they add to the views."""
     columns = ", ".join(f'"{field.name}" {duckdb_type(field.type)}' for field in TABLE_SCHEMA)
-    return f"CREATE TABLE IF NOT EXISTS {INBOX_ROWS} ({columns}, _file VARCHAR)"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {INBOX_ROWS} ({columns}, _file VARCHAR)",
+        f"CREATE TABLE IF NOT EXISTS {INBOX_RUNS} ({columns})",
+        f"CREATE TABLE IF NOT EXISTS {SUPERSEDED} (uid VARCHAR)",
+        f"CREATE TABLE IF NOT EXISTS {INBOX_EVENTS} ({columns})",
+    ]
 
 
-def source_statements(
-    runs: Sequence[str],
-    snapshots: Sequence[str],
-    runs_near: Sequence[str],
-    snapshots_near: Sequence[str],
-    temp: bool = False,
-) -> list[str]:
-    """(Re)define the table relations over these files; `temp` shadows them in one
-    connection only."""
+def inbox_statements() -> list[str]:
+    """Work out `_inbox_runs`, `_superseded` and `_inbox_events` anew from `_inbox_rows` and
+    the near-inbox partitions of the tables (the engine runs them in one transaction with the
+    sources they read, so a query sees both or neither)."""
+    latest = (
+        f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
+        f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1"
+    )
+    events = (
+        f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
+        "(PARTITION BY event_id ORDER BY received_at, _file) = 1"
+    )
+    return [
+        f"DELETE FROM {INBOX_RUNS}",
+        f"DELETE FROM {SUPERSEDED}",
+        f"DELETE FROM {INBOX_EVENTS}",
+        f"""INSERT INTO {INBOX_RUNS} SELECT i.* FROM ({latest}) i
+            ANTI JOIN {RUNS_NEAR_INBOX} t
+                ON t.uid = i.uid AND {latest_rank_sql("t")} >= {latest_rank_sql("i")}""",
+        f"""INSERT INTO {SUPERSEDED} SELECT DISTINCT uid FROM {RUNS_NEAR_INBOX}
+            SEMI JOIN {INBOX_RUNS} USING (uid)""",
+        f"""INSERT INTO {INBOX_EVENTS} SELECT i.* FROM ({events}) i
+            ANTI JOIN {SNAPSHOTS_NEAR_INBOX} s USING (event_id)""",
+    ]
+
+
+def source_statements(sources: Sequence[tuple[str, Files]], temp: bool = False) -> list[str]:
+    """(Re)define table relations (RUNS_TABLE, ... and their files); `temp` shadows them in
+    one connection only."""
     scope = "TEMP " if temp else ""
     return [
-        f"CREATE OR REPLACE {scope}VIEW {name} AS {files_source(uris)}"
-        for name, uris in (
-            (RUNS_TABLE, runs),
-            (SNAPSHOTS_TABLE, snapshots),
-            (RUNS_NEAR_INBOX, runs_near),
-            (SNAPSHOTS_NEAR_INBOX, snapshots_near),
-        )
+        f"CREATE OR REPLACE {scope}VIEW {name} AS {files_source(files)}" for name, files in sources
     ]
 
 
 def view_statements() -> list[str]:
     """CREATE OR REPLACE VIEW statements for every view (the relations above must exist)."""
     kinds = {"taskruns": TASK_RUN, "pipelineruns": PIPELINE_RUN, "customruns": CUSTOM_RUN}
-    inbox_latest = (
-        f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
-        f"(PARTITION BY uid ORDER BY {LATEST_ORDER_SQL}) = 1"
-    )
-    inbox_events = (
-        f"SELECT * EXCLUDE (_file) FROM {INBOX_ROWS} QUALIFY row_number() OVER "
-        "(PARTITION BY event_id ORDER BY received_at, _file) = 1"
-    )
     statements = [
         f"""CREATE OR REPLACE VIEW {RUNS_WITH_DATE} AS
-            WITH inbox AS ({inbox_latest})
-            SELECT t.* FROM {RUNS_TABLE} t
-            WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.uid = t.uid
-                              AND {latest_rank_sql("i")} > {latest_rank_sql("t")})
+            SELECT t.* FROM {RUNS_TABLE} t ANTI JOIN {SUPERSEDED} s USING (uid)
             UNION ALL
-            SELECT i.* FROM inbox i
-            WHERE NOT EXISTS (SELECT 1 FROM {RUNS_NEAR_INBOX} t WHERE t.uid = i.uid
-                              AND {latest_rank_sql("t")} >= {latest_rank_sql("i")})""",
+            SELECT * FROM {INBOX_RUNS}""",
         f"CREATE OR REPLACE VIEW runs AS SELECT {_COLUMNS} FROM {RUNS_WITH_DATE}",
         f"""CREATE OR REPLACE VIEW snapshots AS
             SELECT {_COLUMNS} FROM {SNAPSHOTS_TABLE}
             UNION ALL
-            SELECT {_COLUMNS} FROM ({inbox_events}) i
-            WHERE NOT EXISTS (SELECT 1 FROM {SNAPSHOTS_NEAR_INBOX} s
-                              WHERE s.event_id = i.event_id)""",
+            SELECT {_COLUMNS} FROM {INBOX_EVENTS}""",
     ]
     statements += [
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
