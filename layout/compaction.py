@@ -28,12 +28,12 @@ from deltalake.exceptions import DeltaError
 from layout.schema import KINDS
 from layout.store import Store, StoreError
 from layout.tables import (
-    COMPACT_WRITER_PROPERTIES,
     INDEX,
     RUNS,
     SNAPSHOTS,
     Tables,
     TableState,
+    writer_properties,
 )
 
 DEFAULT_TARGET_SIZE = 128 * 1024 * 1024
@@ -145,7 +145,7 @@ def _optimize(
             ZORDER[path],
             partition_filters=filters,
             target_size=target_size,
-            writer_properties=COMPACT_WRITER_PROPERTIES,
+            writer_properties=writer_properties(path, compact=True),
         )
     except (DeltaError, OSError) as exc:
         raise StoreError(f"cannot optimize {path}: {exc}") from exc

@@ -385,8 +385,9 @@ class Engine:
                 db.execute(statement)
             for statement in view_statements():
                 db.execute(statement)
-            # Parquet footers are read once per file, not once per query.
-            db.execute("SET GLOBAL enable_object_cache = true")
+            # Parquet footers are read once per file, not once per query (in DuckDB 1.5 this is
+            # the setting; enable_object_cache no longer does anything).
+            db.execute("SET GLOBAL parquet_metadata_cache = true")
             # From here on nothing outside the store can be read or written, and no setting
             # (these included) can change.
             db.execute(f"SET GLOBAL allowed_directories = [{sql_string(self._allowed_root())}]")

@@ -15,7 +15,7 @@ from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, SNAPSHOT_COLUMNS, TAS
 from query.engine import Engine, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
-from query.views import RUNS_WITH_DATE, Partitions
+from query.views import RUNS_WITH_DATE, STEPS_OF, Partitions
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in SNAPSHOT_COLUMNS if c != "object")
 _SELECT = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
@@ -140,12 +140,12 @@ def _own_partition(row: dict[str, Any]) -> Partitions:
 
 
 def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
-    # The steps view lists a run's steps in the order Tekton ran them.
+    """The run's steps in the order Tekton ran them, as the `steps` view reads them, from
+    the object already in hand."""
     steps = engine.query(
         "SELECT step, container, exit_code, reason, started_at, finished_at, "
-        "duration_seconds FROM steps WHERE uid = ?",
-        [row["uid"]],
-        partitions=_own_partition(row),
+        f"duration_seconds FROM {STEPS_OF}(?) ORDER BY position",
+        [row["object"]],
     )
     return [{name: jsonable(value) for name, value in step.items()} for step in steps]
 

@@ -196,21 +196,22 @@ def view_statements() -> list[str]:
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
         for view, kind in kinds.items()
     ]
-    statements += [STEPS_VIEW, LOGS_VIEW]
+    statements += [STEPS_MACRO, STEPS_VIEW, LOGS_VIEW]
     return statements
 
 
-# status.steps[] of each TaskRun, in the order Tekton lists them (the order they ran).
+# status.steps[] of one TaskRun's object, in the order Tekton lists them (the order they ran).
 # A step is terminated {exitCode, reason, startedAt, finishedAt}, running {startedAt} or
-# waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query.
-STEPS_VIEW = """CREATE OR REPLACE VIEW steps AS
+# waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query. One
+# definition for the `steps` view and for one run's steps (query.runs), which passes the
+# object it already read instead of scanning its partition again.
+STEPS_OF = "_steps_of"
+STEPS_MACRO = f"""CREATE OR REPLACE MACRO {STEPS_OF}(obj) AS TABLE
 WITH each_step AS (
-    SELECT uid, namespace, name AS run_name,
-           unnest(json_extract("object", '$.status.steps[*]')) AS step,
-           generate_subscripts(json_extract("object", '$.status.steps[*]'), 1) AS position
-    FROM taskruns
+    SELECT unnest(json_extract(obj, '$.status.steps[*]')) AS step,
+           generate_subscripts(json_extract(obj, '$.status.steps[*]'), 1) AS position
 ), fields AS (
-    SELECT uid, namespace, run_name, position,
+    SELECT position,
            step ->> 'name' AS step,
            step ->> 'container' AS container,
            TRY_CAST(step -> 'terminated' ->> 'exitCode' AS INTEGER) AS exit_code,
@@ -220,10 +221,15 @@ WITH each_step AS (
            TRY_CAST(step -> 'terminated' ->> 'finishedAt' AS TIMESTAMPTZ) AS finished_at
     FROM each_step
 )
-SELECT uid, namespace, run_name, step, container, exit_code, reason, started_at, finished_at,
+SELECT position, step, container, exit_code, reason, started_at, finished_at,
        epoch(finished_at) - epoch(started_at) AS duration_seconds
-FROM fields
-ORDER BY namespace, uid, position"""
+FROM fields"""
+
+STEPS_VIEW = f"""CREATE OR REPLACE VIEW steps AS
+SELECT t.uid, t.namespace, t.name AS run_name, s.step, s.container, s.exit_code, s.reason,
+       s.started_at, s.finished_at, s.duration_seconds
+FROM taskruns t, LATERAL {STEPS_OF}(t."object") s
+ORDER BY t.namespace, t.uid, s.position"""
 
 
 # The store's log objects as the engine last listed them (query.engine refreshes it before a
