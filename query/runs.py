@@ -151,18 +151,19 @@ def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its namespace, or
-    owned by its uid. They are created after it, up to its completion (or now)."""
+    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its namespace, or,
+    without that label, owned by its uid. They are created after it, up to its completion
+    (or now). Only an unlabelled run's object is looked into (Tekton labels every child)."""
     start = (row["created_at"] or row["received_at"]).astimezone(UTC)
     end = (row["completed_at"] or datetime.now(UTC)).astimezone(UTC)
     first, last = start.date(), max(end.date(), start.date()) + timedelta(days=1)
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
         f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND namespace = ? AND "
-        '(pipeline_run = ? OR list_contains(json_extract_string("object", '
-        "'$.metadata.ownerReferences[*].uid'), ?)) "
+        '(pipeline_run = ? OR (pipeline_run IS NULL AND contains("object", ?) AND '
+        "list_contains(json_extract_string(\"object\", '$.metadata.ownerReferences[*].uid'), ?))) "
         "ORDER BY started_at NULLS LAST, created_at, name",
-        [row["namespace"], row["name"], row["uid"]],
+        [row["namespace"], row["name"], row["uid"], row["uid"]],
         partitions=Partitions((TASK_RUN, CUSTOM_RUN), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
