@@ -119,8 +119,9 @@ data "aws_iam_policy_document" "query_s3" {
 
 # The materializer takes the writer lease (conditional writes of _runlake/lease.json), reads
 # inbox objects, commits them to the two tables and the uid index (data files, then each
-# commit file with If-None-Match), and deletes the inbox objects it committed. pyarrow writes
-# an empty marker object "inbox/" when it deletes the last object under inbox/.
+# commit file with If-None-Match), and deletes the inbox objects it committed. As the first
+# writer of a new store it writes the layout marker. pyarrow writes an empty marker object
+# "inbox/" when it deletes the last object under inbox/.
 data "aws_iam_policy_document" "materialize_s3" {
   statement {
     sid       = "List"
@@ -137,6 +138,7 @@ data "aws_iam_policy_document" "materialize_s3" {
       "${aws_s3_bucket.archive.arn}/_runlake/index/*",
       "${aws_s3_bucket.archive.arn}/_runlake/lease.json",
       "${aws_s3_bucket.archive.arn}/_runlake/lease-wanted.json",
+      "${aws_s3_bucket.archive.arn}/_runlake.json",
     ]
   }
 
@@ -153,6 +155,12 @@ data "aws_iam_policy_document" "materialize_s3" {
     sid       = "Lease"
     actions   = ["s3:PutObject"]
     resources = ["${aws_s3_bucket.archive.arn}/_runlake/lease.json"]
+  }
+
+  statement {
+    sid       = "LayoutMarker"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake.json"]
   }
 
   statement {

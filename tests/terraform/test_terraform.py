@@ -509,11 +509,11 @@ def sign_as(monkeypatch: pytest.MonkeyPatch, who: str) -> None:
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
-def performed(log: list[S3Request], bucket: str, function: str) -> set[tuple[str, str]]:
+def performed(log: list[S3Request], buckets: set[str], function: str) -> set[tuple[str, str]]:
     return {
         pair
         for request in log
-        if request.bucket == bucket and request.access_key == access_key(function)
+        if request.bucket in buckets and request.access_key == access_key(function)
         for pair in iam_actions(request)
     }
 
@@ -616,8 +616,8 @@ def seed(store: Store, old: datetime, now: datetime) -> None:
     assert store.list("_runlake/retention/") and store.exists(
         "logs/previews/uid-killed/build.log.gz"
     )
-    # On AWS the first function to write the layout marker is retention (the scheduled
-    # materializer and compaction do not write it): as if this store had only seen those.
+    # The first writer of a new store writes its layout marker: on AWS the materializer, at
+    # its first cycle with rows. As if it were that function, not this seeding.
     store.delete(MARKER_KEY)
 
 
@@ -667,7 +667,8 @@ def test_terraform_iam_allows_exactly_the_s3_requests_each_function_makes(
     from runlake.lifecycle import compact
     from tests.helpers.lambda_events import LambdaContext, http_api_event
 
-    bucket = deployed
+    bucket, fresh_bucket = deployed, f"{deployed}-fresh"
+    moto_s3.client().create_bucket(Bucket=fresh_bucket)
     store = open_store(f"s3://{bucket}", moto_s3.endpoint)
     now = datetime.now(UTC)
     obj = fixture_object(TASKRUN)
@@ -681,6 +682,17 @@ def test_terraform_iam_allows_exactly_the_s3_requests_each_function_makes(
         return response
 
     with moto_s3.record() as log:
+        # A new deployment's first hourly run, before any event arrived: retention writes the
+        # new store's layout marker.
+        sign_as(monkeypatch, "lifecycle")
+        monkeypatch.setenv("RUNLAKE_STORE", f"s3://{fresh_bucket}")
+        policy = {"retention_policy": "defaultRetention: 365d\n"}
+        assert lambda_lifecycle.handler(policy, LambdaContext(900))["retention"][0] == (
+            "results: 0 (0 runs)"
+        )
+        monkeypatch.setenv("RUNLAKE_STORE", f"s3://{bucket}")
+
+        sign_as(monkeypatch, SETUP)
         seed(store, now - timedelta(days=400), now)
 
         sign_as(monkeypatch, "ingest")
@@ -747,7 +759,6 @@ def test_terraform_iam_allows_exactly_the_s3_requests_each_function_makes(
             # Compaction asks the running materializer for the lease, then compacts, vacuums
             # and checkpoints; retention finishes the killed run and deletes what expired.
             sign_as(monkeypatch, "lifecycle")
-            policy = {"retention_policy": "defaultRetention: 365d\n"}
             result = lambda_lifecycle.handler({"older_than": "0s", **policy}, LambdaContext(900))
             # An hour later VACUUM deletes what this run's OPTIMIZE and DELETE replaced: the
             # same job with no wait.
@@ -774,10 +785,11 @@ def test_terraform_iam_allows_exactly_the_s3_requests_each_function_makes(
     assert store.exists("logs/team-a/uid-new/build.log.gz")
     assert not [i for i in store.list("_runlake/retention/") if i.key.endswith(".json")]
 
-    signers = {request.access_key for request in log if request.bucket == bucket}
+    buckets = {bucket, fresh_bucket}
+    signers = {request.access_key for request in log if request.bucket in buckets}
     assert signers == {access_key(who) for who in (SETUP, *FUNCTIONS)}
     for function in FUNCTIONS:
-        seen, grants = performed(log, bucket, function), granted(root, function)
+        seen, grants = performed(log, buckets, function), granted(root, function)
         denied = sorted((a, k) for a, k in seen if not allowed(grants, a, k))
         assert denied == [], f"{function} makes S3 requests its policy denies: {denied}"
         # Aborting an upload is what a failed multipart upload does: granted only where the
@@ -788,13 +800,13 @@ def test_terraform_iam_allows_exactly_the_s3_requests_each_function_makes(
             (a, p) for a, p in grants - aborts if not any(allowed({(a, p)}, *pair) for pair in seen)
         )
         assert unused == [], f"{function}'s policy grants S3 access it never uses: {unused}"
-    assert {a for a, _ in performed(log, bucket, "query")} <= {"s3:ListBucket", "s3:GetObject"}
+    assert {a for a, _ in performed(log, buckets, "query")} <= {"s3:ListBucket", "s3:GetObject"}
 
     # The bucket refuses unconditional writes of Delta commit files and of the lease: none of
     # the writers' requests is refused, and they did write both (delta-rs creates each commit
     # file If-None-Match; a released lease is taken over If-Match after a failed create).
     denials = write_denials(root)
-    writes = [r for r in log if r.bucket == bucket and ("s3:PutObject", r.key) in iam_actions(r)]
+    writes = [r for r in log if r.bucket in buckets and ("s3:PutObject", r.key) in iam_actions(r)]
     assert [(r.key, r.access_key) for r in writes if refused(denials, r)] == []
     commits = [r for r in writes if fnmatch.fnmatchcase(r.key, "*/_delta_log/*.json")]
     assert {r.access_key for r in commits} >= {access_key("materialize"), access_key("lifecycle")}
