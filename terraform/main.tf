@@ -14,7 +14,7 @@ locals {
   # The materializer is invoked every minute and stops starting cycles 15 s before its
   # timeout (runlake.lambda_lifecycle.MATERIALIZE_MARGIN_S), so with a 60 s timeout an
   # invocation is over before the next one is due: none is throttled by the reserved
-  # concurrency of 1, and inbox objects wait at most about 15 s plus a cycle.
+  # concurrency of 1, and an inbox object waits well under a minute.
   materialize_timeout_s = 60
   functions = {
     ingest = {

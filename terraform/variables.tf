@@ -91,7 +91,7 @@ variable "query_memory_mb" {
 }
 
 variable "materialize_memory_mb" {
-  description = "Memory of the materializer function; it holds one cycle's inbox rows and the partitions of the runs table they merge into."
+  description = "Memory of the materializer function; it holds one cycle's inbox rows (up to 5,000 objects) while it commits them."
   type        = number
   default     = 2048
 }
