@@ -1,14 +1,19 @@
-# Athena reads the archive in place: the `records` table's partitions are projected from
-# kind and date (no crawler, no MSCK REPAIR), so a new partition is queryable the moment
-# ingest writes it.
+# Athena reads the two Delta tables in place. A Glue table marked table_type=DELTA is all
+# Athena (engine version 3) needs: it reads the schema, the partitions and the current file
+# list from the table's _delta_log at query time, so a commit of the materializer is
+# queryable at once and nothing (crawler, MSCK REPAIR, partition projection, manifest) has
+# to follow the tables. Without that marker Athena would read the location as a plain
+# Parquet table, files removed from the table but not yet vacuumed included.
 resource "aws_glue_catalog_database" "runlake" {
   name        = local.glue_database
   description = "runlake: Tekton run history archived by ${var.name}"
 }
 
 locals {
-  # Must equal layout.schema.RECORDS_SCHEMA (tests/terraform checks it), in Hive types.
-  records_columns = [
+  # The columns both tables have (layout.schema.TABLE_SCHEMA, in Hive types; tests/terraform
+  # checks they agree). Athena does not read them from here; they describe the tables to
+  # the Glue console and other catalog readers.
+  table_columns = [
     { name = "uid", type = "string" },
     { name = "namespace", type = "string" },
     { name = "name", type = "string" },
@@ -33,60 +38,35 @@ locals {
     { name = "source", type = "string" },
     { name = "received_at", type = "timestamp" },
     { name = "object", type = "string" },
+    { name = "date", type = "string" },
   ]
-  records_location = "s3://${aws_s3_bucket.archive.bucket}/records/"
+  delta_tables = {
+    runs      = { path = "tables/runs/", description = "One row per run: its latest snapshot (DESIGN: the runs view)" }
+    snapshots = { path = "tables/snapshots/", description = "Every stored snapshot of a TaskRun, PipelineRun or CustomRun, each event_id once" }
+  }
 }
 
-resource "aws_glue_catalog_table" "records" {
-  name          = "records"
+resource "aws_glue_catalog_table" "delta" {
+  for_each      = local.delta_tables
+  name          = each.key
   database_name = aws_glue_catalog_database.runlake.name
-  description   = "One row per received snapshot of a TaskRun, PipelineRun or CustomRun (see DESIGN: the records table)"
+  description   = "${each.value.description}; a Delta table partitioned by kind and date"
   table_type    = "EXTERNAL_TABLE"
 
+  # table_type=DELTA is what Athena recognises a Delta table by; spark.sql.sources.provider
+  # is what Spark (EMR, Glue jobs) and Trino recognise one by in Glue.
   parameters = {
-    EXTERNAL                           = "TRUE"
-    classification                     = "parquet"
-    "parquet.compression"              = "ZSTD"
-    "projection.enabled"               = "true"
-    "projection.partition_kind.type"   = "enum"
-    "projection.partition_kind.values" = "taskrun,pipelinerun,customrun"
-    "projection.date.type"             = "date"
-    "projection.date.format"           = "yyyy-MM-dd"
-    "projection.date.range"            = "2018-01-01,NOW"
-    "projection.date.interval"         = "1"
-    "projection.date.interval.unit"    = "DAYS"
-    "storage.location.template"        = "${local.records_location}kind=$${partition_kind}/date=$${date}"
+    EXTERNAL                     = "TRUE"
+    table_type                   = "DELTA"
+    "spark.sql.sources.provider" = "delta"
   }
 
-  # The files already have a `kind` column (TaskRun, PipelineRun, CustomRun) and Hive allows
-  # no partition key of the same name, so the key's kind= part is projected as partition_kind.
-  partition_keys {
-    name    = "partition_kind"
-    type    = "string"
-    comment = "the kind= part of the key: taskrun, pipelinerun or customrun"
-  }
-
-  partition_keys {
-    name    = "date"
-    type    = "string"
-    comment = "UTC date of the run's creationTimestamp, YYYY-MM-DD"
-  }
-
+  # No partition keys: the partitions (kind, date) are in the Delta log, not in Glue.
   storage_descriptor {
-    location      = local.records_location
-    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-
-    ser_de_info {
-      name                  = "parquet"
-      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-      parameters = {
-        "serialization.format" = "1"
-      }
-    }
+    location = "s3://${aws_s3_bucket.archive.bucket}/${each.value.path}"
 
     dynamic "columns" {
-      for_each = local.records_columns
+      for_each = local.table_columns
       content {
         name = columns.value.name
         type = columns.value.type
@@ -103,6 +83,11 @@ resource "aws_athena_workgroup" "runlake" {
   configuration {
     enforce_workgroup_configuration    = true
     publish_cloudwatch_metrics_enabled = true
+
+    # Athena reads Delta tables natively only in engine version 3.
+    engine_version {
+      selected_engine_version = "Athena engine version 3"
+    }
 
     result_configuration {
       output_location = "s3://${aws_s3_bucket.archive.bucket}/${local.athena_results}"

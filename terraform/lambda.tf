@@ -1,4 +1,4 @@
-# The one image (built by `make lambda`) runs all three functions; each names its handler.
+# The one image (built by `make lambda`) runs all four functions; each names its handler.
 resource "aws_ecr_repository" "runlake" {
   name                 = var.name
   image_tag_mutability = "IMMUTABLE"
@@ -59,7 +59,13 @@ data "aws_iam_policy_document" "function_base" {
   }
 }
 
-# Ingest writes new records and step logs; it reads nothing but a listing (readiness).
+# Each function's S3 access is what its code does, key prefix by key prefix (the tests replay
+# every function against a moto server and check both ways: every request it makes is
+# allowed, and every grant is used). AbortMultipartUpload goes with the writes that can be
+# multipart uploads (pyarrow's and delta-rs' large files), for an upload that fails half-way.
+
+# Ingest writes what it accepts to inbox/ and step logs to logs/; it reads nothing but a
+# listing of inbox/ (/readyz, /metrics).
 data "aws_iam_policy_document" "ingest_s3" {
   statement {
     sid       = "List"
@@ -68,10 +74,10 @@ data "aws_iam_policy_document" "ingest_s3" {
   }
 
   statement {
-    sid     = "WriteRecordsAndLogs"
+    sid     = "WriteInboxAndLogs"
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [
-      "${aws_s3_bucket.archive.arn}/records/*",
+      "${aws_s3_bucket.archive.arn}/inbox/*",
       "${aws_s3_bucket.archive.arn}/logs/*",
     ]
   }
@@ -83,7 +89,8 @@ data "aws_iam_policy_document" "ingest_s3" {
   }
 }
 
-# Query only reads.
+# Query only reads: both tables' logs and data files, the uid index, the inbox (merged into
+# every answer), step logs and the layout marker.
 data "aws_iam_policy_document" "query_s3" {
   statement {
     sid       = "List"
@@ -92,11 +99,14 @@ data "aws_iam_policy_document" "query_s3" {
   }
 
   statement {
-    sid     = "ReadRecordsAndLogs"
+    sid     = "ReadArchive"
     actions = ["s3:GetObject"]
     resources = [
-      "${aws_s3_bucket.archive.arn}/records/*",
+      "${aws_s3_bucket.archive.arn}/tables/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/index/*",
+      "${aws_s3_bucket.archive.arn}/inbox/*",
       "${aws_s3_bucket.archive.arn}/logs/*",
+      "${aws_s3_bucket.archive.arn}/_runlake.json",
     ]
   }
 
@@ -107,8 +117,69 @@ data "aws_iam_policy_document" "query_s3" {
   }
 }
 
-# Compaction rewrites records/; retention also deletes logs/; both keep their journals and
-# the layout marker under _runlake.
+# The materializer takes the writer lease (conditional writes of _runlake/lease.json), reads
+# inbox objects, commits them to the two tables and the uid index (data files, then each
+# commit file with If-None-Match), and deletes the inbox objects it committed. As the first
+# writer of a new store it writes the layout marker. pyarrow writes an empty marker object
+# "inbox/" when it deletes the last object under inbox/.
+data "aws_iam_policy_document" "materialize_s3" {
+  statement {
+    sid       = "List"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.archive.arn]
+  }
+
+  statement {
+    sid     = "ReadInboxTablesAndLease"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${aws_s3_bucket.archive.arn}/inbox/*",
+      "${aws_s3_bucket.archive.arn}/tables/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/index/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/lease.json",
+      "${aws_s3_bucket.archive.arn}/_runlake/lease-wanted.json",
+      "${aws_s3_bucket.archive.arn}/_runlake.json",
+    ]
+  }
+
+  statement {
+    sid     = "CommitTables"
+    actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = [
+      "${aws_s3_bucket.archive.arn}/tables/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/index/*",
+    ]
+  }
+
+  statement {
+    sid       = "Lease"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake/lease.json"]
+  }
+
+  statement {
+    sid       = "LayoutMarker"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake.json"]
+  }
+
+  statement {
+    sid       = "ConsumeInbox"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/inbox/*"]
+  }
+
+  statement {
+    sid       = "InboxMarker"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/inbox/"]
+  }
+}
+
+# Compaction rewrites the tables and the index (OPTIMIZE), deletes what no recent version
+# references (VACUUM) and checkpoints their logs; retention deletes rows (a rewrite), logs
+# and, through its journals, finishes a killed run. Retention reads the views (tables plus
+# inbox) to decide. Both take the writer lease, asking a running materializer for it.
 data "aws_iam_policy_document" "lifecycle_s3" {
   statement {
     sid       = "List"
@@ -120,20 +191,44 @@ data "aws_iam_policy_document" "lifecycle_s3" {
     sid     = "ReadArchive"
     actions = ["s3:GetObject"]
     resources = [
-      "${aws_s3_bucket.archive.arn}/records/*",
+      "${aws_s3_bucket.archive.arn}/tables/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/index/*",
+      "${aws_s3_bucket.archive.arn}/inbox/*",
       "${aws_s3_bucket.archive.arn}/logs/*",
-      "${aws_s3_bucket.archive.arn}/_runlake/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/retention/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/lease.json",
+      "${aws_s3_bucket.archive.arn}/_runlake/lease-wanted.json",
       "${aws_s3_bucket.archive.arn}/_runlake.json",
     ]
   }
 
   statement {
-    sid     = "RewriteRecords"
+    sid     = "RewriteTablesAndJournals"
     actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
     resources = [
-      "${aws_s3_bucket.archive.arn}/records/*",
-      "${aws_s3_bucket.archive.arn}/_runlake/*",
+      "${aws_s3_bucket.archive.arn}/tables/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/index/*",
+      "${aws_s3_bucket.archive.arn}/_runlake/retention/*",
     ]
+  }
+
+  statement {
+    sid       = "Lease"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake/lease.json"]
+  }
+
+  # Withdrawing the request (a delete) leaves pyarrow's empty marker object "_runlake/".
+  statement {
+    sid       = "AskForLease"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake/lease-wanted.json"]
+  }
+
+  statement {
+    sid       = "RunlakeMarker"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake/"]
   }
 
   statement {
@@ -155,9 +250,10 @@ data "aws_iam_policy_document" "lifecycle_s3" {
 
 locals {
   function_s3_policies = {
-    ingest    = data.aws_iam_policy_document.ingest_s3.json
-    query     = data.aws_iam_policy_document.query_s3.json
-    lifecycle = data.aws_iam_policy_document.lifecycle_s3.json
+    ingest      = data.aws_iam_policy_document.ingest_s3.json
+    query       = data.aws_iam_policy_document.query_s3.json
+    materialize = data.aws_iam_policy_document.materialize_s3.json
+    lifecycle   = data.aws_iam_policy_document.lifecycle_s3.json
   }
   function_environment = {
     ingest = {
@@ -170,9 +266,13 @@ locals {
       RUNLAKE_SQL_TIMEOUT_S          = tostring(var.sql_timeout_s)
       RUNLAKE_QUERY_TOKENS_PARAMETER = aws_ssm_parameter.query_tokens.name
     }
+    materialize = {
+      RUNLAKE_STORE         = local.store_url
+      RUNLAKE_MATERIALIZE_S = tostring(var.materialize_interval_s)
+    }
     lifecycle = {
       RUNLAKE_STORE         = local.store_url
-      RUNLAKE_SQL_TIMEOUT_S = "600"
+      RUNLAKE_SQL_TIMEOUT_S = "600" # retention asks the views which runs expire
     }
   }
 }
@@ -193,7 +293,7 @@ resource "aws_iam_role_policy" "function_store" {
 
 resource "aws_lambda_function" "runlake" {
   # checkov:skip=CKV_AWS_117:The functions reach only S3, SSM and KMS over AWS endpoints; a VPC would add NAT or endpoints and nothing to protect.
-  # checkov:skip=CKV_AWS_116:ingest and query are invoked synchronously by the HTTP API (a dead-letter queue applies only to asynchronous invocations); the lifecycle job is retried by its schedule and is safe to re-run.
+  # checkov:skip=CKV_AWS_116:ingest and query are invoked synchronously by the HTTP API (a dead-letter queue applies only to asynchronous invocations); the scheduled writers (materializer, lifecycle) are safe to re-run and the next schedule does a failed invocation's work.
   # checkov:skip=CKV_AWS_272:Lambda code signing applies to .zip packages only; these functions run a container image from an ECR repository with immutable tags and scan on push.
   for_each      = local.functions
   function_name = "${var.name}-${each.key}"
@@ -230,4 +330,13 @@ resource "aws_lambda_function" "runlake" {
   }
 
   depends_on = [aws_iam_role_policy.function_base, aws_iam_role_policy.function_store]
+}
+
+# Scheduler invokes the materializer asynchronously. An event that cannot run at once (the
+# previous invocation still holds the one reserved instance) is dropped instead of queued
+# for retries: the next minute's invocation does the same work.
+resource "aws_lambda_function_event_invoke_config" "materialize" {
+  function_name                = aws_lambda_function.runlake["materialize"].function_name
+  maximum_event_age_in_seconds = 60
+  maximum_retry_attempts       = 0
 }

@@ -51,7 +51,7 @@ output "athena_workgroup" {
 }
 
 output "glue_database" {
-  description = "The Glue database holding the `records` table."
+  description = "The Glue database holding the Delta tables `runs` and `snapshots` (query them in athena_workgroup)."
   value       = aws_glue_catalog_database.runlake.name
 }
 

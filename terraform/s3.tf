@@ -1,6 +1,6 @@
 resource "aws_s3_bucket" "archive" {
   # checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice with its own bucket and cost; the archive is reproducible from Tekton only while runs exist, so teams that need it add a replication rule.
-  # checkov:skip=CKV2_AWS_62:Nothing consumes object events: readers list the partitions they query.
+  # checkov:skip=CKV2_AWS_62:Nothing consumes object events: the materializer lists inbox/ on its one-minute schedule, and readers find files through the Delta logs.
   # checkov:skip=CKV_AWS_18:Server access logs need a second bucket chosen by the user: set access_log_bucket to enable them (aws_s3_bucket_logging below).
   bucket = local.bucket_name
 }
@@ -117,6 +117,46 @@ data "aws_iam_policy_document" "archive_bucket" {
       test     = "Bool"
       variable = "aws:SecureTransport"
       values   = ["false"]
+    }
+  }
+
+  # The writers' safety rests on conditional writes (README: how S3 commits are kept safe);
+  # S3 refuses any other write of a Delta commit file or of the lease, so that no client (a
+  # tool run by hand, a writer configured for unsafe renames) can overwrite either.
+  statement {
+    sid       = "DeltaCommitsOnlyIfAbsent"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/*/_delta_log/*.json"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+  }
+
+  statement {
+    sid       = "LeaseOnlyConditional"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/_runlake/lease.json"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:if-none-match"
+      values   = ["true"]
+    }
+    condition {
+      test     = "Null"
+      variable = "s3:if-match"
+      values   = ["true"]
     }
   }
 }

@@ -90,8 +90,20 @@ variable "query_memory_mb" {
   default     = 2048
 }
 
+variable "materialize_memory_mb" {
+  description = "Memory of the materializer function; it holds one cycle's inbox rows (up to 5,000 objects) while it commits them."
+  type        = number
+  default     = 2048
+}
+
+variable "materialize_interval_s" {
+  description = "RUNLAKE_MATERIALIZE_S of the materializer: the pause between its cycles within one invocation."
+  type        = number
+  default     = 5
+}
+
 variable "lifecycle_memory_mb" {
-  description = "Memory of the compaction and retention function; it holds a partition's rows while merging."
+  description = "Memory of the compaction and retention function; OPTIMIZE z-orders one partition's rows in memory."
   type        = number
   default     = 3008
 }
@@ -121,21 +133,15 @@ variable "max_body_bytes" {
 }
 
 variable "lifecycle_schedule" {
-  description = "When compaction (then retention) runs: an EventBridge Scheduler expression."
+  description = "When compaction (OPTIMIZE, VACUUM, checkpoint), then retention, runs: an EventBridge Scheduler expression."
   type        = string
   default     = "rate(1 hour)"
 }
 
 variable "compaction_older_than" {
-  description = "Compaction leaves files younger than this alone (90s, 10m, 1.5h, 7d, 2w; a bare number is days)."
+  description = "Compaction leaves partitions written to more recently than this alone (90s, 10m, 1.5h, 7d, 2w; a bare number is days)."
   type        = string
   default     = "1h"
-}
-
-variable "latest_only_after" {
-  description = "Compaction also drops superseded snapshots of runs finished longer ago than this (e.g. 30d); empty keeps every snapshot."
-  type        = string
-  default     = ""
 }
 
 variable "retention_policy" {

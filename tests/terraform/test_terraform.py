@@ -4,32 +4,35 @@ function observed against a moto server, environment variables, documented varia
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import gzip
 import importlib
 import json
-import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import hcl2
 import pyarrow as pa
 import pytest
 
 from layout import settings
+from layout.evolution import MARKER_KEY
 from layout.inbox import write_inbox
-from layout.schema import KINDS, RECORDS_SCHEMA
+from layout.lease import LEASE_KEY
+from layout.schema import TABLE_SCHEMA
+from layout.store import Store
+from layout.tables import RUNS
 from tests.helpers.events import hand_binary
-from tests.helpers.servers import MotoS3
+from tests.helpers.servers import MotoS3, S3Request
 from tests.helpers.tekton import fixture_object
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,34 +187,108 @@ HIVE_TYPES = {
 }
 
 
-def test_terraform_glue_columns_equal_records_schema(root: dict[str, Any]) -> None:
-    columns = [(c["name"], c["type"]) for c in root["locals"]["records_columns"]]
-    assert columns == [(f.name, HIVE_TYPES[f.type]) for f in RECORDS_SCHEMA]
-    table = root["resource"]["aws_glue_catalog_table"]["records"]
-    assert "local.records_columns" in str(table["storage_descriptor"][0]["dynamic"])
-    serde = table["storage_descriptor"][0]["ser_de_info"][0]["serialization_library"]
-    assert serde == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+def test_terraform_glue_declares_both_tables_as_delta_tables_athena_reads_in_place(
+    root: dict[str, Any],
+) -> None:
+    from layout.tables import SNAPSHOTS
+
+    tables = root["resource"]["aws_glue_catalog_table"]["delta"]
+    assert tables["for_each"] == "${local.delta_tables}"
+    locations = {name: t["path"] for name, t in root["locals"]["delta_tables"].items()}
+    assert locations == {"runs": f"{RUNS}/", "snapshots": f"{SNAPSHOTS}/"}
+    # Athena (engine 3) reads a Glue table as Delta by table_type=DELTA and takes the schema,
+    # partitions and files from its _delta_log: a location is all it needs; without the
+    # marker it would read every Parquet file under the location, removed ones included.
+    assert tables["parameters"] == {
+        "EXTERNAL": "TRUE",
+        "table_type": "DELTA",
+        "spark.sql.sources.provider": "delta",
+    }
+    assert "partition_keys" not in tables  # the partitions live in the Delta log
+    descriptor = tables["storage_descriptor"][0]
+    assert descriptor["location"] == "s3://${aws_s3_bucket.archive.bucket}/${each.value.path}"
+    assert "ser_de_info" not in descriptor and "input_format" not in descriptor
+    assert "local.table_columns" in str(descriptor["dynamic"])
+    # The declared columns describe the tables to other catalog readers: they must be true.
+    columns = [(c["name"], c["type"]) for c in root["locals"]["table_columns"]]
+    assert columns == [(f.name, HIVE_TYPES[f.type]) for f in TABLE_SCHEMA]
+    assert not any("projection" in key for key in tables["parameters"])
 
 
-def test_terraform_glue_projection_matches_object_keys(root: dict[str, Any]) -> None:
-    table = root["resource"]["aws_glue_catalog_table"]["records"]
-    params = table["parameters"]
-    keys = [k["name"] for k in table["partition_keys"]]
-    assert keys == ["partition_kind", "date"]
-    assert not set(keys) & set(RECORDS_SCHEMA.names)  # Hive refuses a key named as a column
-    assert params["projection.enabled"] == "true"
-    assert params["projection.partition_kind.type"] == "enum"
-    assert params["projection.partition_kind.values"].split(",") == list(KINDS.values())
-    assert params["projection.date.type"] == "date"
-    assert params["projection.date.format"] == "yyyy-MM-dd"
-    # The template spells the store's key layout (layout.keys): records/kind=<k>/date=<d>.
-    assert params["storage.location.template"].endswith("kind=$${partition_kind}/date=$${date}")
-    assert root["locals"]["records_location"].endswith("/records/")
+def test_terraform_athena_workgroup_runs_engine_version_3(root: dict[str, Any]) -> None:
+    configuration = root["resource"]["aws_athena_workgroup"]["runlake"]["configuration"][0]
+    engine = configuration["engine_version"][0]["selected_engine_version"]
+    assert engine == "Athena engine version 3"  # the only engine that reads Delta natively
+
+
+def test_terraform_tables_keep_a_delta_protocol_athena_reads(local_store: Store) -> None:
+    """Athena reads Delta reader protocol up to 3, with column mapping and timestampNtz as
+    its only reader features: a writer option that enables another one (deletion vectors,
+    say) would make the tables unreadable there."""
+    from deltalake import DeltaTable
+
+    from layout.tables import INDEX, TABLES
+    from runlake.lifecycle import materialize_once
+
+    write_inbox(local_store, rows_for("team-a", "uid-1", datetime.now(UTC)))
+    materialize_once(local_store)
+    for path in TABLES:
+        protocol = DeltaTable(local_store.path(path)).protocol()
+        assert protocol.min_reader_version <= 3, path
+        assert set(protocol.reader_features or ()) <= {"columnMapping", "timestampNtz"}, path
+    assert DeltaTable(local_store.path(INDEX)).version() >= 0
+
+
+def readme_athena_query() -> str:
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("**3. Query with Athena.**") :]
+    start = section.index("```sql\n") + len("```sql\n")
+    return section[start : section.index("```", start)].strip()
+
+
+def test_terraform_readme_athena_query_needs_no_window(local_store: Store) -> None:
+    """README's Athena example over `runs` answers one row per run, no window needed: run
+    here against the same Delta table (DuckDB's delta reader standing in for Athena), after
+    every run arrived as Tekton sends it, running first, then finished."""
+    import duckdb
+
+    from layout.duck import extension_path, sql_string
+    from runlake.lifecycle import materialize_once
+    from tests.helpers.rows import row
+
+    finals = {  # uid: pipeline, day, final status
+        "a1": ("build", "2026-11-02", "Failed"),
+        "a2": ("build", "2026-11-15", "Succeeded"),
+        "a3": ("build", "2026-11-30", "Succeeded"),
+        "a4": ("build", "2026-10-31", "Failed"),  # October: not counted
+        "b1": ("deploy", "2026-11-03", "Failed"),
+        "b2": ("deploy", "2026-11-04", "Failed"),
+        "c1": ("lint", "2026-11-05", "Running"),  # still running
+    }
+    for uid, (pipeline, day, status) in finals.items():
+        created = datetime.fromisoformat(f"{day}T10:00:00+00:00")
+        common = {"kind": "PipelineRun", "pipeline": pipeline, "created_at": created}
+        write_inbox(local_store, [row(uid, resource_version="1", **common)])
+        write_inbox(local_store, [row(uid, status=status, resource_version="2", **common)])
+    write_inbox(local_store, [row("t1", kind="TaskRun", status="Failed", pipeline="build")])
+    materialize_once(local_store)
+
+    query = readme_athena_query()
+    assert "runlake.runs" in query and "OVER" not in query.upper()
+    db = duckdb.connect(config={"autoload_known_extensions": False})
+    db.execute(f"LOAD {sql_string(extension_path('delta'))}")
+    table = f"delta_scan({sql_string(local_store.path(RUNS))})"
+    rows = db.execute(query.rstrip(";").replace("runlake.runs", table)).fetchall()
+    assert [(pipeline, runs, round(rate, 3)) for pipeline, runs, rate in rows] == [
+        ("build", 3, 0.333),
+        ("deploy", 2, 1.0),
+        ("lint", 1, 0.0),
+    ]
 
 
 def test_terraform_handlers_name_importable_callables(root: dict[str, Any]) -> None:
     commands = {name: f["command"] for name, f in root["locals"]["functions"].items()}
-    assert set(commands) == {"ingest", "query", "lifecycle"}
+    assert set(commands) == {"ingest", "query", "materialize", "lifecycle"}
     for command in commands.values():
         module_name, _, attribute = command.rpartition(".")
         assert callable(getattr(importlib.import_module(module_name), attribute)), command
@@ -222,7 +299,13 @@ def test_terraform_function_environment_is_what_the_code_reads(root: dict[str, A
     from query.http.lambda_handler import TOKEN_PARAMETERS as QUERY_PARAMETERS
 
     environment = root["locals"]["function_environment"]
-    parameters = {"ingest": INGEST_PARAMETERS, "query": QUERY_PARAMETERS, "lifecycle": {}}
+    parameters = {
+        "ingest": INGEST_PARAMETERS,
+        "query": QUERY_PARAMETERS,
+        "materialize": {},
+        "lifecycle": {},
+    }
+    assert set(environment) == set(root["locals"]["functions"])
     for function, variables in environment.items():
         # Every variable set is one the code reads ...
         assert set(variables) <= set(settings.BY_ENV) | set(parameters[function]), function
@@ -233,8 +316,52 @@ def test_terraform_function_environment_is_what_the_code_reads(root: dict[str, A
         assert not {"RUNLAKE_INGEST_TOKENS", "RUNLAKE_QUERY_TOKENS"} & set(variables)
         for name, value in variables.items():
             setting = settings.BY_ENV.get(name)
-            if setting is not None and not value.startswith("${"):
-                setting.parse(value)  # a literal must be valid for its setting
+            if setting is None:
+                continue
+            # A literal, or the default of the variable it comes from, is valid for its setting.
+            variable = re.fullmatch(r"\$\{tostring\(var\.(\w+)\)\}", value)
+            if variable:
+                setting.parse(str(root["variable"][variable.group(1)]["default"]))
+            elif not value.startswith("${"):
+                setting.parse(value)
+
+
+def test_terraform_materializer_runs_every_minute_one_invocation_at_a_time(
+    root: dict[str, Any],
+) -> None:
+    from runlake.lambda_lifecycle import MATERIALIZE_MARGIN_S
+
+    functions = root["locals"]["functions"]
+    assert functions["materialize"]["concurrency"] == functions["lifecycle"]["concurrency"] == 1
+    schedule = root["resource"]["aws_scheduler_schedule"]["materialize"]
+    assert schedule["schedule_expression"] == "rate(1 minute)"
+    target = schedule["target"][0]
+    assert target["arn"] == '${aws_lambda_function.runlake["materialize"].arn}'
+    # An invocation starts no cycle in its last MATERIALIZE_MARGIN_S: with a timeout of at
+    # most the schedule's minute it is over before the next one is due ...
+    assert functions["materialize"]["timeout"] == "${local.materialize_timeout_s}"
+    assert MATERIALIZE_MARGIN_S < root["locals"]["materialize_timeout_s"] <= 60
+    # ... and an event that finds the one instance busy is dropped, not queued for retries.
+    config = root["resource"]["aws_lambda_function_event_invoke_config"]["materialize"]
+    assert config["maximum_retry_attempts"] == 0 and config["maximum_event_age_in_seconds"] <= 60
+    assert target["retry_policy"][0]["maximum_retry_attempts"] == 0
+    invoked = root["data"]["aws_iam_policy_document"]["scheduler"]["statement"][0]["resources"]
+    assert set(invoked) == {
+        f'${{aws_lambda_function.runlake["{name}"].arn}}' for name in ("materialize", "lifecycle")
+    }
+
+
+def test_terraform_lifecycle_schedule_input_is_what_the_handler_reads(
+    root: dict[str, Any],
+) -> None:
+    from runlake.lambda_lifecycle import schedule_options
+
+    given = root["resource"]["aws_scheduler_schedule"]["lifecycle"]["target"][0]["input"]
+    keys = set(re.findall(r"(\w+) = var\.", given))
+    samples = {"older_than": "2h", "retention_policy": "defaultRetention: 30d"}
+    assert keys == set(samples)  # e.g. no latest_only_after, which compaction no longer has
+    for key in keys:  # every key changes what the handler does: none is silently ignored
+        assert schedule_options({key: samples[key]}) != schedule_options({}), key
 
 
 def test_terraform_variables_are_described_and_in_readme(
@@ -312,46 +439,83 @@ def test_terraform_tekton_sink_and_watcher_use_the_ingest_url(cluster: dict[str,
     assert "secret_key_ref" in token_env["value_from"][0]
 
 
-# -- S3 actions per function, observed -----------------------------------------------------
+# -- S3 requests per function, observed ----------------------------------------------------
+#
+# Each function runs its real code against the moto server under credentials of its own, as
+# each Lambda has its own role; the server records every request and whose key signed it, so
+# boto3's, pyarrow's, delta-rs' and DuckDB's requests all count, and a function may run
+# beside another (the materializer hands the lease to the lifecycle job).
 
-REQUEST_LINE = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) (\S+) HTTP/[\d.]+" (\d{3})')
+FUNCTIONS = ("ingest", "query", "materialize", "lifecycle")
+SETUP = "setup"  # the test's own requests: seeding the store, waiting for the materializer
+
+# Query parameters of the requests IAM authorizes as ListBucket, and of object requests.
+LIST_PARAMETERS = {
+    "list-type",
+    "prefix",
+    "delimiter",
+    "max-keys",
+    "continuation-token",
+    "start-after",
+    "encoding-type",
+    "fetch-owner",
+    "marker",
+    "x-id",
+}
+OBJECT_PARAMETERS = {"partNumber", "uploadId", "uploads", "versionId", "x-id"}
 
 
-def s3_requests(records: list[logging.LogRecord], bucket: str) -> set[tuple[str, str]]:
-    """(IAM action, key) of every S3 request the moto server logged for `bucket`; a key of ''
-    is the bucket itself."""
-    found = set()
-    for record in records:
-        # werkzeug colours the lines of non-2xx answers
-        match = REQUEST_LINE.search(re.sub(r"\x1b\[[\d;]*m", "", record.getMessage()))
-        if not match:
-            continue
-        method, target, _status = match.groups()
-        parts = urlsplit(target)
-        path = unquote(parts.path)
-        if not (path == f"/{bucket}" or path.startswith(f"/{bucket}/")):
-            continue  # another service on the same server (SSM) or another bucket
-        key = path[len(bucket) + 2 :]
-        query = parse_qs(parts.query, keep_blank_values=True)
-        found.add((iam_action(method, key, query), key))
-    return found
-
-
-def iam_action(method: str, key: str, query: dict[str, list[str]]) -> str:
-    """The IAM action AWS authorizes an S3 REST request by."""
+def iam_actions(request: S3Request) -> list[tuple[str, str]]:
+    """The (IAM action, key) pairs AWS authorizes an S3 REST request by; a key of '' is the
+    bucket itself. A kind of request not known here maps to an 's3:unexpected...' action,
+    which no policy grants, so a new kind shows up as a denied request."""
+    method, key, params = request.method, request.key, set(request.query)
     if not key:
-        if method in ("GET", "HEAD") and "location" not in query:
-            return "s3:ListBucket"  # ListObjects(V2), HeadBucket
-        if method == "POST" and "delete" in query:
-            return "s3:DeleteObject"
-        return f"s3:unexpected-bucket-request:{method}"
+        if method == "POST" and params <= {"delete", "x-id"} and "delete" in params:
+            return [("s3:DeleteObject", deleted) for deleted in request.deleted_keys]
+        if method in ("GET", "HEAD") and params <= LIST_PARAMETERS:
+            return [("s3:ListBucket", "")]  # ListObjects(V2), HeadBucket
+        return [(f"s3:unexpected:{method} bucket?{'&'.join(sorted(params))}", "")]
+    if not params <= OBJECT_PARAMETERS:
+        return [(f"s3:unexpected:{method} object?{'&'.join(sorted(params))}", key)]
+    versioned = "versionId" in params
     if method in ("GET", "HEAD"):
-        return "s3:GetObject"
-    if method in ("PUT", "POST"):  # PutObject, multipart create/part/complete
-        return "s3:PutObject"
+        if "uploadId" in params:
+            return [("s3:ListMultipartUploadParts", key)]
+        return [("s3:GetObjectVersion" if versioned else "s3:GetObject", key)]
+    if method in ("PUT", "POST"):  # PutObject, CopyObject, multipart create/part/complete
+        pairs = [("s3:PutObject", key)]
+        if request.copy_source:
+            source = unquote(request.copy_source).lstrip("/").partition("/")[2]
+            pairs.append(("s3:GetObject", source.partition("?")[0]))
+        return pairs
     if method == "DELETE":
-        return "s3:AbortMultipartUpload" if "uploadId" in query else "s3:DeleteObject"
-    return f"s3:unexpected:{method}"
+        if "uploadId" in params:
+            return [("s3:AbortMultipartUpload", key)]
+        return [("s3:DeleteObjectVersion" if versioned else "s3:DeleteObject", key)]
+    return [(f"s3:unexpected:{method}", key)]
+
+
+def access_key(who: str) -> str:
+    return f"runlake-{who}"
+
+
+def sign_as(monkeypatch: pytest.MonkeyPatch, who: str) -> None:
+    """Make this process's S3 clients sign as `who` from now on (they read the environment's
+    credentials per request or when created; boto3's default session caches its first)."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key(who))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+def performed(log: list[S3Request], buckets: set[str], function: str) -> set[tuple[str, str]]:
+    return {
+        pair
+        for request in log
+        if request.bucket in buckets and request.access_key == access_key(function)
+        for pair in iam_actions(request)
+    }
 
 
 def granted(root: dict[str, Any], function: str) -> set[tuple[str, str]]:
@@ -378,15 +542,6 @@ def allowed(grants: set[tuple[str, str]], action: str, key: str) -> bool:
     )
 
 
-@contextlib.contextmanager
-def observed(caplog: pytest.LogCaptureFixture, bucket: str) -> Iterator[set[tuple[str, str]]]:
-    seen: set[tuple[str, str]] = set()
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="werkzeug"):
-        yield seen
-        seen |= s3_requests(caplog.records, bucket)
-
-
 def rows_for(namespace: str, uid: str, at: datetime) -> list[dict]:
     from webhooks.normalize import normalize
 
@@ -398,13 +553,14 @@ def rows_for(namespace: str, uid: str, at: datetime) -> list[dict]:
 
 
 @pytest.fixture
-def deployed(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def deployed(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The functions' environment as terraform/ sets it: the store is the bucket's root."""
     import boto3
 
     from ingest import lambda_handler as ingest_handler
     from query.http import lambda_handler as query_handler
 
+    sign_as(monkeypatch, SETUP)
     monkeypatch.setenv("RUNLAKE_STORE", f"s3://{s3_bucket}")
     monkeypatch.setenv("RUNLAKE_S3_ENDPOINT", moto_s3.endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", moto_s3.endpoint)
@@ -423,27 +579,123 @@ def deployed(moto_s3: MotoS3, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -
     query_handler.reset()
 
 
-def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
-    root: dict[str, Any], deployed: str, caplog: pytest.LogCaptureFixture
+class Killed(Exception):
+    """Stands for the end of a process killed mid-way."""
+
+
+def seed(store: Store, old: datetime, now: datetime) -> None:
+    """A store as it is after a while: runs in the tables (two of them old enough to expire,
+    an earlier snapshot of the fixture run), their logs, and the journal of a retention run
+    that was killed after deleting rows but before deleting logs."""
+    from layout import retention as rules
+    from layout.lease import Lease
+    from runlake.lifecycle import expired_results, materialize_once
+    from webhooks.normalize import normalize
+
+    seeded = (
+        ("previews", "uid-old", old),
+        ("previews", "uid-killed", old),
+        ("team-a", "uid-new", now),
+    )
+    for namespace, uid, created in seeded:
+        write_inbox(store, rows_for(namespace, uid, created))
+        store.write_bytes(f"logs/{namespace}/{uid}/build.log.gz", gzip.compress(b"built\n"))
+    fixture = fixture_object(TASKRUN)
+    write_inbox(store, [normalize(fixture, received_at=now, event_id="ev-seed", source="watcher")])
+    materialize_once(store)
+
+    policy = rules.parse_policy("defaultRetention: 365d\n")
+    killed = [e for e in expired_results(store, policy, 30.0) if e.top.uid == "uid-killed"]
+    assert killed
+
+    def kill() -> None:
+        raise Killed
+
+    with Lease(store, "retention").hold(), pytest.raises(Killed):
+        rules.apply(store, killed, before_logs=kill)
+    assert store.list("_runlake/retention/") and store.exists(
+        "logs/previews/uid-killed/build.log.gz"
+    )
+    # The first writer of a new store writes its layout marker: on AWS the materializer, at
+    # its first cycle with rows. As if it were that function, not this seeding.
+    store.delete(MARKER_KEY)
+
+
+MATERIALIZER = """
+import json
+from runlake.lambda_lifecycle import MATERIALIZE_MARGIN_S, materialize
+from tests.helpers.lambda_events import LambdaContext
+
+print(json.dumps(materialize({}, LambdaContext(MATERIALIZE_MARGIN_S + 60))))
+"""
+
+
+def start_materializer() -> subprocess.Popen:
+    """The materializer Lambda in a process of its own, as the schedule invokes it: it takes
+    the lease and runs cycles for a minute, unless another writer asks for the lease."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": access_key("materialize"),
+        "RUNLAKE_MATERIALIZE_S": "0.5",
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", MATERIALIZER],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(predicate: Any, what: str, limit_s: float = 60.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.2)
+
+
+def test_terraform_iam_allows_exactly_the_s3_requests_each_function_makes(
+    root: dict[str, Any], deployed: str, moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ingest import lambda_handler as ingest_handler
+    from layout.inbox import list_inbox
     from layout.store import open_store
     from query.http import lambda_handler as query_handler
     from runlake import lambda_lifecycle
+    from runlake.lifecycle import compact
     from tests.helpers.lambda_events import LambdaContext, http_api_event
 
-    bucket, context = deployed, LambdaContext()
-    store = open_store(f"s3://{bucket}", os.environ["RUNLAKE_S3_ENDPOINT"])
-    old = datetime.now(UTC) - timedelta(days=400)
-    write_inbox(store, rows_for("previews", "uid-old", old))  # what retention will expire
-    store.write_bytes("logs/previews/uid-old/build.log.gz", gzip.compress(b"old\n"))
-
-    def call(handler, method: str, path: str, query: str, **kwargs) -> None:  # noqa: ANN001
-        response = handler(http_api_event(method, path, query=query, **kwargs), context)
-        assert response["statusCode"] < 300, (path, response)
-
+    bucket, fresh_bucket = deployed, f"{deployed}-fresh"
+    moto_s3.client().create_bucket(Bucket=fresh_bucket)
+    store = open_store(f"s3://{bucket}", moto_s3.endpoint)
+    now = datetime.now(UTC)
     obj = fixture_object(TASKRUN)
-    with observed(caplog, bucket) as ingest_seen:
+    uid = obj["metadata"]["uid"]
+    fresh = json.loads(json.dumps(obj))  # a run the tables do not hold yet
+    fresh["metadata"].update(uid="uid-fresh", name="run-fresh")
+
+    def call(handler, method: str, path: str, query: str = "", **kwargs) -> dict:  # noqa: ANN001
+        response = handler(http_api_event(method, path, query=query, **kwargs), LambdaContext())
+        assert response["statusCode"] < 300, (path, response)
+        return response
+
+    with moto_s3.record() as log:
+        # A new deployment's first hourly run, before any event arrived: retention writes the
+        # new store's layout marker.
+        sign_as(monkeypatch, "lifecycle")
+        monkeypatch.setenv("RUNLAKE_STORE", f"s3://{fresh_bucket}")
+        policy = {"retention_policy": "defaultRetention: 365d\n"}
+        assert lambda_lifecycle.handler(policy, LambdaContext(900))["retention"][0] == (
+            "results: 0 (0 runs)"
+        )
+        monkeypatch.setenv("RUNLAKE_STORE", f"s3://{bucket}")
+
+        sign_as(monkeypatch, SETUP)
+        seed(store, now - timedelta(days=400), now)
+
+        sign_as(monkeypatch, "ingest")
         call(
             ingest_handler.handler,
             "POST",
@@ -458,22 +710,26 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
             "/v1/snapshots",
             "token=in-token",
             headers={"content-type": "application/json"},
-            body=json.dumps(obj).encode(),
+            body=json.dumps(fresh).encode(),
         )
         call(
             ingest_handler.handler,
             "PUT",
-            f"/v1/logs/default/{obj['metadata']['uid']}/build",
+            f"/v1/logs/default/{uid}/build",
             "token=in-token",
             headers={"content-type": "text/plain"},
             body=b"hello\n",
         )
-        call(ingest_handler.handler, "GET", "/readyz", "")
-    write_inbox(store, rows_for("team-a", "uid-new", datetime.now(UTC)))  # a second file
+        call(ingest_handler.handler, "GET", "/readyz")
+        call(ingest_handler.handler, "GET", "/metrics")
 
-    with observed(caplog, bucket) as query_seen:
-        sql = {"sql": "SELECT r.uid, l.key FROM runs r LEFT JOIN logs l USING (uid)"}
-        call(
+        # Query merges the tables (uid-new) with the inbox (the fixture run, just ingested).
+        sign_as(monkeypatch, "query")
+        sql = {
+            "sql": "SELECT r.uid, l.key, (SELECT count(*) FROM snapshots s WHERE s.uid = r.uid) "
+            "AS snapshots FROM runs r LEFT JOIN logs l USING (uid) ORDER BY r.uid"
+        }
+        answer = call(
             query_handler.handler,
             "POST",
             "/v1/sql",
@@ -481,42 +737,110 @@ def test_terraform_iam_allows_exactly_the_s3_actions_each_function_performs(
             headers={"content-type": "application/json"},
             body=json.dumps(sql).encode(),
         )
+        rows = {row[0]: row[1:] for row in json.loads(answer["body"])["rows"]}
+        assert rows[uid] == [f"logs/default/{uid}/build.log.gz", 2]  # seeded, then the event
+        assert rows["uid-fresh"][1] == 1
+        assert rows["uid-new"] == ["logs/team-a/uid-new/build.log.gz", 1]
         call(query_handler.handler, "GET", "/v1/runs", "token=q-token")
-        call(
-            query_handler.handler, "GET", f"/v1/runs/{obj['metadata']['uid']}/logs", "token=q-token"
-        )
+        call(query_handler.handler, "GET", "/v1/runs/uid-new", "token=q-token")
+        call(query_handler.handler, "GET", "/v1/runs/uid-new/logs", "token=q-token")
+        call(query_handler.handler, "GET", "/readyz")
 
-    with observed(caplog, bucket) as lifecycle_seen:
-        result = lambda_lifecycle.handler(
-            {"older_than": "0s", "retention_policy": "defaultRetention: 365d\n"}, context
-        )
-    assert result["retention"][0].startswith("results: 2"), result  # uid-old, the 2021 fixture
+        sign_as(monkeypatch, SETUP)
+        materializer = start_materializer()
+        try:
+
+            def inbox_moved() -> bool:
+                assert materializer.poll() is None, materializer.communicate()[1][-3000:]
+                return not list_inbox(store)
+
+            wait_until(inbox_moved, "the materializer has moved the inbox")
+
+            # Compaction asks the running materializer for the lease, then compacts, vacuums
+            # and checkpoints; retention finishes the killed run and deletes what expired.
+            sign_as(monkeypatch, "lifecycle")
+            result = lambda_lifecycle.handler({"older_than": "0s", **policy}, LambdaContext(900))
+            # An hour later VACUUM deletes what this run's OPTIMIZE and DELETE replaced: the
+            # same job with no wait.
+            compact(open_store(f"s3://{bucket}", moto_s3.endpoint), keep=timedelta(0))
+            out, err = materializer.communicate(timeout=120)
+        finally:
+            materializer.kill()
+
+        # The next run finds rows still in the inbox, which retention's view of the runs
+        # merges in.
+        sign_as(monkeypatch, SETUP)
+        write_inbox(store, rows_for("team-a", "uid-late", now))
+        sign_as(monkeypatch, "lifecycle")
+        lambda_lifecycle.handler(policy, LambdaContext(900))
+        sign_as(monkeypatch, SETUP)
+
+    assert materializer.returncode == 0, err[-3000:]
+    cycles = json.loads(out.splitlines()[-1])
+    assert cycles["cycles"] >= 1 and cycles["rows"] == 2, cycles  # the event and the snapshot
+    # uid-old, and the two runs created in 2021 (the fixture's); uid-killed's run was done
+    assert result["retention"][0].startswith("results: 3"), result
     assert not store.exists("logs/previews/uid-old/build.log.gz")
+    assert not store.exists("logs/previews/uid-killed/build.log.gz")  # the journal, finished
+    assert store.exists("logs/team-a/uid-new/build.log.gz")
+    assert not [i for i in store.list("_runlake/retention/") if i.key.endswith(".json")]
 
-    # Granted only for paths the tests do not take: an upload that fails half-way, and the
-    # next run finishing a killed retention run's journal.
-    error_paths = {
-        ("s3:AbortMultipartUpload", "records/*"),
-        ("s3:AbortMultipartUpload", "logs/*"),
-        ("s3:AbortMultipartUpload", "_runlake/*"),
-        ("s3:AbortMultipartUpload", "_runlake.json"),
-        ("s3:GetObject", "_runlake/*"),
-    }
-    for function, seen in (
-        ("ingest", ingest_seen),
-        ("query", query_seen),
-        ("lifecycle", lifecycle_seen),
-    ):
-        grants = granted(root, function)
+    buckets = {bucket, fresh_bucket}
+    signers = {request.access_key for request in log if request.bucket in buckets}
+    assert signers == {access_key(who) for who in (SETUP, *FUNCTIONS)}
+    for function in FUNCTIONS:
+        seen, grants = performed(log, buckets, function), granted(root, function)
         denied = sorted((a, k) for a, k in seen if not allowed(grants, a, k))
-        assert denied == [], f"{function} performs S3 requests its policy denies: {denied}"
+        assert denied == [], f"{function} makes S3 requests its policy denies: {denied}"
+        # Aborting an upload is what a failed multipart upload does: granted only where the
+        # function writes, and not seen here, where no upload fails.
+        aborts = {(a, p) for a, p in grants if a == "s3:AbortMultipartUpload"}
+        assert {("s3:PutObject", p) for _, p in aborts} <= grants, function
         unused = sorted(
-            (a, p)
-            for a, p in grants - error_paths
-            if not any(a == act and allowed({(a, p)}, act, k) for act, k in seen)
+            (a, p) for a, p in grants - aborts if not any(allowed({(a, p)}, *pair) for pair in seen)
         )
         assert unused == [], f"{function}'s policy grants S3 access it never uses: {unused}"
-    assert {a for a, _ in query_seen} <= {"s3:ListBucket", "s3:GetObject"}
+    assert {a for a, _ in performed(log, buckets, "query")} <= {"s3:ListBucket", "s3:GetObject"}
+
+    # The bucket refuses unconditional writes of Delta commit files and of the lease: none of
+    # the writers' requests is refused, and they did write both (delta-rs creates each commit
+    # file If-None-Match; a released lease is taken over If-Match after a failed create).
+    denials = write_denials(root)
+    writes = [r for r in log if r.bucket in buckets and ("s3:PutObject", r.key) in iam_actions(r)]
+    assert [(r.key, r.access_key) for r in writes if refused(denials, r)] == []
+    commits = [r for r in writes if fnmatch.fnmatchcase(r.key, "*/_delta_log/*.json")]
+    assert {r.access_key for r in commits} >= {access_key("materialize"), access_key("lifecycle")}
+    leases = [r for r in writes if r.key == LEASE_KEY]
+    assert any(r.status == 412 for r in leases) and any(r.if_match for r in leases)
+    commit = f"{RUNS}/_delta_log/{9:020d}.json"
+    assert refused(denials, S3Request("PUT", bucket, commit, {}, 200))  # without If-None-Match
+
+
+CONDITIONAL_HEADERS = {"s3:if-none-match": "if_none_match", "s3:if-match": "if_match"}
+
+
+def write_denials(root: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The bucket policy's Deny statements on s3:PutObject as (key pattern, condition keys):
+    a write of a matching key is refused when it carries none of those conditional headers."""
+    arn = "${aws_s3_bucket.archive.arn}/"
+    denials = []
+    for statement in root["data"]["aws_iam_policy_document"]["archive_bucket"]["statement"]:
+        if statement.get("effect") != "Deny" or statement["actions"] != ["s3:PutObject"]:
+            continue
+        conditions = statement["condition"]
+        assert all(c["test"] == "Null" and c["values"] == ["true"] for c in conditions)
+        (resource,) = statement["resources"]
+        assert resource.startswith(arn), resource
+        denials.append((resource[len(arn) :], [c["variable"] for c in conditions]))
+    return denials
+
+
+def refused(denials: list[tuple[str, list[str]]], request: S3Request) -> bool:
+    return any(
+        fnmatch.fnmatchcase(request.key, pattern)
+        and all(getattr(request, CONDITIONAL_HEADERS[v]) is None for v in variables)
+        for pattern, variables in denials
+    )
 
 
 # -- the artifact Terraform points at ------------------------------------------------------
