@@ -245,7 +245,15 @@ class Lease:
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            # NoSuchKey: an If-Match write of a lease someone deleted: not ours any more.
+            if code in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+                "412",
+                "409",
+                "NoSuchKey",
+                "404",
+            ):
                 return False
             raise StoreError(f"cannot write {LEASE_KEY}: {exc}") from exc
         except BotoCoreError as exc:

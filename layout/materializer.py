@@ -98,6 +98,7 @@ class Materializer:
         started = time.monotonic()
         infos = self._take(list_inbox(self.store))
         if not infos:
+            self._renew(lease)  # an idle holder keeps its lease too
             return report
         if not self._layout_checked:
             ensure_layout(self.store)  # the first writer of a new store writes its marker
@@ -121,8 +122,7 @@ class Materializer:
         report.runs_changed = self._commit_runs(db)
         self._step("runs", report, started)
 
-        for info in infos:
-            self.store.delete(info.key)
+        self.store.delete_many([info.key for info in infos])
         self._step("delete", report, started)
         report.seconds = time.monotonic() - started
         return report

@@ -83,8 +83,7 @@ def migrate(
                 rows += table.num_rows
             while list_inbox(store):
                 materializer.cycle()
-            for info in files:
-                store.delete(info.key)
+            store.delete_many([info.key for info in files])
             report.partitions += 1
             report.files += len(files)
             report.rows += rows

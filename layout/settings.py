@@ -68,13 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RUNLAKE_FLUSH_MS",
         200,
-        "group commit: the longest a row waits to share a Parquet file",
+        "group commit: the longest a row waits to share an inbox object",
         _positive_int,
     ),
     Setting(
         "RUNLAKE_FLUSH_ROWS",
         5000,
-        "group commit: the most rows one Parquet file takes",
+        "group commit: the most rows one inbox object takes",
         _positive_int,
     ),
     Setting(

@@ -119,9 +119,14 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot delete {key}: {exc}") from exc
 
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete these objects (absent ones are fine). Raises StoreError."""
+        for key in keys:
+            self.delete(key)
+
     def check(self) -> None:
         """Raise StoreError unless the store answers a listing."""
-        self.list("records/_probe")
+        self.list("_runlake/_probe")
 
 
 class LocalStore(Store):
@@ -194,6 +199,31 @@ class S3Store(Store):
 
     def uri(self, key: str) -> str:
         return f"s3://{self.path(key)}"
+
+    # DeleteObjects takes up to this many keys per request.
+    DELETE_BATCH = 1000
+
+    def delete_many(self, keys: list[str]) -> None:
+        """One DeleteObjects request per thousand keys, instead of pyarrow's HEAD, DELETE and
+        directory-marker PUT for each. Raises StoreError."""
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region)
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        for start in range(0, len(keys), self.DELETE_BATCH):
+            batch = [{"Key": prefix + key} for key in keys[start : start + self.DELETE_BATCH]]
+            try:
+                answer = client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise StoreError(f"cannot delete {len(batch)} objects: {exc}") from exc
+            failed = [e for e in answer.get("Errors", []) if e.get("Code") != "NoSuchKey"]
+            if failed:
+                raise StoreError(
+                    f"cannot delete {failed[0].get('Key')}: {failed[0].get('Message')}"
+                )
 
     def write_bytes(self, key: str, data: bytes) -> None:
         try:

@@ -27,18 +27,21 @@ LEASE_WAIT_S = 120.0
 
 def materialize_once(store: Store, wait_s: float = LEASE_WAIT_S) -> list[CycleReport]:
     """Move the whole inbox into the tables now (cycles until it is empty)."""
-    reports = []
     with Lease(store, "materialize").hold(wait_s) as lease:
-        materializer = Materializer(store)
-        try:
-            while True:
-                report = materializer.cycle(lease)
-                if not report.files:
-                    break
-                reports.append(report)
-        finally:
-            materializer.close()
-    return reports
+        return _drain(store, lease)
+
+
+def _drain(store: Store, lease: Lease) -> list[CycleReport]:
+    reports = []
+    materializer = Materializer(store)
+    try:
+        while True:
+            report = materializer.cycle(lease)
+            if not report.files:
+                return reports
+            reports.append(report)
+    finally:
+        materializer.close()
 
 
 def materialize_if_free(store: Store) -> int | None:
@@ -96,9 +99,11 @@ def retention(
     dry_run: bool = False,
     wait_s: float = LEASE_WAIT_S,
 ) -> rules.RetentionPlan:
-    """Delete (or, dry, only plan) the rows and logs of every expired result."""
-    expired = expired_results(store, policy, sql_timeout_s)
+    """Delete (or, dry, only plan) the rows and logs of every expired result. The inbox is
+    moved into the tables first, under the same lease: a run still waiting there would
+    otherwise outlive its deletion."""
     if dry_run:
-        return rules.plan(store, expired)
-    with Lease(store, "retention").hold(wait_s):
-        return rules.apply(store, expired)
+        return rules.plan(store, expired_results(store, policy, sql_timeout_s))
+    with Lease(store, "retention").hold(wait_s) as lease:
+        _drain(store, lease)
+        return rules.apply(store, expired_results(store, policy, sql_timeout_s))

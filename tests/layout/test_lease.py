@@ -45,8 +45,9 @@ def test_lease_local_holder_that_dies_frees_it(local_store):
         "print('held', flush=True); time.sleep(60)"
     )
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    child = subprocess.Popen([sys.executable, "-c", code, root, local_store.root],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, root, local_store.root], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "held"
         assert not Lease(local_store, "compact").acquire()

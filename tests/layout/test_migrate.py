@@ -37,8 +37,10 @@ def _v1_store(store, runs: int = 20):
 def _answers(store):
     engine = Engine(store)
     try:
-        runs = {r["uid"]: (r["status"], r["event_id"])
-                for r in engine.query("SELECT uid, status, event_id FROM runs")}
+        runs = {
+            r["uid"]: (r["status"], r["event_id"])
+            for r in engine.query("SELECT uid, status, event_id FROM runs")
+        }
         events = sorted(r["event_id"] for r in engine.query("SELECT event_id FROM snapshots"))
     finally:
         engine.close()

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.archive import import_objects
-from layout.inbox import list_inbox
-from layout.tables import RUNS, Tables
 from layout.evolution import MARKER_KEY
+from layout.inbox import list_inbox
 from layout.store import LocalStore
+from layout.tables import RUNS, Tables
 from query.engine import Engine
 from runlake.cli.main import main
 from runlake.demo import generate
@@ -81,7 +81,8 @@ def test_cli_compact_partition_compacts_only_that_partition(filled):
     after = _partitions(store)
     assert after[(kind, day)] == 1
     assert {p: n for p, n in after.items() if p != (kind, day)} == {
-        p: n for p, n in before.items() if p != (kind, day)}
+        p: n for p, n in before.items() if p != (kind, day)
+    }
     assert _count(store) == len(objects)
 
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from layout.inbox import write_inbox
-from layout.inbox import list_inbox
+from layout.inbox import list_inbox, write_inbox
 from layout.lease import Lease
 from layout.store import Store
 from layout.tables import RUNS, Tables
