@@ -18,6 +18,8 @@ RECORDS_SCHEMA = pa.schema(
         pa.field("uid", pa.string(), nullable=False),
         pa.field("namespace", pa.string()),
         pa.field("name", pa.string()),
+        # Added after layout 1's first files: nullable, and older files read as DEFAULT_CLUSTER.
+        pa.field("cluster", pa.string()),
         pa.field("kind", pa.string(), nullable=False),
         pa.field("api_version", pa.string()),
         pa.field("status", pa.string()),
@@ -45,6 +47,10 @@ RECORDS_SCHEMA = pa.schema(
 
 RECORD_COLUMNS: tuple[str, ...] = tuple(RECORDS_SCHEMA.names)
 
+# The cluster of rows sent with a plain ingest token (RUNLAKE_CLUSTER's default), and what the
+# views show for rows written before the `cluster` column existed.
+DEFAULT_CLUSTER = "default"
+
 # The `kind` column: the kinds runlake archives, each with its partitions' `kind=` value.
 TASK_RUN, PIPELINE_RUN, CUSTOM_RUN = "TaskRun", "PipelineRun", "CustomRun"
 KINDS: dict[str, str] = {
@@ -66,6 +72,7 @@ SORT_KEYS = [("namespace", "ascending"), ("uid", "ascending"), ("received_at", "
 # a third of the time of writing a small file.
 DICTIONARY_COLUMNS = [
     "namespace",
+    "cluster",
     "kind",
     "api_version",
     "status",

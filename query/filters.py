@@ -13,6 +13,7 @@ from typing import Any
 
 from layout.schema import KINDS, STATUSES
 from layout.units import parse_moment
+from query.scope import Readable
 from query.views import Partitions
 
 DEFAULT_PAGE_SIZE = 50
@@ -20,6 +21,7 @@ MAX_PAGE_SIZE = 1000
 
 # Parameters every filtered endpoint takes; `token` is authentication, not a filter.
 FILTER_PARAMS = (
+    "cluster",
     "namespace",
     "kind",
     "status",
@@ -33,7 +35,7 @@ FILTER_PARAMS = (
 )
 PAGE_PARAMS = ("page_size", "page_token")
 _IGNORED = ("token",)
-_REPEATABLE = ("namespace", "kind", "status", "label")
+_REPEATABLE = ("cluster", "namespace", "kind", "status", "label")
 
 _KIND_NAMES = {k.lower(): k for k in KINDS} | {v: k for k, v in KINDS.items()}
 _STATUS_NAMES = {s.lower(): s for s in STATUSES}
@@ -49,6 +51,7 @@ class FilterError(ValueError):
 
 @dataclass
 class Filters:
+    clusters: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
@@ -64,27 +67,30 @@ class Filters:
     # The filter parameters as given, for binding a page token to its query.
     raw: tuple[tuple[str, str], ...] = ()
 
-    def where(self, namespaces_allowed: frozenset[str] | None = None) -> tuple[str, list[Any]]:
+    def where(self, readable: Readable | None = None) -> tuple[str, list[Any]]:
         """A WHERE condition over the `runs` columns (never empty: `true` for no filter)
-        and its parameters. `namespaces_allowed` (the token's) confines every answer."""
-        fixed, fixed_params, other, other_params = self.where_split(namespaces_allowed)
+        and its parameters. `readable` (the reader's) confines every answer."""
+        fixed, fixed_params, other, other_params = self.where_split(readable)
         return f"{fixed} AND {other}", fixed_params + other_params
 
     def where_split(
-        self, namespaces_allowed: frozenset[str] | None = None
+        self, readable: Readable | None = None
     ) -> tuple[str, list[Any], str, list[Any]]:
         """The condition in two parts: over columns every snapshot of a run shares
-        (metadata: namespace, kind, name, created_at), which may filter snapshots before the
-        latest one is picked, and over the rest (status, labels), which must filter the
-        latest snapshot. Each part is `true` when empty."""
+        (metadata: cluster, namespace, kind, name, created_at), which may filter snapshots
+        before the latest one is picked, and over the rest (status, labels), which must filter
+        the latest snapshot. Each part is `true` when empty."""
         fixed: list[str] = []
         fixed_params: list[Any] = []
         other: list[str] = []
         other_params: list[Any] = []
-        if namespaces_allowed is not None:
-            fixed.append("list_contains(?::VARCHAR[], namespace)")
-            fixed_params.append(sorted(namespaces_allowed))
-        for column, values in (("namespace", self.namespaces), ("kind", self.kinds)):
+        if readable is not None:
+            fixed.append(readable.sql())
+        for column, values in (
+            ("cluster", self.clusters),
+            ("namespace", self.namespaces),
+            ("kind", self.kinds),
+        ):
             if values:
                 fixed.append(f"list_contains(?::VARCHAR[], {column})")
                 fixed_params.append(values)
@@ -161,6 +167,7 @@ def parse_filters(
             problems.append(f"{name}: given {len(values)} times; give it once")
 
     filters = Filters()
+    filters.clusters.extend(seen.get("cluster", []))
     filters.namespaces.extend(seen.get("namespace", []))
     for value in seen.get("kind", []):
         kind = _KIND_NAMES.get(value.lower())

@@ -1,6 +1,7 @@
 """Listing and reading runs: what `GET /v1/runs[/<uid>]` and `runlake runs|get` answer.
 
-Both take the namespaces the caller may read (None: all) and never show anything else.
+Both take what the caller may read (a Readable, or None: everything) and never show anything
+else.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, RECORD_COLUMNS, TASK_
 from query.engine import Engine, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
+from query.scope import Readable
 from query.views import RAW_VIEW, Partitions
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c != "object")
@@ -26,7 +28,7 @@ _WIDENING_DAYS = (1, 7, 35)
 
 
 def list_runs(
-    engine: Engine, filters: Filters, allowed: frozenset[str] | None
+    engine: Engine, filters: Filters, allowed: Readable | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs (summary fields, JSON-ready) and the token of the next, or None.
     Raises PageTokenError for a bad token."""
@@ -118,20 +120,14 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     return {column: jsonable(row.get(column)) for column in SUMMARY_COLUMNS}
 
 
-def get_run(engine: Engine, uid: str, allowed: frozenset[str] | None) -> dict[str, Any] | None:
-    """The run's latest snapshot with `object`, `steps` and `logs`; None when unknown or in a
-    namespace the caller may not read (the same answer, so nothing leaks)."""
-    if allowed is not None and not allowed:
+def get_run(engine: Engine, uid: str, allowed: Readable | None) -> dict[str, Any] | None:
+    """The run's latest snapshot with `object`, `steps` and `logs`; None when unknown or
+    where the caller may not read (the same answer, so nothing leaks)."""
+    if allowed is not None and not allowed.grants:
         return None
-    confine, params = (
-        ("list_contains(?::VARCHAR[], namespace)", [sorted(allowed)])
-        if allowed is not None
-        else ("true", [])
-    )
+    confine = allowed.sql() if allowed is not None else "true"
     # The runs view cannot push a uid filter below its de-duplication; this query can.
-    found = engine.query(
-        latest_sql(f"uid = ? AND {confine}", f'{_SELECT}, "object"'), [uid, *params]
-    )
+    found = engine.query(latest_sql(f"uid = ? AND {confine}", f'{_SELECT}, "object"'), [uid])
     if not found:
         return None
     row = found[0]
@@ -172,18 +168,19 @@ def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its namespace, or
-    owned by its uid. They are created after it, up to its completion (or now)."""
+    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its cluster and
+    namespace (another cluster may run a PipelineRun of the same name), or owned by its uid.
+    They are created after it, up to its completion (or now)."""
     start = (row["created_at"] or row["received_at"]).astimezone(UTC)
     end = (row["completed_at"] or datetime.now(UTC)).astimezone(UTC)
     first, last = start.date(), max(end.date(), start.date()) + timedelta(days=1)
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
-        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND namespace = ? AND "
-        '(pipeline_run = ? OR list_contains(json_extract_string("object", '
-        "'$.metadata.ownerReferences[*].uid'), ?)) "
+        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND cluster = ? AND "
+        "namespace = ? AND (pipeline_run = ? OR list_contains(json_extract_string("
+        "\"object\", '$.metadata.ownerReferences[*].uid'), ?)) "
         "ORDER BY started_at NULLS LAST, created_at, name",
-        [row["namespace"], row["name"], row["uid"]],
+        [row["cluster"], row["namespace"], row["name"], row["uid"]],
         partitions=Partitions((KINDS[TASK_RUN], KINDS[CUSTOM_RUN]), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
@@ -203,3 +200,15 @@ def _logs(engine: Engine, row: dict[str, Any], steps: list[dict[str, Any]]) -> l
     ]
     order = {step.get("step"): n for n, step in enumerate(steps) if "step" in step}
     return sorted(logs, key=lambda log: (order.get(log["step"], len(order)), log["step"]))
+
+
+def namespaces_in(engine: Engine, cluster: str) -> list[str]:
+    """The namespaces `cluster`'s archived runs are in (what a reader's RBAC is checked
+    against). Every snapshot of a run has its namespace, so the raw rows answer without
+    picking the latest."""
+    rows = engine.query(
+        f"SELECT DISTINCT namespace FROM {RAW_VIEW} WHERE cluster = ? AND namespace IS NOT NULL "
+        "ORDER BY namespace",
+        [cluster],
+    )
+    return [row["namespace"] for row in rows]

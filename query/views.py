@@ -17,6 +17,7 @@ import pyarrow as pa
 from layout.latest import LATEST_ORDER_SQL
 from layout.schema import (
     CUSTOM_RUN,
+    DEFAULT_CLUSTER,
     FINISHED_STATUSES,
     PIPELINE_RUN,
     RECORDS_SCHEMA,
@@ -38,12 +39,19 @@ RAW_VIEW = "_records"
 
 RECORDS_GLOB = "records/kind=*/date=*/*.parquet"
 
-_COLUMNS = ", ".join(f'"{name}"' for name in RECORDS_SCHEMA.names)
-
 
 def sql_string(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+# The one place old rows get their cluster: files written before the column existed read it
+# as null, and every view shows them as runs of the default cluster (DESIGN: columns).
+_DEFAULTS = {"cluster": f'coalesce("cluster", {sql_string(DEFAULT_CLUSTER)})'}
+_COLUMNS = ", ".join(
+    f'{_DEFAULTS[name]} AS "{name}"' if name in _DEFAULTS else f'"{name}"'
+    for name in RECORDS_SCHEMA.names
+)
 
 
 def duckdb_type(arrow_type: pa.DataType) -> str:
@@ -152,12 +160,12 @@ def view_statements(source: str) -> list[str]:
 # waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query.
 STEPS_VIEW = """CREATE OR REPLACE VIEW steps AS
 WITH each_step AS (
-    SELECT uid, namespace, name AS run_name,
+    SELECT uid, cluster, namespace, name AS run_name,
            unnest(json_extract("object", '$.status.steps[*]')) AS step,
            generate_subscripts(json_extract("object", '$.status.steps[*]'), 1) AS position
     FROM taskruns
 ), fields AS (
-    SELECT uid, namespace, run_name, position,
+    SELECT uid, cluster, namespace, run_name, position,
            step ->> 'name' AS step,
            step ->> 'container' AS container,
            TRY_CAST(step -> 'terminated' ->> 'exitCode' AS INTEGER) AS exit_code,
@@ -168,7 +176,7 @@ WITH each_step AS (
     FROM each_step
 )
 SELECT uid, namespace, run_name, step, container, exit_code, reason, started_at, finished_at,
-       epoch(finished_at) - epoch(started_at) AS duration_seconds
+       epoch(finished_at) - epoch(started_at) AS duration_seconds, cluster
 FROM fields
 ORDER BY namespace, uid, position"""
 
@@ -182,14 +190,15 @@ LOG_OBJECTS_TABLE = (
 )
 
 # Stored logs of known runs (a run's logs outlive its records only while retention is deleting
-# them, and nothing may name such a run), and, unavailable, each step of a finished TaskRun
+# them, and nothing may name such a run), of their run's cluster (log keys carry none, and a
+# uid is one run's), and, unavailable, each step of a finished TaskRun
 # whose log was never stored.
 _FINISHED = ", ".join(sql_string(status) for status in FINISHED_STATUSES)
 LOGS_VIEW = f"""CREATE OR REPLACE VIEW logs AS
-SELECT o.uid, o.namespace, o.step, o.size_bytes, o.key, true AS available
-FROM {LOG_OBJECTS} o SEMI JOIN runs r ON r.uid = o.uid AND r.namespace = o.namespace
+SELECT o.uid, o.namespace, o.step, o.size_bytes, o.key, true AS available, r.cluster
+FROM {LOG_OBJECTS} o JOIN runs r ON r.uid = o.uid AND r.namespace = o.namespace
 UNION ALL
-SELECT s.uid, s.namespace, s.step, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), false
+SELECT s.uid, s.namespace, s.step, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), false, s.cluster
 FROM steps s SEMI JOIN taskruns t
     ON t.uid = s.uid AND t.status IN ({_FINISHED})
 ANTI JOIN {LOG_OBJECTS} o ON o.uid = s.uid AND o.namespace = s.namespace AND o.step = s.step"""

@@ -8,17 +8,20 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from query.filters import FILTER_PARAMS
+from query.summary import GROUP_BY
 from service.openapi import ERROR, error_spec
 
 _STR = {"type": "string"}
 _TIME = {"type": "string", "nullable": True}
 
-RUN_FIELDS = ["uid", "namespace", "name", "kind", "status", "created_at"]
+RUN_FIELDS = ["uid", "cluster", "namespace", "name", "kind", "status", "created_at"]
 RUN = {
     "type": "object",
     "required": RUN_FIELDS,
     "properties": {
         "uid": _STR,
+        "cluster": _STR,
         "namespace": {"type": "string", "nullable": True},
         "name": {"type": "string", "nullable": True},
         "kind": _STR,
@@ -28,19 +31,7 @@ RUN = {
 }
 
 _FILTERS = [
-    {"name": name, "in": "query", "required": False, "schema": _STR}
-    for name in (
-        "namespace",
-        "kind",
-        "status",
-        "pipeline",
-        "task",
-        "pipeline_run",
-        "label",
-        "since",
-        "until",
-        "q",
-    )
+    {"name": name, "in": "query", "required": False, "schema": _STR} for name in FILTER_PARAMS
 ]
 
 _GRPC_ERROR = {
@@ -167,7 +158,7 @@ SPEC: dict[str, Any] = {
                         "required": False,
                         "schema": {
                             "type": "string",
-                            "enum": ["pipeline", "namespace", "task", "status", "day", "week"],
+                            "enum": list(GROUP_BY),
                         },
                     },
                     *_FILTERS,
