@@ -32,7 +32,7 @@ CACHE_ENTRIES = 10_000
 TIMEOUT_S = 5.0
 PARALLEL_REVIEWS = 8
 
-_MISSING = object()
+MISSING = object()
 
 
 class KubeUnavailable(Exception):
@@ -61,14 +61,14 @@ class TtlCache:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
-        """The value, or _MISSING when absent or expired."""
+        """The value, or MISSING when absent or expired."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                return _MISSING
+                return MISSING
             if entry[0] <= self.clock():
                 del self._entries[key]
-                return _MISSING
+                return MISSING
             self._entries.move_to_end(key)
             return entry[1]
 
@@ -117,11 +117,11 @@ class KubeReviewer:
         if self._may_list(key, reader, CLUSTER_WIDE):
             return Readable(frozenset({(cluster, ANY)}))
         names = self.namespaces.get(cluster)
-        if names is _MISSING:
+        if names is MISSING:
             names = candidates()
             self.namespaces.put(cluster, names)
         decided = {n: self.decisions.get((key, n)) for n in names}
-        unknown = [n for n, allowed in decided.items() if allowed is _MISSING]
+        unknown = [n for n, allowed in decided.items() if allowed is MISSING]
         if unknown:
             with ThreadPoolExecutor(min(PARALLEL_REVIEWS, len(unknown))) as pool:
                 reviews = pool.map(lambda n: self._may_list(key, reader, n), unknown)
@@ -132,7 +132,7 @@ class KubeReviewer:
 
     def _reader(self, key: bytes, token: str) -> Reader | None:
         cached = self.readers.get(key)
-        if cached is not _MISSING:
+        if cached is not MISSING:
             return cached
         from kubernetes import client
 
@@ -157,7 +157,7 @@ class KubeReviewer:
 
     def _may_list(self, key: bytes, reader: Reader, namespace: str) -> bool:
         cached = self.decisions.get((key, namespace))
-        if cached is not _MISSING:
+        if cached is not MISSING:
             return cached
         from kubernetes import client
 

@@ -140,7 +140,8 @@ class FakeKube:
         self.deletes: list[tuple[str, str, str]] = []  # (plural, ns, name) actually deleted
         self.log_reads: list[tuple[str, str, str]] = []  # (ns, pod, container)
         self._server: ThreadingHTTPServer | None = None
-        self._sockets: set[socket.socket] = set()
+        self._sockets: set[socket.socket] = set()  # open watches
+        self._connections: set[socket.socket] = set()  # every open connection
         # Reader auth: bearer token -> user info, RBAC grants, and the bearers (this client's
         # kubeconfig user) allowed to create reviews, as system:auth-delegator allows.
         self.users: dict[str, dict] = {}
@@ -162,11 +163,18 @@ class FakeKube:
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut every connection, kept-alive ones too, as a dead API server
+        does."""
         if self._server:
             self.drop_watches()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            with self._cond:
+                connections = list(self._connections)
+            for sock in connections:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self) -> str:
@@ -279,6 +287,16 @@ class FakeKube:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     kube: FakeKube
+
+    def setup(self) -> None:
+        super().setup()
+        with self.kube._cond:
+            self.kube._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.kube._cond:
+            self.kube._connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
