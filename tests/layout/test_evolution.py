@@ -23,19 +23,19 @@ from webhooks.snapshots import objects_to_rows
 NEW_COLUMN = "pipeline_task"
 
 
-def _previous_schema() -> pa.Schema:
-    fields = [field for field in RECORDS_SCHEMA if field.name != NEW_COLUMN]
+def _previous_schema(column: str = NEW_COLUMN) -> pa.Schema:
+    fields = [field for field in RECORDS_SCHEMA if field.name != column]
     return pa.schema(fields, metadata=RECORDS_SCHEMA.metadata)
 
 
-def _write_with_previous_schema(store, rows: list[dict]) -> None:
+def _write_with_previous_schema(store, rows: list[dict], column: str = NEW_COLUMN) -> None:
     """Files as the previous release wrote them: pyarrow straight, without the new column."""
     by_partition: dict[tuple, list[dict]] = {}
     for row in rows:
         day = (row["created_at"] or row["received_at"]).astimezone(UTC).date()
         by_partition.setdefault((row["kind"], day), []).append(row)
     for (kind, day), part in by_partition.items():
-        table = rows_to_table(part).drop_columns([NEW_COLUMN]).cast(_previous_schema())
+        table = rows_to_table(part).drop_columns([column]).cast(_previous_schema(column))
         sink = io.BytesIO()
         pq.write_table(table, sink, **PARQUET_OPTIONS)
         store.write_bytes(records_key(kind, day), sink.getvalue())
@@ -78,6 +78,45 @@ def test_evolution_files_without_a_new_column_read_with_it_null(store):
     engine = Engine(store)
     after = {r["uid"]: r[NEW_COLUMN] for r in engine.query(f"SELECT uid, {NEW_COLUMN} FROM runs")}
     assert after == values
+
+
+def test_evolution_runs_written_before_clusters_read_as_the_default_cluster(store):
+    objects = history(30)
+    old_rows = _rows(objects[:20])
+    _write_with_previous_schema(store, old_rows, "cluster")
+    new_rows = objects_to_rows({"items": objects[20:]}, datetime.now(UTC), "watcher", "prod-eu")
+    write_records(store, new_rows)
+
+    def clusters(engine: Engine) -> dict[str, str]:
+        return {r["uid"]: r["cluster"] for r in engine.query("SELECT uid, cluster FROM runs")}
+
+    expected = {
+        **{row["uid"]: "default" for row in old_rows},
+        **{row["uid"]: "prod-eu" for row in new_rows},
+    }
+    engine = Engine(store)
+    assert clusters(engine) == expected
+    # Every view shows the default, and filters by it as by any cluster.
+    for view in ("snapshots", "taskruns", "pipelineruns", "steps"):
+        found = engine.query(f"SELECT DISTINCT cluster FROM {view} ORDER BY 1")
+        assert {r["cluster"] for r in found} <= {"default", "prod-eu"}, view
+        assert None not in {r["cluster"] for r in found}, view
+    default_uids = engine.query("SELECT uid FROM runs WHERE cluster = 'default'")
+    assert {r["uid"] for r in default_uids} == {row["uid"] for row in old_rows}
+
+    # Compaction rewrites old files with new ones in the current schema; the old rows keep
+    # no cluster of their own (null in the file), and still read as the default.
+    merged = [p for p, files in list_partitions(store).items() if len(files) > 1]
+    assert merged
+    compact(store)
+    nulls = 0
+    for partition in merged:
+        (info,) = list_partitions(store)[partition]
+        table = pq.read_table(io.BytesIO(store.read_bytes(info.key)))
+        assert table.schema.names == RECORDS_SCHEMA.names
+        nulls += table.column("cluster").null_count
+    assert nulls > 0
+    assert clusters(Engine(store)) == expected
 
 
 def test_evolution_conform_fills_missing_columns_and_refuses_unknown_ones():

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from query.filters import FilterError, parse_filters
-from tests.helpers.units import BAD_DURATIONS, DURATIONS
 from query.scope import ANY, Readable
+from tests.helpers.units import BAD_DURATIONS, DURATIONS
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
