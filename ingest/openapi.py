@@ -39,8 +39,14 @@ _CE_HEADERS = [
 ]
 
 _DNS_LABEL = {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
-# The sender's cluster; a token bound to a cluster decides it (ingest.auth).
-_CLUSTER = {"name": "cluster", "in": "query", "required": False, "schema": _DNS_LABEL}
+# The sender's cluster; a token bound to a cluster decides it (ingest.auth). Empty is unset.
+_CLUSTER = {
+    "name": "cluster",
+    "in": "query",
+    "required": False,
+    "allowEmptyValue": True,
+    "schema": _DNS_LABEL,
+}
 
 _EVENTS = {
     "summary": "A Tekton CloudEvent in binary, structured or batch mode",

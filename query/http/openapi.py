@@ -30,9 +30,9 @@ RUN = {
     },
 }
 
-_FILTERS = [
-    {"name": name, "in": "query", "required": False, "schema": _STR} for name in FILTER_PARAMS
-]
+# An empty value counts as unset (query.filters), as an empty form field of the web page does.
+_OPTIONAL = {"in": "query", "required": False, "allowEmptyValue": True}
+_FILTERS = [{"name": name, **_OPTIONAL, "schema": _STR} for name in FILTER_PARAMS]
 
 _GRPC_ERROR = {
     "type": "object",
@@ -70,9 +70,8 @@ _RESULTS = "/apis/results.tekton.dev/v1alpha2/parents/{parent}/results"
 _PARENT = {"name": "parent", "in": "path", "required": True, "schema": _STR}
 _RESULT = {"name": "result", "in": "path", "required": True, "schema": _STR}
 _LISTING = [
-    {"name": name, "in": "query", "required": False, "schema": _STR}
-    for name in ("filter", "order_by", "page_token")
-] + [{"name": "page_size", "in": "query", "required": False, "schema": {"type": "integer"}}]
+    {"name": name, **_OPTIONAL, "schema": _STR} for name in ("filter", "order_by", "page_token")
+] + [{"name": "page_size", **_OPTIONAL, "schema": {"type": "integer"}}]
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -86,11 +85,10 @@ SPEC: dict[str, Any] = {
                     *_FILTERS,
                     {
                         "name": "page_size",
-                        "in": "query",
-                        "required": False,
+                        **_OPTIONAL,
                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                     },
-                    {"name": "page_token", "in": "query", "required": False, "schema": _STR},
+                    {"name": "page_token", **_OPTIONAL, "schema": _STR},
                 ],
                 "responses": {
                     "200": {
