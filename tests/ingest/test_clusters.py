@@ -13,9 +13,9 @@ from ingest.app import create_app
 from ingest.auth import parse_tokens, request_cluster
 from layout.settings import SettingError
 from service.errors import ApiError
-from tests.conftest import fixture_object
 from tests.helpers import events
 from tests.helpers.apps import app_for, close_writer, runs
+from tests.helpers.tekton import fixture_object
 
 TASKRUN = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
 WITH_STEPS = fixture_object("009_TaskRun_lighthouse-failed-step-exit2-v1.json")
