@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from layout.keys import is_dns_label
 from query.scope import ANY, Readable
 
 VERB, GROUP, RESOURCE = "list", "tekton.dev", "pipelineruns"
@@ -118,7 +119,8 @@ class KubeReviewer:
             return Readable(frozenset({(cluster, ANY)}))
         names = self.namespaces.get(cluster)
         if names is MISSING:
-            names = candidates()
+            # Only what can name a Kubernetes namespace is worth a review.
+            names = [n for n in candidates() if is_dns_label(n)]
             self.namespaces.put(cluster, names)
         decided = {n: self.decisions.get((key, n)) for n in names}
         unknown = [n for n, allowed in decided.items() if allowed is MISSING]
