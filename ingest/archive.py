@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any
 
 from layout.inbox import write_inbox
+from layout.schema import DEFAULT_CLUSTER
 from layout.store import Store
 from webhooks.snapshots import objects_to_rows
 
@@ -17,10 +18,13 @@ from webhooks.snapshots import objects_to_rows
 BATCH_ROWS = 5_000
 
 
-def import_document(store: Store, document: Any, source: str = "import") -> int:
-    """Archive every object of a document (an object, a list, or `{"items": [...]}`).
-    All objects are validated first: one bad item stores nothing. Returns rows written."""
-    rows = objects_to_rows(document, datetime.now(UTC), source=source)
+def import_document(
+    store: Store, document: Any, source: str = "import", cluster: str = DEFAULT_CLUSTER
+) -> int:
+    """Archive every object of a document (an object, a list, or `{"items": [...]}`) as
+    runs of `cluster`. All objects are validated first: one bad item stores nothing.
+    Returns rows written."""
+    rows = objects_to_rows(document, datetime.now(UTC), source=source, cluster=cluster)
     for batch in _batches(rows, BATCH_ROWS):
         write_inbox(store, batch)
     return len(rows)
@@ -31,11 +35,12 @@ def import_objects(
     objects: Iterable[Mapping[str, Any]],
     source: str = "import",
     batch_rows: int = BATCH_ROWS,
+    cluster: str = DEFAULT_CLUSTER,
 ) -> int:
     """Archive a stream of objects in batches (memory stays flat for millions of runs)."""
     written = 0
     for batch in _batches(objects, batch_rows):
-        rows = objects_to_rows({"items": batch}, datetime.now(UTC), source=source)
+        rows = objects_to_rows({"items": batch}, datetime.now(UTC), source=source, cluster=cluster)
         write_inbox(store, rows)
         written += len(rows)
     return written

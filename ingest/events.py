@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ingest.context import get_metrics, get_writer
 from layout.store import StoreError
@@ -65,7 +65,9 @@ def _rejected(exc: InvalidInput) -> ApiError:
 @blueprint.post("/v1/events", endpoint="events")
 def events() -> tuple[Response, int]:
     try:
-        rows, ignored = events_to_rows(request.headers, _body(), datetime.now(UTC))
+        rows, ignored = events_to_rows(
+            request.headers, _body(), datetime.now(UTC), cluster=g.ingest_cluster
+        )
     except InvalidInput as exc:
         raise _rejected(exc) from exc
     return _accept(rows, ignored)
@@ -74,7 +76,9 @@ def events() -> tuple[Response, int]:
 @blueprint.post("/v1/snapshots", endpoint="snapshots")
 def snapshots() -> tuple[Response, int]:
     try:
-        rows = snapshots_to_rows(request.headers, _body(), datetime.now(UTC))
+        rows = snapshots_to_rows(
+            request.headers, _body(), datetime.now(UTC), cluster=g.ingest_cluster
+        )
     except InvalidInput as exc:
         raise _rejected(exc) from exc
     return _accept(rows, 0)

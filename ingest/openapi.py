@@ -26,6 +26,7 @@ ACCEPTED = {
 REFUSALS = {
     "400": error_spec("malformed input: every problem listed, nothing stored"),
     "401": error_spec("missing or wrong token"),
+    "403": error_spec("?cluster= names another cluster than the token's"),
     "408": error_spec("the sender stalled mid-body (30 s), or an event body took over 60 s"),
     "413": error_spec("body larger than RUNLAKE_MAX_BODY_BYTES"),
     "415": error_spec("unsupported content type or encoding"),
@@ -37,9 +38,19 @@ _CE_HEADERS = [
     for name in ("specversion", "id", "source", "type", "time")
 ]
 
+_DNS_LABEL = {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
+# The sender's cluster; a token bound to a cluster decides it (ingest.auth). Empty is unset.
+_CLUSTER = {
+    "name": "cluster",
+    "in": "query",
+    "required": False,
+    "allowEmptyValue": True,
+    "schema": _DNS_LABEL,
+}
+
 _EVENTS = {
     "summary": "A Tekton CloudEvent in binary, structured or batch mode",
-    "parameters": _CE_HEADERS,
+    "parameters": [*_CE_HEADERS, _CLUSTER],
     "requestBody": {
         "required": True,
         "content": {
@@ -52,8 +63,6 @@ _EVENTS = {
     },
     "responses": {"202": ACCEPTED, **REFUSALS},
 }
-
-_DNS_LABEL = {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -86,6 +95,7 @@ SPEC: dict[str, Any] = {
                         }
                     },
                 },
+                "parameters": [_CLUSTER],
                 "responses": {"202": ACCEPTED, **REFUSALS},
             }
         },
@@ -125,7 +135,7 @@ SPEC: dict[str, Any] = {
                             }
                         },
                     },
-                    **{k: v for k, v in REFUSALS.items() if k != "413"},
+                    **{k: v for k, v in REFUSALS.items() if k not in ("403", "413")},
                 },
             }
         },

@@ -26,6 +26,8 @@ SNAPSHOT_SCHEMA = pa.schema(
         pa.field("uid", pa.string(), nullable=False),
         pa.field("namespace", pa.string()),
         pa.field("name", pa.string()),
+        # Added after layout 1's first files: nullable, and older files read as DEFAULT_CLUSTER.
+        pa.field("cluster", pa.string()),
         pa.field("kind", pa.string(), nullable=False),
         pa.field("api_version", pa.string()),
         pa.field("status", pa.string()),
@@ -54,6 +56,10 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = tuple(SNAPSHOT_SCHEMA.names)
 
 PARTITION_COLUMNS = ("kind", "date")
 TABLE_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field("date", pa.string(), nullable=False))
+
+# The cluster of rows sent with a plain ingest token (RUNLAKE_CLUSTER's default), and what the
+# views show for rows written before the `cluster` column existed.
+DEFAULT_CLUSTER = "default"
 
 # The `kind` column: the kinds runlake archives, each with its partitions' `kind=` value.
 TASK_RUN, PIPELINE_RUN, CUSTOM_RUN = "TaskRun", "PipelineRun", "CustomRun"

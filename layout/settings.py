@@ -11,6 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from layout.keys import is_dns_label
+from layout.schema import DEFAULT_CLUSTER
+
 
 class SettingError(ValueError):
     """A setting has a value that cannot be used; the message names it."""
@@ -28,6 +31,30 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise ValueError("must be a positive number")
     return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError("must be a number of seconds, 0 or more")
+    return value
+
+
+def cluster_name(text: str) -> str:
+    """A cluster's name in the archive: a DNS-1123 label, so that `cluster/namespace` in query
+    tokens and `?cluster=` in a sink URL need no quoting."""
+    if not is_dns_label(text):
+        raise ValueError(f"cluster {text!r} is not a DNS-1123 label ([a-z0-9-], at most 63)")
+    return text
+
+
+QUERY_AUTH_MODES = ("tokens", "kubernetes")
+
+
+def _query_auth(text: str) -> str:
+    if text not in QUERY_AUTH_MODES:
+        raise ValueError(f"must be one of {', '.join(QUERY_AUTH_MODES)}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -52,12 +79,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RUNLAKE_INGEST_TOKENS",
         None,
-        "comma-separated bearer tokens accepted by ingest; unset = open",
+        "comma-separated bearer tokens accepted by ingest; token=cluster names the cluster "
+        "its runs come from; unset = open",
+    ),
+    Setting(
+        "RUNLAKE_CLUSTER",
+        DEFAULT_CLUSTER,
+        "the cluster of runs sent with a plain token or none; with RUNLAKE_QUERY_AUTH="
+        "kubernetes, the cluster whose API server checks the readers",
+        cluster_name,
     ),
     Setting(
         "RUNLAKE_QUERY_TOKENS",
         None,
-        "token=ns1,ns2;token2=*: which namespaces each token may read; unset = open",
+        "token=ns1,ns2;token2=*: which namespaces each token may read (cluster/ns and "
+        "cluster/* limit by cluster too); unset = open",
+    ),
+    Setting(
+        "RUNLAKE_QUERY_AUTH",
+        "tokens",
+        "kubernetes: readers present a Kubernetes bearer token, checked by TokenReview, and "
+        "read the namespaces where SubjectAccessReview allows list on tekton.dev pipelineruns",
+        _query_auth,
+    ),
+    Setting(
+        "RUNLAKE_QUERY_AUTH_CACHE_S",
+        30.0,
+        "with RUNLAKE_QUERY_AUTH=kubernetes, how long a TokenReview or SubjectAccessReview "
+        "answer is reused (0: ask every time)",
+        _seconds_or_zero,
     ),
     Setting(
         "RUNLAKE_MAX_BODY_BYTES",

@@ -476,6 +476,8 @@ def _resolve_record(path: tuple, params: Params) -> Sql | None:
     record_name, result_uid, data_type, create_time, update_time)."""
     simple = {
         ("parent",): Sql("namespace", STRING),
+        # runlake's own: Results serves one cluster, a runlake archive many.
+        ("cluster",): Sql("cluster", STRING),
         ("result_name",): Sql("result_uid", STRING),
         ("name",): Sql("record_name", STRING),
         ("data_type",): Sql("data_type", STRING),
@@ -503,6 +505,7 @@ def _resolve_result(path: tuple, params: Params) -> Sql | None:
     """Fields of a result, over the Results API's result rows."""
     simple = {
         ("parent",): Sql("parent", STRING),
+        ("cluster",): Sql("cluster", STRING),
         ("uid",): Sql("uid", STRING),
         ("create_time",): Sql("create_time", TIMESTAMP),
         ("update_time",): Sql("update_time", TIMESTAMP),
@@ -530,12 +533,13 @@ def _resolve_result(path: tuple, params: Params) -> Sql | None:
 RECORDS = Scope(
     "records",
     _resolve_record,
-    "parent, result_name, name, data_type, data.*, summary.status, create_time, update_time",
+    "parent, cluster, result_name, name, data_type, data.*, summary.status, create_time, "
+    "update_time",
 )
 RESULTS = Scope(
     "results",
     _resolve_result,
-    "parent, uid, annotations, summary.status, summary.type, summary.record, "
+    "parent, cluster, uid, annotations, summary.status, summary.type, summary.record, "
     "summary.start_time, summary.end_time, summary.annotations, create_time, "
     "update_time",
 )

@@ -39,6 +39,7 @@ from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql
 from layout.logs import SizeCache, list_logs
 from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
+from query.scope import Readable
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
     INBOX_EVENTS,
@@ -130,17 +131,17 @@ class Engine:
     # -- public -----------------------------------------------------------------------
 
     def sql(
-        self, text: str, limit: int = DEFAULT_LIMIT, namespaces: frozenset[str] | None = None
+        self, text: str, limit: int = DEFAULT_LIMIT, readable: Readable | None = None
     ) -> SqlResult:
-        """Run one user query over the views; with `namespaces`, every view shows only rows
-        of those namespaces. Raises SqlRefused, SqlTimeout, SqlError, StoreError."""
+        """Run one user query over the views; with `readable`, every view shows only the rows
+        the reader may read. Raises SqlRefused, SqlTimeout, SqlError, StoreError."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
             raise SqlError(f"limit must be an integer from 1 to {MAX_LIMIT}")
 
         def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> tuple[list[str], list[tuple]]:
             check_sql(con, text, VIEWS)
-            if namespaces is not None:
-                _confine(con, namespaces)
+            if readable is not None:
+                _confine(con, readable)
             relation = con.sql(text)
             # One row past the limit tells whether more exist, without computing them all.
             return relation.columns, relation.limit(limit + 1).fetchall()
@@ -544,19 +545,18 @@ def _unshadow(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
 
 
-def _confine(con: duckdb.DuckDBPyConnection, namespaces: frozenset[str]) -> None:
-    """Shadow every view, in this connection only, by one showing just `namespaces`. User SQL
-    names views unqualified (sqlguard refuses schema and catalog names), and unqualified names
-    resolve to temp objects first, so the query sees nothing else. A view without a
-    namespace column shows nothing at all."""
+def _confine(con: duckdb.DuckDBPyConnection, readable: Readable) -> None:
+    """Shadow every view, in this connection only, by one showing just what `readable`
+    permits. User SQL names views unqualified (sqlguard refuses schema and catalog names), and
+    unqualified names resolve to temp objects first, so the query sees nothing else. A view
+    without cluster and namespace columns shows nothing at all."""
     database = con.execute("SELECT current_database()").fetchone()[0]
-    allowed = "[" + ", ".join(sql_string(n) for n in sorted(namespaces)) + "]::VARCHAR[]"
+    condition = readable.sql()
     for view in VIEWS:
         shared = f'"{database}".main."{view}"'
         try:
             con.execute(
-                f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} '
-                f"WHERE list_contains({allowed}, namespace)"
+                f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} WHERE {condition}'
             )
         except duckdb.BinderException:
             con.execute(

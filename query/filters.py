@@ -13,6 +13,7 @@ from typing import Any
 
 from layout.schema import KINDS, STATUSES
 from layout.units import parse_moment
+from query.scope import Readable
 from query.views import Partitions
 
 DEFAULT_PAGE_SIZE = 50
@@ -20,6 +21,7 @@ MAX_PAGE_SIZE = 1000
 
 # Parameters every filtered endpoint takes; `token` is authentication, not a filter.
 FILTER_PARAMS = (
+    "cluster",
     "namespace",
     "kind",
     "status",
@@ -33,7 +35,7 @@ FILTER_PARAMS = (
 )
 PAGE_PARAMS = ("page_size", "page_token")
 _IGNORED = ("token",)
-_REPEATABLE = ("namespace", "kind", "status", "label")
+_REPEATABLE = ("cluster", "namespace", "kind", "status", "label")
 
 _KIND_NAMES = {k.lower(): k for k in KINDS} | {v: k for k, v in KINDS.items()}
 _STATUS_NAMES = {s.lower(): s for s in STATUSES}
@@ -49,6 +51,7 @@ class FilterError(ValueError):
 
 @dataclass
 class Filters:
+    clusters: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
@@ -64,15 +67,15 @@ class Filters:
     # The filter parameters as given, for binding a page token to its query.
     raw: tuple[tuple[str, str], ...] = ()
 
-    def where(self, namespaces_allowed: frozenset[str] | None = None) -> tuple[str, list[Any]]:
+    def where(self, readable: Readable | None = None) -> tuple[str, list[Any]]:
         """A WHERE condition over the `runs` columns (never empty: `true` for no filter)
-        and its parameters. `namespaces_allowed` (the token's) confines every answer."""
+        and its parameters. `readable` (the reader's) confines every answer."""
         terms: list[str] = []
         params: list[Any] = []
-        if namespaces_allowed is not None:
-            terms.append("list_contains(?::VARCHAR[], namespace)")
-            params.append(sorted(namespaces_allowed))
+        if readable is not None:
+            terms.append(readable.sql())
         for column, values in (
+            ("cluster", self.clusters),
             ("namespace", self.namespaces),
             ("kind", self.kinds),
             ("status", self.statuses),
@@ -144,6 +147,7 @@ def parse_filters(
             problems.append(f"{name}: given {len(values)} times; give it once")
 
     filters = Filters()
+    filters.clusters.extend(seen.get("cluster", []))
     filters.namespaces.extend(seen.get("namespace", []))
     for value in seen.get("kind", []):
         kind = _KIND_NAMES.get(value.lower())

@@ -21,6 +21,7 @@ from layout.schema import PIPELINE_RUN, TASK_RUN
 from layout.store import Store
 from query.engine import Engine
 from query.runs import get_run
+from query.scope import Readable
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,11 @@ class LogPart:
 
 
 class LogNotFound(LookupError):
-    """The run, or the asked step's log, is unknown (or in a namespace the caller may not
-    read: the same answer, so nothing leaks)."""
+    """The run, or the asked step's log, is unknown (or where the caller may not read: the
+    same answer, so nothing leaks)."""
 
 
-def run_log_parts(engine: Engine, uid: str, allowed: frozenset[str] | None) -> list[LogPart] | None:
+def run_log_parts(engine: Engine, uid: str, allowed: Readable | None) -> list[LogPart] | None:
     """The run's stored step logs in print order; None if the run is unknown to the caller."""
     run = get_run(engine, uid, allowed) if is_uid(uid) else None
     if run is None:

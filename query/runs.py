@@ -1,6 +1,7 @@
 """Listing and reading runs: what `GET /v1/runs[/<uid>]` and `runlake runs|get` answer.
 
-Both take the namespaces the caller may read (None: all) and never show anything else.
+Both take what the caller may read (a Readable, or None: everything) and never show anything
+else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, SNAPSHOT_COLUMNS, TAS
 from query.engine import Engine, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
+from query.scope import Readable
 from query.views import RUNS_WITH_DATE, STEPS_OF, Partitions
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in SNAPSHOT_COLUMNS if c != "object")
@@ -25,7 +27,7 @@ _WIDENING_DAYS = (1, 7, 35)
 
 
 def list_runs(
-    engine: Engine, filters: Filters, allowed: frozenset[str] | None
+    engine: Engine, filters: Filters, allowed: Readable | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs (summary fields, JSON-ready) and the token of the next, or None.
     Raises PageTokenError for a bad token."""
@@ -83,24 +85,20 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     return {column: jsonable(row.get(column)) for column in SUMMARY_COLUMNS}
 
 
-def get_run(engine: Engine, uid: str, allowed: frozenset[str] | None) -> dict[str, Any] | None:
-    """The run's latest snapshot with `object`, `steps` and `logs`; None when unknown or in a
-    namespace the caller may not read (the same answer, so nothing leaks)."""
-    if allowed is not None and not allowed:
+def get_run(engine: Engine, uid: str, allowed: Readable | None) -> dict[str, Any] | None:
+    """The run's latest snapshot with `object`, `steps` and `logs`; None when unknown or
+    where the caller may not read (the same answer, so nothing leaks)."""
+    if allowed is not None and not allowed.grants:
         return None
-    confine, params = (
-        ("list_contains(?::VARCHAR[], namespace)", [sorted(allowed)])
-        if allowed is not None
-        else ("true", [])
-    )
+    confine = allowed.sql() if allowed is not None else "true"
     with engine.pinned():
-        found = _one_run(engine, uid, confine, params)
+        found = _one_run(engine, uid, confine)
         if found is None:
             return None
         return _with_details(engine, found)
 
 
-def _one_run(engine: Engine, uid: str, confine: str, params: list[Any]) -> dict | None:
+def _one_run(engine: Engine, uid: str, confine: str) -> dict | None:
     """The run's row, read from its own partition (the uid index says which)."""
     where = engine.locate(uid)
     if where is None:
@@ -108,7 +106,7 @@ def _one_run(engine: Engine, uid: str, confine: str, params: list[Any]) -> dict 
     kind, day = where
     found = engine.query(
         f'SELECT {_SELECT}, "object", date FROM {RUNS_WITH_DATE} WHERE uid = ? AND {confine}',
-        [uid, *params],
+        [uid],
         partitions=Partitions((kind,), date.fromisoformat(day), date.fromisoformat(day)),
     )
     return found[0] if found else None
@@ -151,19 +149,20 @@ def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its namespace, or,
-    without that label, owned by its uid. They are created after it, up to its completion
-    (or now). Only an unlabelled run's object is looked into (Tekton labels every child)."""
+    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its cluster and
+    namespace (another cluster may run a PipelineRun of the same name), or, without that
+    label, owned by its uid. They are created after it, up to its completion (or now). Only
+    an unlabelled run's object is looked into (Tekton labels every child)."""
     start = (row["created_at"] or row["received_at"]).astimezone(UTC)
     end = (row["completed_at"] or datetime.now(UTC)).astimezone(UTC)
     first, last = start.date(), max(end.date(), start.date()) + timedelta(days=1)
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
-        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND namespace = ? AND "
-        '(pipeline_run = ? OR (pipeline_run IS NULL AND contains("object", ?) AND '
-        "list_contains(json_extract_string(\"object\", '$.metadata.ownerReferences[*].uid'), ?))) "
-        "ORDER BY started_at NULLS LAST, created_at, name",
-        [row["namespace"], row["name"], row["uid"], row["uid"]],
+        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND cluster = ? AND "
+        'namespace = ? AND (pipeline_run = ? OR (pipeline_run IS NULL AND contains("object", ?) '
+        "AND list_contains(json_extract_string(\"object\", '$.metadata.ownerReferences[*].uid'), "
+        "?))) ORDER BY started_at NULLS LAST, created_at, name",
+        [row["cluster"], row["namespace"], row["name"], row["uid"], row["uid"]],
         partitions=Partitions((TASK_RUN, CUSTOM_RUN), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]
@@ -183,3 +182,14 @@ def _logs(engine: Engine, row: dict[str, Any], steps: list[dict[str, Any]]) -> l
     ]
     order = {step.get("step"): n for n, step in enumerate(steps) if "step" in step}
     return sorted(logs, key=lambda log: (order.get(log["step"], len(order)), log["step"]))
+
+
+def namespaces_in(engine: Engine, cluster: str) -> list[str]:
+    """The namespaces `cluster`'s archived runs are in (what a reader's RBAC is checked
+    against)."""
+    rows = engine.query(
+        "SELECT DISTINCT namespace FROM runs WHERE cluster = ? AND namespace IS NOT NULL "
+        "ORDER BY namespace",
+        [cluster],
+    )
+    return [row["namespace"] for row in rows]

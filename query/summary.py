@@ -23,6 +23,7 @@ from layout.schema import (
 )
 from query.engine import Engine, jsonable
 from query.filters import Filters
+from query.scope import Readable
 
 GROUP_BY: dict[str, str] = {
     "pipeline": "pipeline",
@@ -32,6 +33,7 @@ GROUP_BY: dict[str, str] = {
     "day": "strftime(created_at, '%Y-%m-%d')",
     # ISO weeks, keyed by their Monday.
     "week": "strftime(date_trunc('week', created_at), '%Y-%m-%d')",
+    "cluster": "cluster",
 }
 _DEFAULT_KIND = {"pipeline": PIPELINE_RUN, "task": TASK_RUN}
 _STATUS_COLUMNS = {
@@ -54,7 +56,7 @@ GROUP_FIELDS: tuple[str, ...] = (
 
 
 def summarize(
-    engine: Engine, group_by: str, filters: Filters, allowed: frozenset[str] | None
+    engine: Engine, group_by: str, filters: Filters, allowed: Readable | None
 ) -> list[dict[str, Any]]:
     """One dict per group (GROUP_FIELDS). Raises KeyError for an unknown group_by."""
     key_sql = GROUP_BY[group_by]

@@ -28,6 +28,7 @@ from layout.duck import sql_string
 from layout.latest import LATEST_ORDER_SQL, latest_rank_sql
 from layout.schema import (
     CUSTOM_RUN,
+    DEFAULT_CLUSTER,
     FINISHED_STATUSES,
     PIPELINE_RUN,
     SNAPSHOT_COLUMNS,
@@ -58,7 +59,14 @@ INBOX_EVENTS = "_inbox_events"
 # `runs` with the partition column `date`, for runlake's own queries.
 RUNS_WITH_DATE = "_runs"
 
+# The one place old rows get their cluster: files written before the column existed read it
+# as null, and every view shows them as runs of the default cluster (DESIGN: columns).
+_DEFAULTS = {"cluster": f'coalesce("cluster", {sql_string(DEFAULT_CLUSTER)})'}
 _COLUMNS = ", ".join(f'"{name}"' for name in SNAPSHOT_COLUMNS)
+_DEFAULTED = ", ".join(
+    f'{_DEFAULTS[name]} AS "{name}"' if name in _DEFAULTS else f'"{name}"'
+    for name in SNAPSHOT_COLUMNS
+)
 _TABLE_COLUMNS = ", ".join(f'"{name}"' for name in TABLE_SCHEMA.names)
 
 
@@ -183,14 +191,16 @@ def view_statements() -> list[str]:
     kinds = {"taskruns": TASK_RUN, "pipelineruns": PIPELINE_RUN, "customruns": CUSTOM_RUN}
     statements = [
         f"""CREATE OR REPLACE VIEW {RUNS_WITH_DATE} AS
-            SELECT t.* FROM {RUNS_TABLE} t ANTI JOIN {SUPERSEDED} s USING (uid)
-            UNION ALL
-            SELECT * FROM {INBOX_RUNS}""",
+            SELECT {_DEFAULTED}, "date" FROM (
+                SELECT t.* FROM {RUNS_TABLE} t ANTI JOIN {SUPERSEDED} s USING (uid)
+                UNION ALL
+                SELECT * FROM {INBOX_RUNS})""",
         f"CREATE OR REPLACE VIEW runs AS SELECT {_COLUMNS} FROM {RUNS_WITH_DATE}",
         f"""CREATE OR REPLACE VIEW snapshots AS
-            SELECT {_COLUMNS} FROM {SNAPSHOTS_TABLE}
-            UNION ALL
-            SELECT {_COLUMNS} FROM {INBOX_EVENTS}""",
+            SELECT {_DEFAULTED} FROM (
+                SELECT * FROM {SNAPSHOTS_TABLE}
+                UNION ALL
+                SELECT * FROM {INBOX_EVENTS})""",
     ]
     statements += [
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
@@ -227,7 +237,7 @@ FROM fields"""
 
 STEPS_VIEW = f"""CREATE OR REPLACE VIEW steps AS
 SELECT t.uid, t.namespace, t.name AS run_name, s.step, s.container, s.exit_code, s.reason,
-       s.started_at, s.finished_at, s.duration_seconds
+       s.started_at, s.finished_at, s.duration_seconds, t.cluster
 FROM taskruns t, LATERAL {STEPS_OF}(t."object") s
 ORDER BY t.namespace, t.uid, s.position"""
 
@@ -241,14 +251,15 @@ LOG_OBJECTS_TABLE = (
 )
 
 # Stored logs of known runs (a run's logs outlive its records only while retention is deleting
-# them, and nothing may name such a run), and, unavailable, each step of a finished TaskRun
+# them, and nothing may name such a run), of their run's cluster (log keys carry none, and a
+# uid is one run's), and, unavailable, each step of a finished TaskRun
 # whose log was never stored.
 _FINISHED = ", ".join(sql_string(status) for status in FINISHED_STATUSES)
 LOGS_VIEW = f"""CREATE OR REPLACE VIEW logs AS
-SELECT o.uid, o.namespace, o.step, o.size_bytes, o.key, true AS available
-FROM {LOG_OBJECTS} o SEMI JOIN runs r ON r.uid = o.uid AND r.namespace = o.namespace
+SELECT o.uid, o.namespace, o.step, o.size_bytes, o.key, true AS available, r.cluster
+FROM {LOG_OBJECTS} o JOIN runs r ON r.uid = o.uid AND r.namespace = o.namespace
 UNION ALL
-SELECT s.uid, s.namespace, s.step, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), false
+SELECT s.uid, s.namespace, s.step, CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), false, s.cluster
 FROM steps s SEMI JOIN taskruns t
     ON t.uid = s.uid AND t.status IN ({_FINISHED})
 ANTI JOIN {LOG_OBJECTS} o ON o.uid = s.uid AND o.namespace = s.namespace AND o.step = s.step"""

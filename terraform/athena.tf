@@ -17,6 +17,7 @@ locals {
     { name = "uid", type = "string" },
     { name = "namespace", type = "string" },
     { name = "name", type = "string" },
+    { name = "cluster", type = "string" },
     { name = "kind", type = "string" },
     { name = "api_version", type = "string" },
     { name = "status", type = "string" },

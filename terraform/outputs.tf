@@ -1,10 +1,28 @@
 locals {
-  api_url = trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")
+  api_url       = trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")
+  ingest_tokens = { for cluster in var.clusters : cluster => random_password.ingest_token[cluster].result }
+
+  ingest_urls = {
+    for cluster, token in local.ingest_tokens :
+    cluster => var.token_in_ingest_url ? "${local.api_url}/?token=${token}" : "${local.api_url}/"
+  }
 }
 
 output "ingest_url" {
-  description = "Tekton's sink (config-events `sink`) and the watcher's --sink: the ingest endpoint, with ?token= when token_in_ingest_url is true."
-  value       = var.token_in_ingest_url ? "${local.api_url}/?token=${split(",", aws_ssm_parameter.ingest_tokens.value)[0]}" : "${local.api_url}/"
+  description = "Tekton's sink (config-events `sink`) for the first of `clusters`: the ingest endpoint, with ?token= when token_in_ingest_url is true (ingest_urls has every cluster's)."
+  value       = local.ingest_urls[var.clusters[0]]
+  sensitive   = true
+}
+
+output "ingest_urls" {
+  description = "Tekton's sink per cluster: the ingest endpoint with that cluster's ?token= (when token_in_ingest_url is true)."
+  value       = local.ingest_urls
+  sensitive   = true
+}
+
+output "ingest_tokens" {
+  description = "The ingest token of each cluster (terraform/kubernetes' ingest_token for that cluster's context)."
+  value       = local.ingest_tokens
   sensitive   = true
 }
 
@@ -14,8 +32,8 @@ output "ingest_endpoint" {
 }
 
 output "ingest_token" {
-  description = "The ingest token Terraform generated (send it as Authorization: Bearer or ?token=)."
-  value       = aws_ssm_parameter.ingest_tokens.value
+  description = "The ingest token of the first of `clusters` (send it as Authorization: Bearer or ?token=); ingest_tokens has every cluster's."
+  value       = local.ingest_tokens[var.clusters[0]]
   sensitive   = true
 }
 
@@ -25,7 +43,7 @@ output "query_url" {
 }
 
 output "query_token" {
-  description = "The query token Terraform generated, allowed the namespaces in query_token_namespaces."
+  description = "The query token Terraform generated, allowed what query_token_namespaces names."
   value       = random_password.query_token.result
   sensitive   = true
 }

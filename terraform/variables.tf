@@ -156,8 +156,19 @@ variable "token_in_ingest_url" {
   default     = true
 }
 
+variable "clusters" {
+  description = "The clusters whose runs this archive keeps: one ingest token each (RUNLAKE_INGEST_TOKENS token=cluster), and every run is filed under its cluster. DNS-1123 labels, e.g. [\"prod-eu\", \"staging\"]."
+  type        = list(string)
+  default     = ["default"]
+
+  validation {
+    condition     = length(var.clusters) > 0 && length(distinct(var.clusters)) == length(var.clusters) && alltrue([for c in var.clusters : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", c))])
+    error_message = "clusters must be one or more distinct DNS-1123 labels (a-z, 0-9 and '-', at most 63), e.g. [\"prod-eu\", \"staging\"]."
+  }
+}
+
 variable "query_token_namespaces" {
-  description = "Namespaces the generated query token may read: [\"*\"] for all."
+  description = "What the generated query token may read: namespaces (in every cluster), cluster/namespace, cluster/* for all of one cluster; [\"*\"] for everything."
   type        = list(string)
   default     = ["*"]
 }

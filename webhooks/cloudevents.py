@@ -29,7 +29,7 @@ from cloudevents.core.exceptions import CloudEventValidationError
 from cloudevents.core.v1.event import OPTIONAL_ATTRIBUTES, REQUIRED_ATTRIBUTES, CloudEvent
 from dateutil.parser import isoparse
 
-from layout.schema import CUSTOM_RUN, PIPELINE_RUN, TASK_RUN
+from layout.schema import CUSTOM_RUN, DEFAULT_CLUSTER, PIPELINE_RUN, TASK_RUN
 from webhooks.body import is_json, lower_keys, media_type, parse_json, type_name
 from webhooks.errors import InvalidInput, UnsupportedMediaType, raise_if
 from webhooks.normalize import V1BETA1, normalize
@@ -78,9 +78,10 @@ def decode(headers: Mapping[str, str], body: bytes) -> list[TektonEvent]:
 
 
 def events_to_rows(
-    headers: Mapping[str, str], body: bytes, received_at: datetime
+    headers: Mapping[str, str], body: bytes, received_at: datetime, cluster: str = DEFAULT_CLUSTER
 ) -> tuple[list[dict], int]:
-    """(rows of the run events, how many events had another type and were ignored).
+    """(rows of the run events, how many events had another type and were ignored), each
+    row of `cluster`.
     Raises InvalidInput listing every problem of every event, so nothing of a bad request
     is stored."""
     events, problems = _decode(headers, body)
@@ -108,6 +109,7 @@ def events_to_rows(
                 event_type=event.type,
                 kind=kind,
                 api_version=V1BETA1,
+                cluster=cluster,
             )
         except InvalidInput as exc:
             problems.extend(exc.prefixed(prefix))

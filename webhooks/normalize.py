@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from layout.keys import is_uid
-from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, TASK_RUN
+from layout.schema import CUSTOM_RUN, DEFAULT_CLUSTER, KINDS, PIPELINE_RUN, TASK_RUN
 from webhooks.body import type_name
 from webhooks.errors import InvalidInput
 from webhooks.status import CONDITION_STATUSES, SUCCEEDED_CONDITION, run_status
@@ -91,9 +91,11 @@ def normalize(
     event_type: str | None = None,
     kind: str | None = None,
     api_version: str | None = None,
+    cluster: str = DEFAULT_CLUSTER,
 ) -> dict:
     """The `records` row of one Tekton object. `kind` and `api_version` are used only when
-    the object lacks `kind`/`apiVersion`. Raises InvalidInput listing every problem."""
+    the object lacks `kind`/`apiVersion`; `cluster` is the one the sender's token names (the
+    object itself never says). Raises InvalidInput listing every problem."""
     if not isinstance(obj, Mapping):
         raise InvalidInput([f"the run is {type_name(obj)}, not an object"])
     problems: list[str] = []
@@ -139,6 +141,7 @@ def normalize(
         "uid": uid,
         "namespace": namespace,
         "name": name,
+        "cluster": cluster,
         "kind": run_kind,
         "api_version": version,
         "status": run_status(condition_status, reason),

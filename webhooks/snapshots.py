@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from layout.schema import CUSTOM_RUN, PIPELINE_RUN, TASK_RUN
+from layout.schema import CUSTOM_RUN, DEFAULT_CLUSTER, PIPELINE_RUN, TASK_RUN
 from webhooks.body import is_json, lower_keys, media_type, parse_json, type_name
 from webhooks.errors import InvalidInput, UnsupportedMediaType, raise_if
 from webhooks.normalize import V1BETA1, normalize
@@ -27,9 +27,12 @@ def snapshot_event_id(obj: Mapping) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def objects_to_rows(document: Any, received_at: datetime, source: str) -> list[dict]:
-    """Rows of an object, of `{"items": [...]}` (a `kind: List`, possibly mixing TaskRuns and
-    PipelineRuns), of a bare array of objects, or of a CloudEvent data wrapper. Raises
+def objects_to_rows(
+    document: Any, received_at: datetime, source: str, cluster: str = DEFAULT_CLUSTER
+) -> list[dict]:
+    """Rows (of `cluster`) of an object, of `{"items": [...]}` (a `kind: List`, possibly
+    mixing TaskRuns and PipelineRuns), of a bare array of objects, or of a CloudEvent data
+    wrapper. Raises
     InvalidInput listing every problem ("items[3]: metadata.uid is missing"): a list with
     one bad item stores nothing."""
     if isinstance(document, Mapping) and "items" in document:
@@ -38,16 +41,20 @@ def objects_to_rows(document: Any, received_at: datetime, source: str) -> list[d
             return []
         if not isinstance(items, list):
             raise InvalidInput([f"items is {type_name(items)}, not an array"])
-        return _rows_of_items(items, received_at, source)
+        return _rows_of_items(items, received_at, source, cluster)
     if isinstance(document, list):
-        return _rows_of_items(document, received_at, source)
+        return _rows_of_items(document, received_at, source, cluster)
     if isinstance(document, Mapping):
-        return [_row(document, received_at, source)]
+        return [_row(document, received_at, source, cluster)]
     raise InvalidInput([f"the body must be a JSON object or array, not {type_name(document)}"])
 
 
 def snapshots_to_rows(
-    headers: Mapping[str, str], body: bytes, received_at: datetime, source: str = "watcher"
+    headers: Mapping[str, str],
+    body: bytes,
+    received_at: datetime,
+    source: str = "watcher",
+    cluster: str = DEFAULT_CLUSTER,
 ) -> list[dict]:
     """Rows of a /v1/snapshots request. Raises UnsupportedMediaType (415) unless the
     Content-Type is JSON or absent, InvalidInput (400) listing every problem otherwise."""
@@ -60,22 +67,22 @@ def snapshots_to_rows(
     document, problem = parse_json(body)
     if problem:
         raise InvalidInput([problem])
-    return objects_to_rows(document, received_at, source)
+    return objects_to_rows(document, received_at, source, cluster)
 
 
-def _rows_of_items(items: list, received_at: datetime, source: str) -> list[dict]:
+def _rows_of_items(items: list, received_at: datetime, source: str, cluster: str) -> list[dict]:
     rows: list[dict] = []
     problems: list[str] = []
     for index, item in enumerate(items):
         try:
-            rows.append(_row(item, received_at, source))
+            rows.append(_row(item, received_at, source, cluster))
         except InvalidInput as exc:
             problems.extend(exc.prefixed(f"items[{index}]: "))
     raise_if(problems)
     return rows
 
 
-def _row(obj: Any, received_at: datetime, source: str) -> dict:
+def _row(obj: Any, received_at: datetime, source: str, cluster: str) -> dict:
     kind = api_version = None
     if isinstance(obj, Mapping) and len(obj) == 1:
         key = next(iter(obj))
@@ -91,4 +98,5 @@ def _row(obj: Any, received_at: datetime, source: str) -> dict:
         source=source,
         kind=kind,
         api_version=api_version,
+        cluster=cluster,
     )

@@ -1,75 +1,120 @@
-"""Query tokens: RUNLAKE_QUERY_TOKENS = "token=ns1,ns2;token2=*" says which namespaces each
-token may read. Unset means open: every namespace, no token needed.
+"""Who may read what: every query endpoint asks `readable()` and confines its answer to it;
+a reader confined to some clusters and namespaces learns nothing of others (not even that
+they exist).
 
-Every query endpoint asks `allowed_namespaces()` and confines its answer to them; a token
-confined to some namespaces learns nothing of others (not even that they exist).
+Two ways to decide (RUNLAKE_QUERY_AUTH):
+
+- `tokens` (the default): RUNLAKE_QUERY_TOKENS = "t1=team-a,prod-eu/ci,staging/*;t2=*" says
+  what each token may read: a namespace in every cluster, a namespace of one cluster, or all
+  of one cluster's. Unset means open: everything, no token needed.
+- `kubernetes`: the bearer token is a Kubernetes one, checked by the API server of the
+  cluster this service runs for (RUNLAKE_CLUSTER); see query.http.kubeauth. Tokens named in
+  RUNLAKE_QUERY_TOKENS keep working beside it (e.g. for automation).
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 
 from flask import current_app, request, session
 
-from service.auth import presented_token
-from service.errors import ApiError
+from layout.store import StoreError
+from query.engine import SqlError
+from query.http.context import get_engine, query_failed
+from query.http.kubeauth import KubeReviewer, KubeUnavailable
+from query.runs import namespaces_in
+from query.scope import Readable, readable_of
+from service.auth import matching_token, presented_token, token_refused, token_required
+from service.errors import RETRY_AFTER_S, ApiError
 
-ALL = None  # allowed_namespaces() result meaning "every namespace"
+ALL = None  # readable() result meaning "everything"
+TOKENS_KEY = "runlake.query_tokens"
+REVIEWER_KEY = "runlake.kube_reviewer"
 
 
-def parse_query_tokens(value: str | None) -> dict[str, frozenset[str] | None]:
-    """token -> its namespaces (None for `*`). Raises ValueError naming a malformed entry."""
-    tokens: dict[str, frozenset[str] | None] = {}
+def parse_query_tokens(value: str | None) -> dict[str, Readable | None]:
+    """token -> what it may read (None for `*`). Raises ValueError naming a malformed entry."""
+    tokens: dict[str, Readable | None] = {}
     for entry in (value or "").split(";"):
         entry = entry.strip()
         if not entry:
             continue
         token, sep, spaces = entry.partition("=")
-        names = {n.strip() for n in spaces.split(",") if n.strip()}
+        names = [n.strip() for n in spaces.split(",") if n.strip()]
         if not sep or not token.strip() or not names:
-            raise ValueError("RUNLAKE_QUERY_TOKENS entries look like token=ns1,ns2 or token=*")
-        tokens[token.strip()] = None if "*" in names else frozenset(names)
+            raise ValueError(
+                "RUNLAKE_QUERY_TOKENS entries look like token=ns1,cluster/ns2,cluster/* or token=*"
+            )
+        try:
+            tokens[token.strip()] = readable_of(names)
+        except ValueError as exc:
+            raise ValueError(f"RUNLAKE_QUERY_TOKENS: {exc}") from exc
     return tokens
 
 
-def namespaces_for(
-    presented: str | None, tokens: Mapping[str, frozenset[str] | None]
-) -> frozenset[str] | None:
-    """The namespaces a presented token may read; raises ApiError 401 otherwise. Compared in
+def readable_for(presented: str | None, tokens: Mapping[str, Readable | None]) -> Readable | None:
+    """What a presented static token may read; raises ApiError 401 otherwise. Compared in
     constant time against every token."""
     if not tokens:
         return ALL
     if presented is None:
-        raise ApiError(
-            401,
-            "a token is required",
-            ["send Authorization: Bearer <token> or ?token=<token>"],
-            {"WWW-Authenticate": 'Bearer realm="runlake"'},
-        )
-    match: frozenset[str] | None = frozenset()
-    found = False
-    for token, spaces in tokens.items():
-        if hmac.compare_digest(presented.encode(), token.encode()):
-            found, match = True, spaces
-    if not found:
-        raise ApiError(
-            401,
-            "the token is not accepted",
-            ["the token is not accepted"],
-            {"WWW-Authenticate": 'Bearer realm="runlake", error="invalid_token"'},
-        )
-    return match
+        raise token_required()
+    token = matching_token(presented, tokens)
+    if token is None:
+        raise token_refused()
+    return tokens[token]
 
 
-def allowed_namespaces() -> frozenset[str] | None:
-    """For the current request: None (all namespaces) or the set the token may read.
-    The web page keeps a token entered once in its session cookie."""
-    tokens = current_app.extensions.get("runlake.query_tokens")
-    if tokens is None:
-        tokens = parse_query_tokens(current_app.config.get("RUNLAKE_QUERY_TOKENS"))
-        current_app.extensions["runlake.query_tokens"] = tokens
+def readable() -> Readable | None:
+    """For the current request: None (everything) or what its reader may read. The web page
+    keeps a token entered once in its session cookie."""
     presented = presented_token(request.headers, request.args)
     if presented is None and current_app.secret_key:
         presented = session.get("token")
-    return namespaces_for(presented, tokens)
+    tokens = _query_tokens()
+    if current_app.config["RUNLAKE_QUERY_AUTH"] != "kubernetes":
+        return readable_for(presented, tokens)
+    if presented is None:
+        raise token_required()
+    static = matching_token(presented, tokens)
+    if static is not None:
+        return tokens[static]
+    return _kubernetes_readable(presented)
+
+
+def _query_tokens() -> dict[str, Readable | None]:
+    tokens = current_app.extensions.get(TOKENS_KEY)
+    if tokens is None:
+        tokens = parse_query_tokens(current_app.config.get("RUNLAKE_QUERY_TOKENS"))
+        current_app.extensions[TOKENS_KEY] = tokens
+    return tokens
+
+
+def _kubernetes_readable(token: str) -> Readable:
+    config = current_app.config
+    cluster = config["RUNLAKE_CLUSTER"]
+    reviewer = current_app.extensions.get(REVIEWER_KEY)
+    if reviewer is None:
+        reviewer = current_app.extensions.setdefault(
+            REVIEWER_KEY, KubeReviewer(config["RUNLAKE_QUERY_AUTH_CACHE_S"])
+        )
+
+    def candidates() -> list[str]:
+        try:
+            return namespaces_in(get_engine(), cluster)
+        except (StoreError, SqlError) as exc:
+            raise query_failed(exc) from exc
+
+    try:
+        found = reviewer.readable(token, cluster, candidates)
+    except KubeUnavailable as exc:
+        # Never "allowed": a reader whose token cannot be checked reads nothing, and retries.
+        raise ApiError(
+            503,
+            "the token cannot be checked with Kubernetes now; retry later",
+            [str(exc)],
+            {"Retry-After": str(RETRY_AFTER_S)},
+        ) from exc
+    if found is None:
+        raise token_refused()
+    return found

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 
 from layout.store import StoreError
 from query.engine import SqlError
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from query.http.context import get_engine, query_failed
 from query.logs import LogNotFound, open_logs, run_log_parts
 from service.errors import ApiError
@@ -17,7 +17,7 @@ blueprint = Blueprint("logs", __name__)
 
 @blueprint.get("/v1/runs/<uid>/logs")
 def run_logs(uid: str) -> Response:
-    allowed = allowed_namespaces()
+    allowed = readable()
     step = request.args.get("step")
     engine = get_engine()
     try:

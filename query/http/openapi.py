@@ -8,17 +8,20 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from query.filters import FILTER_PARAMS
+from query.summary import GROUP_BY
 from service.openapi import ERROR, error_spec
 
 _STR = {"type": "string"}
 _TIME = {"type": "string", "nullable": True}
 
-RUN_FIELDS = ["uid", "namespace", "name", "kind", "status", "created_at"]
+RUN_FIELDS = ["uid", "cluster", "namespace", "name", "kind", "status", "created_at"]
 RUN = {
     "type": "object",
     "required": RUN_FIELDS,
     "properties": {
         "uid": _STR,
+        "cluster": _STR,
         "namespace": {"type": "string", "nullable": True},
         "name": {"type": "string", "nullable": True},
         "kind": _STR,
@@ -27,21 +30,9 @@ RUN = {
     },
 }
 
-_FILTERS = [
-    {"name": name, "in": "query", "required": False, "schema": _STR}
-    for name in (
-        "namespace",
-        "kind",
-        "status",
-        "pipeline",
-        "task",
-        "pipeline_run",
-        "label",
-        "since",
-        "until",
-        "q",
-    )
-]
+# An empty value counts as unset (query.filters), as an empty form field of the web page does.
+_OPTIONAL = {"in": "query", "required": False, "allowEmptyValue": True}
+_FILTERS = [{"name": name, **_OPTIONAL, "schema": _STR} for name in FILTER_PARAMS]
 
 _GRPC_ERROR = {
     "type": "object",
@@ -79,9 +70,8 @@ _RESULTS = "/apis/results.tekton.dev/v1alpha2/parents/{parent}/results"
 _PARENT = {"name": "parent", "in": "path", "required": True, "schema": _STR}
 _RESULT = {"name": "result", "in": "path", "required": True, "schema": _STR}
 _LISTING = [
-    {"name": name, "in": "query", "required": False, "schema": _STR}
-    for name in ("filter", "order_by", "page_token")
-] + [{"name": "page_size", "in": "query", "required": False, "schema": {"type": "integer"}}]
+    {"name": name, **_OPTIONAL, "schema": _STR} for name in ("filter", "order_by", "page_token")
+] + [{"name": "page_size", **_OPTIONAL, "schema": {"type": "integer"}}]
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -95,11 +85,10 @@ SPEC: dict[str, Any] = {
                     *_FILTERS,
                     {
                         "name": "page_size",
-                        "in": "query",
-                        "required": False,
+                        **_OPTIONAL,
                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                     },
-                    {"name": "page_token", "in": "query", "required": False, "schema": _STR},
+                    {"name": "page_token", **_OPTIONAL, "schema": _STR},
                 ],
                 "responses": {
                     "200": {
@@ -167,7 +156,7 @@ SPEC: dict[str, Any] = {
                         "required": False,
                         "schema": {
                             "type": "string",
-                            "enum": ["pipeline", "namespace", "task", "status", "day", "week"],
+                            "enum": list(GROUP_BY),
                         },
                     },
                     *_FILTERS,

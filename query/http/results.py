@@ -16,9 +16,13 @@ A log record is a run with stored step logs, named `.../logs/<run-uid>`; its con
 step's text, in step order, each under a `==> <step> <==` header (as /v1/runs/<uid>/logs).
 
 Errors answer in grpc-gateway's shape `{"code", "message", "details"}` with the gRPC code
-that matches the HTTP status. A parent outside the query token's namespaces is
+that matches the HTTP status. A parent the reader may read in no cluster is
 PERMISSION_DENIED whether or not it exists (as Results' RBAC check, which looks at the
-namespace only), and `-` covers only the token's namespaces.
+namespace only), and `-` covers only what the reader may read.
+
+A parent stays a namespace, as Results names it, although one archive holds many clusters:
+`<ns>/results` lists that namespace's runs of every cluster the reader may read, and the CEL
+field `cluster` (records and results alike) selects one: `filter=cluster == "prod-eu"`.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from layout.store import StoreError
 from query import paging
 from query.cel import RECORDS, RESULTS, CelError, Params, Scope, translate
 from query.engine import SqlError, SqlTimeout, jsonable
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from query.http.context import get_engine
 from query.http.results_sql import (
     DURATIONS,
@@ -123,17 +127,16 @@ def _not_found(what: str) -> ApiError:
 
 
 def _parent_condition(parent: str, params: Params) -> str:
-    """Which namespaces a request reads: its parent, confined to the token's namespaces."""
-    allowed = allowed_namespaces()
+    """Which runs a request reads: its parent's, confined to what the reader may read."""
+    allowed = readable()
+    confine = "true" if allowed is None else allowed.sql()
     if parent == ANY:
-        if allowed is None:
-            return "true"
-        return f"list_contains(CAST({params.add(sorted(allowed))} AS VARCHAR[]), namespace)"
+        return confine
     if not is_dns_label(parent):
         raise _invalid(f"invalid parent {parent!r}: a namespace or -")
-    if allowed is not None and parent not in allowed:
+    if allowed is not None and not allowed.permits_namespace(parent):
         raise ApiError(403, "permission denied")
-    return f"namespace = CAST({params.add(parent)} AS VARCHAR)"
+    return f"namespace = CAST({params.add(parent)} AS VARCHAR) AND {confine}"
 
 
 def _filter(scope: Scope, params: Params) -> str:

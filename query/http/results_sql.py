@@ -13,15 +13,16 @@ from query.cel import Params, status_sql
 def records_cte(parent_sql: str) -> str:
     """`records`: one row per run (its latest snapshot) with the Results names. A run's
     result is the PipelineRun that owns it, else the run itself. The owner is found by the
-    tekton.dev/pipelineRun label: the PipelineRun of that name created last before the run
-    (names are reused once the old run is deleted); only without the label, or when that
+    tekton.dev/pipelineRun label: the PipelineRun of that name in the run's cluster and
+    namespace created last before the run (names are reused once the old run is deleted, and
+    other clusters have their own); only without the label, or when that
     PipelineRun is not archived, are the object's ownerReferences parsed, which costs a
     JSON parse per run. Each mention of the `runs` view scans it, so there are two."""
     return f"""
 WITH scoped AS (
     SELECT * FROM runs WHERE {parent_sql}
 ), owners AS (
-    SELECT namespace, name, uid, created_at FROM pipelineruns WHERE {parent_sql}
+    SELECT cluster, namespace, name, uid, created_at FROM pipelineruns WHERE {parent_sql}
 ), owned AS (
     SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid ELSE coalesce(p.uid,
                CASE WHEN contains(r."object", '"ownerReferences"') THEN list_filter(
@@ -29,8 +30,8 @@ WITH scoped AS (
                    lambda o: o ->> 'kind' = '{PIPELINE_RUN}')[1] ->> 'uid' END,
                r.uid) END AS result_uid
     FROM scoped r
-    ASOF LEFT JOIN owners p ON p.namespace = r.namespace AND p.name = r.pipeline_run
-        AND r.created_at >= p.created_at
+    ASOF LEFT JOIN owners p ON p.cluster = r.cluster AND p.namespace = r.namespace
+        AND p.name = r.pipeline_run AND r.created_at >= p.created_at
 ), records AS (
     SELECT *, namespace || '/results/' || result_uid || '/records/' || uid AS record_name,
            api_version || '.' || kind AS data_type,
@@ -48,9 +49,9 @@ def json_annotation(key: str) -> str:
 def results_cte(parent_sql: str) -> str:
     """`results`: one row per result; its summary from its top-level run, when archived."""
     return f""", groups AS (
-    SELECT namespace AS parent, result_uid AS uid,
+    SELECT namespace AS parent, cluster, result_uid AS uid,
            min(create_time) AS create_time, max(update_time) AS update_time
-    FROM records GROUP BY namespace, result_uid
+    FROM records GROUP BY namespace, cluster, result_uid
 ), results AS (
     SELECT g.*,
            CASE WHEN t.uid IS NOT NULL THEN g.parent || '/results/' || g.uid || '/records/'
@@ -68,7 +69,7 @@ def results_cte(parent_sql: str) -> str:
 
 
 RECORD_COLUMNS = (
-    "namespace, uid, name, kind, status, record_name, result_uid, data_type, "
+    "cluster, namespace, uid, name, kind, status, record_name, result_uid, data_type, "
     'create_time, update_time, started_at, completed_at, "object"'
 )
 
@@ -115,6 +116,7 @@ TIME_GROUPS = ("year", "month", "week", "day", "hour", "minute")
 TIME_FIELDS = {"completionTime": "completed_at", "startTime": "started_at"}
 FIELD_GROUPS = {
     "namespace": "namespace",
+    "cluster": "cluster",
     "pipeline": "namespace || '/' || coalesce(labels['tekton.dev/pipeline'], '')",
     "repository": "namespace || '/' || "
     "coalesce(annotations['pipelinesascode.tekton.dev/repository'], '')",

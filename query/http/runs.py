@@ -1,7 +1,7 @@
 """GET /v1/runs and GET /v1/runs/<uid>.
 
-Every answer is confined to the namespaces of the request's query token; a run elsewhere is
-answered exactly as an unknown one.
+Every answer is confined to what the request's reader may read; a run elsewhere is answered
+exactly as an unknown one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from layout.store import StoreError
 from query.engine import SqlError
 from query.filters import FilterError, Filters, parse_filters
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from query.http.context import get_engine, query_failed
 from query.paging import PageTokenError
 from query.runs import get_run, list_runs
@@ -30,7 +30,7 @@ def request_filters(paged: bool, extra: tuple[str, ...] = ()) -> Filters:
 
 @blueprint.get("/v1/runs")
 def runs() -> Response:
-    allowed = allowed_namespaces()
+    allowed = readable()
     filters = request_filters(paged=True)
     try:
         page, token = list_runs(get_engine(), filters, allowed)
@@ -43,7 +43,7 @@ def runs() -> Response:
 
 @blueprint.get("/v1/runs/<uid>")
 def run(uid: str) -> Response:
-    allowed = allowed_namespaces()
+    allowed = readable()
     try:
         found = get_run(get_engine(), uid, allowed)
     except (StoreError, SqlError) as exc:

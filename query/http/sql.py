@@ -1,4 +1,4 @@
-"""POST /v1/sql: one read-only query over the views, confined to the token's namespaces."""
+"""POST /v1/sql: one read-only query over the views, confined to what the reader may read."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from layout.store import StoreError
 from query.engine import DEFAULT_LIMIT, MAX_LIMIT, SqlError, SqlRefused, SqlTimeout
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from query.http.context import get_engine, store_unreadable
 from service.errors import ApiError
 
@@ -15,8 +15,8 @@ blueprint = Blueprint("sql", __name__)
 
 @blueprint.post("/v1/sql")
 def sql() -> Response:
-    # A confined token's query sees only its namespaces' rows, through every view.
-    namespaces = allowed_namespaces()
+    # A confined reader's query sees only their clusters' and namespaces' rows, in every view.
+    allowed = readable()
     if not request.is_json:
         raise ApiError(
             415,
@@ -37,7 +37,7 @@ def sql() -> Response:
     if problems:
         raise ApiError(400, "invalid SQL request", problems)
     try:
-        result = get_engine().sql(text, limit, namespaces=namespaces)
+        result = get_engine().sql(text, limit, readable=allowed)
     except SqlTimeout as exc:
         raise ApiError(400, "the query was cancelled", [str(exc)]) from exc
     except SqlRefused as exc:

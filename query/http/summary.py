@@ -1,5 +1,5 @@
 """GET /v1/summary?group_by=...: totals, success rate and durations per group, over the runs
-the filters and the token's namespaces select."""
+the filters and the reader's clusters and namespaces select."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 from layout.store import StoreError
 from query.engine import SqlError
 from query.filters import FilterError, parse_filters
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from query.http.context import get_engine, query_failed
 from query.summary import GROUP_BY, summarize
 from service.errors import ApiError
@@ -18,7 +18,7 @@ blueprint = Blueprint("summary", __name__)
 
 @blueprint.get("/v1/summary")
 def summary() -> Response:
-    allowed = allowed_namespaces()
+    allowed = readable()
     problems = []
     group_by = request.args.get("group_by")
     if group_by not in GROUP_BY:

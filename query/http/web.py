@@ -4,7 +4,7 @@
 The pages are HTML shells whose script reads the JSON API (`/v1/runs`, `/v1/summary`,
 `/v1/runs/<uid>/logs`) from the browser, so the page can show nothing the API would not
 answer for the same token: a token entered once is kept in Flask's signed session cookie,
-where `query.http.access.allowed_namespaces()` finds it for every later API call. Everything is
+where `query.http.access.readable()` finds it for every later API call. Everything is
 served by the app itself (no build step, no CDN); charts are SVG drawn by the script.
 """
 
@@ -30,7 +30,7 @@ from flask.blueprints import BlueprintSetupState
 
 from layout.keys import is_uid
 from layout.schema import CUSTOM_RUN, PIPELINE_RUN, STATUSES, TASK_RUN
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from service.errors import ApiError
 
 blueprint = Blueprint(
@@ -57,9 +57,13 @@ def _configure(state: BlueprintSetupState) -> None:
     # The token lives in a signed cookie, so the app needs a key that every gunicorn worker
     # and every restart shares. It is derived from RUNLAKE_QUERY_TOKENS, so changing the
     # tokens also ends every session; with no tokens there is nothing to sign in with, and a
-    # process-lifetime key will do.
+    # process-lifetime key will do. With Kubernetes auth the cookie holds the reader's own
+    # Kubernetes token, reviewed on every request, so a forged cookie gains nothing a request
+    # header would not: the key need not be secret, only shared.
     if not app.secret_key:
-        tokens = app.config.get("RUNLAKE_QUERY_TOKENS")
+        tokens = app.config.get("RUNLAKE_QUERY_TOKENS") or ""
+        if app.config.get("RUNLAKE_QUERY_AUTH") == "kubernetes":
+            tokens += "\0kubernetes\0" + app.config["RUNLAKE_CLUSTER"]
         app.secret_key = (
             hashlib.sha256(b"runlake-web-session\0" + tokens.encode()).hexdigest()
             if tokens
@@ -102,14 +106,16 @@ def _asset(filename: str) -> str:
     return url_for("web.static", filename=filename, v=version)
 
 
-def _access() -> tuple[frozenset[str] | None, str | None]:
-    """(namespaces the visitor may read, None) or (None, why they must sign in)."""
+def _access() -> tuple[str | None, str | None]:
+    """(what the visitor may read, for the page's header: None for everything; None) or
+    (None, why they must sign in)."""
     try:
-        return allowed_namespaces(), None
+        found = readable()
     except ApiError as exc:
         if exc.status != 401:
             raise
         return None, exc.error
+    return (None if found is None else found.label()), None
 
 
 def _page(template: str, **context: object) -> Response | tuple[str, int]:
@@ -118,7 +124,7 @@ def _page(template: str, **context: object) -> Response | tuple[str, int]:
         # A token in the page's URL is taken once into the session, then dropped from the URL
         # so that it is not left in the history or in links.
         return _sign_in(presented, _without_token(request.full_path))
-    namespaces, problem = _access()
+    scope, problem = _access()
     if problem is not None:
         return render_template(
             "signin.html",
@@ -126,7 +132,7 @@ def _page(template: str, **context: object) -> Response | tuple[str, int]:
             next=_safe_next(request.full_path),
             asset=_asset,
             signed_in=False,
-            namespaces=None,
+            scope=None,
         ), 401
     return render_template(
         template,
@@ -136,7 +142,7 @@ def _page(template: str, **context: object) -> Response | tuple[str, int]:
         statuses=STATUSES,
         ranges=RANGES,
         signed_in="token" in session,
-        namespaces=namespaces,
+        scope=scope,
         **context,
     ), 200
 
@@ -174,7 +180,7 @@ def _sign_in(token: str, next_url: str) -> Response | tuple[str, int]:
     session.pop("token", None)
     if token:
         session["token"] = token
-    namespaces, problem = _access()
+    _, problem = _access()
     if problem is not None:
         session.pop("token", None)
         return render_template(
@@ -183,7 +189,7 @@ def _sign_in(token: str, next_url: str) -> Response | tuple[str, int]:
             next=next_url,
             asset=_asset,
             signed_in=False,
-            namespaces=None,
+            scope=None,
         ), 401
     session.permanent = False
     return redirect(next_url, 303)

@@ -12,16 +12,23 @@ from runlake.cli.common import fails_cleanly, open_configured_store, resolve, st
 
 @click.command("import")
 @click.argument("file", type=click.File("rb"))
+@click.option(
+    "--cluster",
+    envvar="RUNLAKE_CLUSTER",
+    default=None,
+    help="The cluster the runs come from (RUNLAKE_CLUSTER, default: default).",
+)
 @store_option
 @fails_cleanly
-def import_(file, store: str | None, s3_endpoint: str | None) -> None:
+def import_(file, cluster: str | None, store: str | None, s3_endpoint: str | None) -> None:
     """Archive objects from FILE (or - for stdin): one object, a JSON list, or the output of
     `kubectl get taskruns,pipelineruns -A -o json`. One bad item stores nothing."""
     from ingest.archive import import_document
 
-    target = open_configured_store(resolve(store, s3_endpoint))
+    config = resolve(store, s3_endpoint, RUNLAKE_CLUSTER=cluster)
+    target = open_configured_store(config)
     document = _parse_document(file.read())
-    rows = import_document(target, document)
+    rows = import_document(target, document, cluster=config["RUNLAKE_CLUSTER"])
     click.echo(f"imported {rows} snapshot{'s' * (rows != 1)} into {target.url}")
     _settle(target)
 

@@ -10,6 +10,17 @@ import click
 from runlake.cli.common import DURATION, Failed, fails_cleanly
 
 
+def _cluster(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    from layout.settings import cluster_name
+
+    try:
+        return cluster_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.command()
 @click.option(
     "--sink",
@@ -22,6 +33,13 @@ from runlake.cli.common import DURATION, Failed, fails_cleanly
     envvar="RUNLAKE_SINK_TOKEN",
     default=None,
     help="Bearer token for the sink (one of its RUNLAKE_INGEST_TOKENS).",
+)
+@click.option(
+    "--cluster",
+    envvar="RUNLAKE_CLUSTER",
+    default=None,
+    callback=_cluster,
+    help="The cluster's name in the archive; a sink token bound to a cluster must name the same.",
 )
 @click.option(
     "--namespace",
@@ -54,6 +72,7 @@ from runlake.cli.common import DURATION, Failed, fails_cleanly
 def watch(
     sink: str,
     token: str | None,
+    cluster: str | None,
     namespaces: tuple[str, ...],
     selector: str | None,
     kubeconfig: str | None,
@@ -73,7 +92,11 @@ def watch(
         namespaces=namespaces, selector=selector, prune_after=prune_after, sidecar_logs=sidecar_logs
     )
     watcher = Watcher(
-        api_client, Sink(sink, token, metrics=metrics, log=log), options, metrics=metrics, log=log
+        api_client,
+        Sink(sink, token, cluster=cluster, metrics=metrics, log=log),
+        options,
+        metrics=metrics,
+        log=log,
     )
     server = serve_metrics(metrics, metrics_port) if metrics_port else None
     stop = threading.Event()
@@ -82,6 +105,7 @@ def watch(
     log(
         "watch_started",
         sink=sink,
+        cluster=cluster,
         namespaces=list(namespaces) or None,
         selector=selector,
         prune_after_s=prune_after.total_seconds() if prune_after else None,

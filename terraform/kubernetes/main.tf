@@ -4,6 +4,7 @@ locals {
   run_verbs = local.pruning ? ["get", "list", "watch", "patch", "delete"] : ["get", "list", "watch", "patch"]
   watcher_args = concat(
     ["watch", "--sink", var.ingest_url, "--metrics-port", "9090"],
+    var.cluster != "" ? ["--cluster", var.cluster] : [],
     flatten([for ns in var.watch_namespaces : ["--namespace", ns]]),
     var.selector != "" ? ["--selector", var.selector] : [],
     local.pruning ? ["--prune-after", var.prune_after] : [],

@@ -10,13 +10,24 @@ variable "kube_context" {
   default     = ""
 }
 
+variable "cluster" {
+  description = "This cluster's name in the archive (one of ../'s `clusters`). The watcher sends it (`runlake watch --cluster`) and ingest refuses it unless ingest_token is that cluster's, so a token applied to the wrong context is caught; Tekton's sink leaves it to the token. Empty: the token alone decides."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.cluster == "" || can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", var.cluster))
+    error_message = "cluster must be a DNS-1123 label (a-z, 0-9 and '-', at most 63), or empty."
+  }
+}
+
 variable "ingest_url" {
   description = "The ingest endpoint without a token: `terraform output -raw ingest_endpoint` of ../, or the URL of your own ingest service."
   type        = string
 }
 
 variable "ingest_token" {
-  description = "Ingest token (`terraform output -raw ingest_token` of ../); kept in a Secret for the watcher and added to Tekton's sink as ?token=."
+  description = "This cluster's ingest token (its entry of `terraform output -json ingest_tokens` of ../); kept in a Secret for the watcher and added to Tekton's sink as ?token=."
   type        = string
   sensitive   = true
 }

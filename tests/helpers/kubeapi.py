@@ -6,6 +6,14 @@ MODIFIED, DELETED, BOOKMARK, and an ERROR event with a 410 Status when the reque
 resourceVersion has been compacted away), merge-patch and JSON patch, delete with a UID
 precondition (409 on mismatch; owned objects are garbage-collected with their owner), and
 pods/log (404 once the pod is gone).
+
+For reader auth it serves authentication.k8s.io/v1 TokenReview and authorization.k8s.io/v1
+SubjectAccessReview as kube-apiserver does: the caller itself must be allowed to create them
+(401 for an unknown bearer, 403 without system:auth-delegator), an empty token is 400, a
+review without a user or group or without resource attributes is 422, the request object
+comes back with its `status` filled (Go's omitempty: `authenticated` is absent when false,
+`allowed` always present), and RBAC decides: a RoleBinding grants in its namespace only, a
+ClusterRoleBinding everywhere, including a review without a namespace (all namespaces).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import json
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -86,6 +95,34 @@ def _matches(labels: dict, selector: str | None) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Binding:
+    """One RBAC grant: a RoleBinding in `namespace`, or a ClusterRoleBinding when None."""
+
+    subject: str  # a user name, or a group name when `group_subject`
+    namespace: str | None
+    verbs: tuple[str, ...] = ("get", "list", "watch")
+    api_group: str = "tekton.dev"
+    resources: tuple[str, ...] = ("pipelineruns", "taskruns", "customruns")
+    group_subject: bool = False
+
+    def allows(self, spec: dict) -> bool:
+        attributes = spec.get("resourceAttributes") or {}
+        if self.group_subject:
+            if self.subject not in (spec.get("groups") or []):
+                return False
+        elif self.subject != spec.get("user"):
+            return False
+        namespace = attributes.get("namespace") or ""
+        if self.namespace is not None and self.namespace != namespace:
+            return False  # a RoleBinding never answers for another or every namespace
+        return (
+            attributes.get("verb") in self.verbs
+            and attributes.get("group", "") == self.api_group
+            and attributes.get("resource") in self.resources
+        )
+
+
 class FakeKube:
     def __init__(
         self, versions: dict[str, tuple[str, ...]] | None = None, bookmark_every_s: float = 0.2
@@ -103,7 +140,13 @@ class FakeKube:
         self.deletes: list[tuple[str, str, str]] = []  # (plural, ns, name) actually deleted
         self.log_reads: list[tuple[str, str, str]] = []  # (ns, pod, container)
         self._server: ThreadingHTTPServer | None = None
-        self._sockets: set[socket.socket] = set()
+        self._sockets: set[socket.socket] = set()  # open watches
+        self._connections: set[socket.socket] = set()  # every open connection
+        # Reader auth: bearer token -> user info, RBAC grants, and the bearers (this client's
+        # kubeconfig user) allowed to create reviews, as system:auth-delegator allows.
+        self.users: dict[str, dict] = {}
+        self.bindings: list[Binding] = []
+        self.reviewers: set[str] = {"fake-token"}
 
     # ------------------------------------------------------------------ the test's side
 
@@ -120,11 +163,18 @@ class FakeKube:
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut every connection, kept-alive ones too, as a dead API server
+        does."""
         if self._server:
             self.drop_watches()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            with self._cond:
+                connections = list(self._connections)
+            for sock in connections:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self) -> str:
@@ -191,6 +241,22 @@ class FakeKube:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def add_user(
+        self, token: str, username: str, groups: tuple[str, ...] = (), uid: str | None = None
+    ) -> None:
+        """A bearer token the API server authenticates as `username`."""
+        self.users[token] = {
+            "username": username,
+            "uid": uid or f"uid-{username}",
+            "groups": [*groups, "system:authenticated"],
+        }
+
+    def bind(self, subject: str, namespace: str | None = None, **rule: Any) -> Binding:
+        """Grant `subject` the rule in `namespace` (a RoleBinding), or everywhere (None)."""
+        binding = Binding(subject, namespace, **rule)
+        self.bindings.append(binding)
+        return binding
+
     def count(self, method: str, fragment: str) -> int:
         return sum(1 for m, p in list(self.requests) if m == method and fragment in p)
 
@@ -221,6 +287,16 @@ class FakeKube:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     kube: FakeKube
+
+    def setup(self) -> None:
+        super().setup()
+        with self.kube._cond:
+            self.kube._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.kube._cond:
+            self.kube._connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -419,6 +495,96 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with kube._cond:
                 kube._sockets.discard(self.connection)
+
+    def do_POST(self) -> None:  # noqa: N802
+        segs, _ = self._route()
+        body = self._body()
+        reviews = {
+            ("authentication.k8s.io", "tokenreviews"): ("TokenReview", self._token_review),
+            ("authorization.k8s.io", "subjectaccessreviews"): (
+                "SubjectAccessReview",
+                self._access_review,
+            ),
+        }
+        if (
+            len(segs) != 4
+            or segs[0] != "apis"
+            or segs[2] != "v1"
+            or (segs[1], segs[3]) not in reviews
+        ):
+            return self._json(404, _status(404, "NotFound", f"no route {self.path}"))
+        group, resource = segs[1], segs[3]
+        kind, review = reviews[(group, resource)]
+        caller = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if caller not in self.kube.reviewers and caller not in self.kube.users:
+            return self._json(401, _status(401, "Unauthorized", "Unauthorized"))
+        if caller not in self.kube.reviewers:
+            user = self.kube.users[caller]["username"]
+            return self._json(
+                403,
+                _status(
+                    403,
+                    "Forbidden",
+                    f'{resource}.{group} is forbidden: User "{user}" cannot create resource '
+                    f'"{resource}" in API group "{group}" at the cluster scope',
+                ),
+            )
+        if not isinstance(body, dict):
+            return self._json(400, _status(400, "BadRequest", "the body is not an object"))
+        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        answer = review(kind, group, spec)
+        if isinstance(answer, tuple):
+            return self._json(*answer)
+        self._json(
+            201,
+            {
+                "kind": kind,
+                "apiVersion": f"{group}/v1",
+                "metadata": {"creationTimestamp": None},
+                "spec": spec,
+                "status": answer,
+            },
+        )
+
+    def _token_review(self, kind: str, group: str, spec: dict) -> dict | tuple[int, dict]:
+        token = spec.get("token") or ""
+        if not token:
+            return 400, _status(
+                400, "BadRequest", "token is required for TokenReview in authentication"
+            )
+        user = self.kube.users.get(token)
+        if user is None:
+            return {"user": {}}
+        return {
+            "authenticated": True,
+            "user": user,
+            "audiences": ["https://kubernetes.default.svc"],
+        }
+
+    def _access_review(self, kind: str, group: str, spec: dict) -> dict | tuple[int, dict]:
+        problems = []
+        if not spec.get("resourceAttributes") and not spec.get("nonResourceAttributes"):
+            problems.append(
+                "spec.resourceAttributes: Invalid value: null: exactly one of "
+                "nonResourceAttributes or resourceAttributes must be specified"
+            )
+        if not spec.get("user") and not spec.get("groups"):
+            problems.append(
+                'spec.user: Invalid value: "": at least one of user or group must be specified'
+            )
+        if problems:
+            return 422, _status(
+                422, "Invalid", f'{kind}.{group} "" is invalid: [{", ".join(problems)}]'
+            )
+        for binding in self.kube.bindings:
+            if binding.allows(spec):
+                where = (
+                    f'RoleBinding "{binding.namespace}"'
+                    if binding.namespace
+                    else "ClusterRoleBinding"
+                )
+                return {"allowed": True, "reason": f"RBAC: allowed by {where}"}
+        return {"allowed": False}
 
     def do_PATCH(self) -> None:  # noqa: N802
         segs, _ = self._route()

@@ -18,6 +18,7 @@ class RecordingSink:
         self.snapshots: list[dict] = []  # every item of every accepted POST, in order
         self.logs: list[tuple[str, str, str, bytes]] = []  # (ns, uid, step, body) per PUT
         self.tokens: list[str | None] = []
+        self.clusters: list[str | None] = []  # the ?cluster= of each snapshots POST
         self.fail_with: int | None = None  # answer this status to everything while set
         self.reject_uids: set[str] = set()  # 400 for a batch holding one of these
         self.requests = 0
@@ -72,6 +73,8 @@ class RecordingSink:
         @app.post("/v1/snapshots")
         def snapshots():
             items = request.get_json()["items"]
+            with sink._lock:
+                sink.clusters.append(request.args.get("cluster"))
             if any(o["metadata"]["uid"] in sink.reject_uids for o in items):
                 return {"error": "bad item", "errors": ["bad"], "status": 400}, 400
             with sink._lock:

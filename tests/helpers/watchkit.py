@@ -64,7 +64,14 @@ class Harness:
 
 
 @contextmanager
-def watching(kube: FakeKube, sink_url: str, tmp_path: Path, **options: Any) -> Iterator[Harness]:
+def watching(
+    kube: FakeKube,
+    sink_url: str,
+    tmp_path: Path,
+    *,
+    cluster: str | None = None,
+    **options: Any,
+) -> Iterator[Harness]:
     api = kubernetes.config.new_client_from_config(
         config_file=str(kube.write_kubeconfig(tmp_path / "kubeconfig"))
     )
@@ -78,7 +85,7 @@ def watching(kube: FakeKube, sink_url: str, tmp_path: Path, **options: Any) -> I
         clock=lambda: NOW,
         **options,
     )
-    sink = Sink(sink_url, token="s3cret", backoff=FAST, metrics=metrics, log=log)
+    sink = Sink(sink_url, token="s3cret", cluster=cluster, backoff=FAST, metrics=metrics, log=log)
     watcher = Watcher(api, sink, opts, metrics=metrics, log=log)
     watcher.start()
     try:

@@ -39,8 +39,10 @@ def _rows(objects: list[dict]) -> list[dict]:
     return objects_to_rows({"items": objects}, datetime.now(UTC), source="import")
 
 
-def _write_tables_as_the_previous_release(store, rows: list[dict]) -> None:
-    """Both tables as a release without NEW_COLUMN wrote them (runs: the latest per uid)."""
+def _write_tables_as_the_previous_release(
+    store, rows: list[dict], column: str = NEW_COLUMN
+) -> None:
+    """Both tables as a release without `column` wrote them (runs: the latest per uid)."""
     latest = {}
     for row in rows:
         latest[row["uid"]] = row  # one snapshot per run here
@@ -49,7 +51,7 @@ def _write_tables_as_the_previous_release(store, rows: list[dict]) -> None:
         days = [
             (r["created_at"] or r["received_at"]).astimezone(UTC).date().isoformat() for r in part
         ]
-        table = table.append_column("date", pa.array(days)).drop_columns([NEW_COLUMN])
+        table = table.append_column("date", pa.array(days)).drop_columns([column])
         write_deltalake(
             table_uri(store, path),
             table,
@@ -95,6 +97,43 @@ def test_evolution_tables_without_a_new_column_read_with_it_null(store):
     # OPTIMIZE rewrites old and new files into one, keeping the nulls and the values.
     assert compact(store, keep=timedelta(0)).partitions
     assert _values(store) == values
+
+
+def test_evolution_runs_written_before_clusters_read_as_the_default_cluster(store):
+    objects = history(30, days=1)
+    old_rows = _rows(objects[:20])
+    _write_tables_as_the_previous_release(store, old_rows, "cluster")
+    new_rows = objects_to_rows({"items": objects[20:]}, datetime.now(UTC), "watcher", "prod-eu")
+    write_inbox(store, new_rows)
+
+    def clusters() -> dict[str, str]:
+        engine = Engine(store)
+        try:
+            return {r["uid"]: r["cluster"] for r in engine.query("SELECT uid, cluster FROM runs")}
+        finally:
+            engine.close()
+
+    expected = {
+        **{row["uid"]: "default" for row in old_rows},
+        **{row["uid"]: "prod-eu" for row in new_rows},
+    }
+    assert clusters() == expected  # the new runs still in the inbox
+    materialize(store)
+    assert clusters() == expected  # and in the tables, whose schema gained the column
+    engine = Engine(store)
+    for view in ("snapshots", "taskruns", "pipelineruns", "steps"):
+        found = {r["cluster"] for r in engine.query(f"SELECT DISTINCT cluster FROM {view}")}
+        assert found <= {"default", "prod-eu"} and None not in found, view
+    default_uids = engine.query("SELECT uid FROM runs WHERE cluster = 'default'")
+    assert {r["uid"] for r in default_uids} == {row["uid"] for row in old_rows}
+    engine.close()
+
+    # OPTIMIZE rewrites old and new files into one; the old rows keep no cluster of their
+    # own (null in the file) and still read as the default.
+    assert compact(store, keep=timedelta(0)).partitions
+    rows = Tables(store).open(RUNS).to_pyarrow_table()
+    assert rows.column("cluster").null_count == len(old_rows)
+    assert clusters() == expected
 
 
 def test_evolution_inbox_objects_written_before_a_column_read_it_null(local_store):

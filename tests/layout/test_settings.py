@@ -24,11 +24,18 @@ def test_settings_readme_documents_no_setting_the_code_lacks():
     assert documented == set(settings.BY_ENV)
 
 
+# Settings newer than DESIGN.md, which is read-only in a change; README documents them, and
+# each is proposed for DESIGN in the report of the change that added it.
+NOT_YET_IN_DESIGN = {"RUNLAKE_QUERY_AUTH_CACHE_S"}
+
+
 @pytest.mark.skipif(not DESIGN.exists(), reason="shared/ is not beside the checkout")
 def test_settings_design_names_every_setting():
     design = DESIGN.read_text()
     for setting in settings.SETTINGS:
-        assert setting.env in design
+        assert setting.env in design or setting.env in NOT_YET_IN_DESIGN, setting.env
+    for env in NOT_YET_IN_DESIGN:
+        assert f"`{env}`" not in design, f"DESIGN names {env} now: drop it from the list"
 
 
 def test_settings_load_empty_counts_as_unset_and_overrides_win():

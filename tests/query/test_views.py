@@ -127,6 +127,7 @@ def test_views_steps_from_a_taskrun_with_terminated_steps(store, stage):
         "started_at",
         "finished_at",
         "duration_seconds",
+        "cluster",
     ]
     assert [r[3] for r in result.rows] == [s["name"] for s in obj["status"]["steps"]]
     build = result.rows[2]
@@ -141,6 +142,7 @@ def test_views_steps_from_a_taskrun_with_terminated_steps(store, stage):
         "2020-07-20T18:50:34Z",
         "2020-07-20T18:50:43Z",
         9.0,
+        "default",  # rows without a cluster (written before it existed) are the default one
     ]
     assert engine.sql(
         "SELECT step, exit_code, reason, started_at, finished_at FROM steps WHERE uid = 'tr-2'"

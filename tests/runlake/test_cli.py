@@ -148,3 +148,21 @@ def test_cli_store_unreachable_exits_1(tmp_path):
     )
     assert process.returncode == 1, process.stderr
     assert process.stderr.count("\n") == 1 and "Traceback" not in process.stderr
+
+
+def test_cli_import_files_runs_under_the_given_cluster(tmp_path):
+    from layout.store import LocalStore
+    from tests.helpers.apps import runs
+
+    store = tmp_path / "store"
+    kubectl = _kubectl_list(["029_TaskRun_konflux-succeeded-results-v1.json"])
+    imported = _run("import", "-", "--cluster", "prod-eu", store=store, stdin=kubectl)
+    assert imported.exit_code == 0, imported.output
+    assert [r["cluster"] for r in runs(LocalStore(str(store)), "cluster")] == ["prod-eu"]
+    bad = CliRunner().invoke(
+        main,
+        ["import", "-", "--cluster", "Prod EU"],
+        input=kubectl,
+        env={"RUNLAKE_STORE": str(store)},
+    )
+    assert bad.exit_code == 1 and "RUNLAKE_CLUSTER" in bad.stderr

@@ -128,3 +128,47 @@ def test_cli_read_since_takes_the_one_duration_grammar(demo, text, duration):
 def test_cli_read_since_refuses_what_the_grammar_refuses(demo, text):
     result = _run(demo[0], "summary", "--group-by", "status", "--since", text)
     assert result.exit_code == 1 and result.stderr.startswith("runlake: since: ")
+
+
+@pytest.fixture(scope="module")
+def two_clusters(tmp_path_factory):
+    from tests.helpers.clusters import archive_two_clusters
+
+    store = LocalStore(str(tmp_path_factory.mktemp("clusters") / "store"))
+    return store, archive_two_clusters(store)
+
+
+def test_cli_read_cluster_filter_column_and_group_by(two_clusters):
+    from tests.helpers.clusters import EU, STAGING
+
+    store, twins = two_clusters
+    listed = _run(store, "runs", "--cluster", STAGING, "--limit", "1000", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    runs = json.loads(listed.stdout)
+    assert {r["uid"] for r in runs} == twins.uids(STAGING)
+    assert {r["cluster"] for r in runs} == {STAGING}
+    both = _run(
+        store, "runs", "--cluster", EU, "--cluster", STAGING, "--limit", "1000", "--format", "csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(both.stdout)))
+    assert len(rows) == len(twins.runs[EU]) + len(twins.runs[STAGING])
+    table = _run(store, "runs", "--cluster", EU, "--limit", "3")
+    assert table.exit_code == 0 and "cluster" in table.stdout
+    assert EU in table.stdout and STAGING not in table.stdout
+    summary = _run(store, "summary", "--group-by", "cluster", "--format", "json")
+    assert summary.exit_code == 0, summary.output
+    assert {g["key"]: g["total"] for g in json.loads(summary.stdout)} == {
+        EU: len(twins.runs[EU]),
+        STAGING: len(twins.runs[STAGING]),
+    }
+    uid = next(iter(twins.uids(STAGING)))
+    got = json.loads(_run(store, "get", uid, "--format", "json").stdout)
+    assert got["cluster"] == STAGING
+
+
+def test_cli_read_group_by_choices_are_the_apis():
+    from query.summary import GROUP_BY
+    from runlake.cli.read import summary
+
+    choice = next(p for p in summary.params if p.name == "group_by").type
+    assert set(choice.choices) == set(GROUP_BY)

@@ -439,6 +439,59 @@ def test_terraform_tekton_sink_and_watcher_use_the_ingest_url(cluster: dict[str,
     assert "secret_key_ref" in token_env["value_from"][0]
 
 
+# -- many clusters ----------------------------------------------------------------------------
+
+
+def _hcl_regex(condition: str) -> re.Pattern:
+    """The regex literal of a validation condition, as Python would compile it."""
+    (literal,) = re.findall(r'regex\("(.+?)", ', condition)
+    return re.compile(literal.replace("\\\\", "\\"))
+
+
+def test_terraform_one_ingest_token_per_cluster_bound_to_it(root: dict[str, Any]) -> None:
+    from ingest.auth import parse_tokens
+    from layout.keys import is_dns_label
+
+    clusters = root["variable"]["clusters"]
+    assert clusters["default"] == ["default"]  # one cluster: the code's default
+    pattern = _hcl_regex(clusters["validation"][0]["condition"])
+    for name in ("prod-eu", "staging", "a", "x" * 63, "Prod", "prod_eu", "-x", "x" * 64, ""):
+        assert bool(pattern.fullmatch(name)) == is_dns_label(name), name
+    tokens = root["resource"]["random_password"]["ingest_token"]
+    assert tokens["for_each"] == "${toset(var.clusters)}"
+    parameter = root["resource"]["aws_ssm_parameter"]["ingest_tokens"]
+    # Terraform owns the value, so a new cluster's token reaches it ...
+    assert "lifecycle" not in parameter
+    # ... as token=cluster for every cluster, which ingest reads as each token's cluster.
+    value = parameter["value"]
+    match = re.fullmatch(
+        r'\$\{join\(",", \[for (\w+) in var\.clusters : '
+        r'"\$\{random_password\.ingest_token\[\1\]\.result\}=\$\{\1\}"\]\)\}',
+        value,
+    )
+    assert match, value
+    rendered = ",".join(f"token-{c}={c}" for c in ("prod-eu", "staging"))
+    assert parse_tokens(rendered) == {"token-prod-eu": "prod-eu", "token-staging": "staging"}
+    # The query token's value stays the operator's once written.
+    assert root["resource"]["aws_ssm_parameter"]["query_tokens"]["lifecycle"]
+    for name in ("ingest_tokens", "ingest_urls", "ingest_token", "ingest_url"):
+        assert root["output"][name]["sensitive"] is True, name
+    assert "local.ingest_tokens" in root["output"]["ingest_tokens"]["value"]
+
+
+def test_terraform_cluster_side_names_its_cluster_to_the_watcher(cluster: dict[str, Any]) -> None:
+    from layout.keys import is_dns_label
+
+    variable = cluster["variable"]["cluster"]
+    assert variable["default"] == ""
+    pattern = _hcl_regex(variable["validation"][0]["condition"])
+    for name in ("prod-eu", "Prod", "x" * 64):
+        assert bool(pattern.fullmatch(name)) == is_dns_label(name), name
+    assert '["--cluster", var.cluster]' in cluster["locals"]["watcher_args"]
+    # Tekton drops an event it is refused (403 is not retried): its sink carries no claim.
+    assert "cluster" not in cluster["locals"]["sink_url"]
+
+
 # -- S3 requests per function, observed ----------------------------------------------------
 #
 # Each function runs its real code against the moto server under credentials of its own, as

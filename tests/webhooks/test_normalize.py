@@ -312,3 +312,12 @@ def test_normalize_event_fields_and_received_at_in_utc():
         "dev.tekton.event.taskrun.started.v1",
     )
     assert row["received_at"] == NOW and row["received_at"].tzinfo == UTC
+
+
+def test_normalize_cluster_is_what_the_caller_passes_never_the_object():
+    obj = minimal()
+    obj["metadata"]["labels"] = {"cluster": "from-a-label"}
+    obj["metadata"]["clusterName"] = "from-metadata"  # a field older Kubernetes had
+    assert norm(obj)["cluster"] == "default"
+    assert norm(obj, cluster="prod-eu")["cluster"] == "prod-eu"
+    assert as_table([norm(obj, cluster="prod-eu")]).column("cluster").to_pylist() == ["prod-eu"]

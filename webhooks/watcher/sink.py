@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import urllib3
 
@@ -125,13 +125,16 @@ class SnapshotQueue:
 
 
 class Sink:
-    """POST /v1/snapshots and PUT /v1/logs/... on the ingest service at `url`."""
+    """POST /v1/snapshots and PUT /v1/logs/... on the ingest service at `url`. With
+    `cluster`, snapshots say which cluster they come from (`?cluster=`); ingest refuses
+    them (403, retried until an operator fixes it) when the token belongs to another."""
 
     def __init__(
         self,
         url: str,
         token: str | None = None,
         *,
+        cluster: str | None = None,
         timeout: float = 30.0,
         backoff: Backoff = Backoff(),
         metrics: WatchMetrics | None = None,
@@ -142,13 +145,18 @@ class Sink:
         self.metrics = metrics or WatchMetrics()
         self.log = log or ActionLog()
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._snapshots_path = "/v1/snapshots" + (
+            "?" + urlencode({"cluster": cluster}) if cluster else ""
+        )
         self._http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(timeout, 10.0), read=timeout), retries=False
         )
 
     def post_snapshots_once(self, objects: list[dict]) -> dict:
         body = json.dumps({"items": objects}, separators=(",", ":")).encode()
-        return self._request("POST", "/v1/snapshots", body, {"Content-Type": "application/json"})
+        return self._request(
+            "POST", self._snapshots_path, body, {"Content-Type": "application/json"}
+        )
 
     def put_log_once(
         self, namespace: str, uid: str, step: str, body: bytes | Iterable[bytes]

@@ -75,9 +75,9 @@
     return pairs;
   }
 
-  /* Suggestions for the namespace and pipeline boxes, from what the token may read. */
+  /* Suggestions for the cluster, namespace and pipeline boxes, from what the token may read. */
   async function fillSuggestions() {
-    for (const [group, id, kind] of [["namespace", "namespaces", ""], ["pipeline", "pipelines", "PipelineRun"]]) {
+    for (const [group, id, kind] of [["cluster", "clusters", ""], ["namespace", "namespaces", ""], ["pipeline", "pipelines", "PipelineRun"]]) {
       const list = document.getElementById(id);
       if (!list) continue;
       try {
@@ -117,14 +117,14 @@
     try {
       body = await getJson("/v1/runs?" + params.toString());
     } catch (err) {
-      tbody.replaceChildren(h("tr", { class: "placeholder" }, h("td", { colspan: 7 }, "No runs to show.")));
+      tbody.replaceChildren(h("tr", { class: "placeholder" }, h("td", { colspan: 8 }, "No runs to show.")));
       showNotice(err);
       return;
     }
     const keep = params.toString();
     if (!body.runs.length) {
       const filtered = [...params.keys()].some((k) => k !== "page_token");
-      tbody.replaceChildren(h("tr", { class: "placeholder" }, h("td", { colspan: 7 },
+      tbody.replaceChildren(h("tr", { class: "placeholder" }, h("td", { colspan: 8 },
         filtered ? "No runs match these filters." : "No runs archived yet.")));
     } else {
       const now = Date.now();
@@ -137,6 +137,7 @@
           h("td", { class: "name" }, h("a", { href }, run.name || run.uid),
             run.reason && run.reason !== run.status ? h("div", { class: "sub" }, run.reason) : null),
           h("td", {}, run.kind),
+          h("td", {}, run.cluster),
           h("td", {}, run.namespace),
           h("td", {}, owner || "—", sub && sub !== owner ? h("div", { class: "sub" }, sub) : null),
           h("td", { title: F.formatTimestamp(run.created_at) }, F.relativeTime(run.created_at, now)),
@@ -201,11 +202,12 @@
     const failedStep = (run.steps || []).find((s) => s.exit_code !== null && s.exit_code !== undefined && s.exit_code !== 0);
 
     const head = h("div", { class: "run-head" },
-      h("div", {}, h("p", { class: "eyebrow" }, run.kind + " · " + run.namespace),
+      h("div", {}, h("p", { class: "eyebrow" }, run.kind + " · " + run.cluster + " / " + run.namespace),
         h("h1", {}, run.name)),
       statusPill(run.status));
     const details = h("dl", { class: "facts" },
       field("Status", run.reason && run.reason !== run.status ? run.status + " (" + run.reason + ")" : run.status),
+      field("Cluster", run.cluster),
       field("Pipeline", run.pipeline),
       run.kind === "PipelineRun" ? null : field("Task", run.task || run.pipeline_task),
       run.kind === "PipelineRun" ? null : field("PipelineRun", run.pipeline_run),

@@ -260,6 +260,42 @@ def test_watcher_into_real_ingest_archives_runs_and_logs(kube, local_store, tmp_
     }
 
 
+def test_watcher_names_its_cluster_and_ingest_holds_it_to_the_token(kube, local_store, tmp_path):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tests.helpers.apps import app_for, close_writer
+    from tests.helpers.apps import runs as stored_runs
+
+    app = app_for(local_store, RUNLAKE_INGEST_TOKENS="s3cret=prod-eu")
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    first, second = demo_runs(12)[:6], demo_runs(12, seed=12)[:6]
+    try:
+        add_with_pods(kube, first)
+        with watching(kube, f"http://127.0.0.1:{port}", tmp_path, cluster="prod-eu"):
+            wait_for(lambda: all_archived(kube, first), "every finished run archived")
+        stored = {r["uid"]: r["cluster"] for r in stored_runs(local_store, "uid, cluster")}
+        assert stored == {r["metadata"]["uid"]: "prod-eu" for r in first}
+        # A watcher that says it is staging while holding prod-eu's token is refused (403),
+        # and keeps retrying, so nothing is filed under the wrong cluster or marked archived.
+        add_with_pods(kube, second)
+        with watching(kube, f"http://127.0.0.1:{port}", tmp_path, cluster="staging") as h:
+            wait_for(lambda: any("403" in a["error"] for a in h.actions("sink_retry")), "a refusal")
+    finally:
+        server.shutdown()
+        close_writer(app)
+    assert not any(
+        archived(kube.get(r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]))
+        for r in second
+    )
+    assert {r["uid"] for r in stored_runs(local_store, "uid")} == {
+        r["metadata"]["uid"] for r in first
+    }
+
+
 def test_watcher_container_never_started_is_unavailable_others_archived(kube, sink, tmp_path):
     run = next(
         r
@@ -301,6 +337,8 @@ def test_watch_command_archives_serves_metrics_and_stops_on_sigterm(kube, sink, 
             str(kube.write_kubeconfig(tmp_path / "kubeconfig")),
             "--metrics-port",
             str(port),
+            "--cluster",
+            "prod-eu",
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -316,6 +354,8 @@ def test_watch_command_archives_serves_metrics_and_stops_on_sigterm(kube, sink, 
     assert proc.returncode == 0
     actions = [json.loads(line)["action"] for line in stderr.splitlines()]
     assert actions[0] == "watch_started" and actions[-1] == "watch_stopped"
+    assert json.loads(stderr.splitlines()[0])["cluster"] == "prod-eu"
+    assert sink.clusters and set(sink.clusters) == {"prod-eu"}
     assert actions.count("run_archived") == len(finished(runs))
     assert 'runlake_watch_runs_archived_total{kind="TaskRun"}' in metrics
 
