@@ -37,6 +37,7 @@ from layout.duck import httpfs_path, sql_string
 from layout.evolution import LayoutError, check_layout
 from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql
 from layout.logs import SizeCache, list_logs
+from layout.schema import SNAPSHOT_SCHEMA
 from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
 from query.scope import Readable
@@ -71,6 +72,7 @@ __all__ = [
     "SqlTimeout",
     "StoreError",
     "httpfs_path",
+    "json_row_sql",
     "jsonable",
 ]
 
@@ -562,6 +564,29 @@ def _confine(con: duckdb.DuckDBPyConnection, readable: Readable) -> None:
             con.execute(
                 f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} WHERE false'
             )
+
+
+def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) -> str:
+    """A DuckDB expression rendering these columns of a row as one JSON object text, exactly
+    as `jsonable` would render their values (timestamps RFC 3339 in UTC with Z, microseconds
+    only when there are any; maps as objects; non-finite numbers as null), so a page of runs
+    becomes JSON in DuckDB instead of value by value in Python."""
+    fields = []
+    for name in columns:
+        kind = schema.field(name).type
+        column = f'"{name}"'
+        if pa.types.is_timestamp(kind):
+            value = (
+                f"CASE WHEN {column} IS NULL THEN NULL WHEN microsecond({column}) % 1000000"
+                f" = 0 THEN strftime({column}, '%Y-%m-%dT%H:%M:%SZ') ELSE strftime("
+                f"{column}, '%Y-%m-%dT%H:%M:%S.%fZ') END"
+            )
+        elif pa.types.is_floating(kind):
+            value = f"CASE WHEN isfinite({column}) THEN {column} END"
+        else:
+            value = column
+        fields.append(f"{sql_string(name)}: {value}")
+    return "CAST(to_json({" + ", ".join(fields) + "}) AS VARCHAR)"
 
 
 def jsonable(value: Any) -> Any:
