@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from layout import duck
 from layout.evolution import ensure_layout
-from layout.inbox import list_inbox, read_json_sql
+from layout.inbox import list_inbox, read_json_sql, spooled
 from layout.latest import latest_rank_sql
 from layout.lease import Lease
 from layout.schema import TABLE_SCHEMA
@@ -175,9 +175,17 @@ class Materializer:
     def _read(
         self, db: duckdb.DuckDBPyConnection, infos: list[ObjectInfo], report: CycleReport
     ) -> None:
-        uris = [self.store.uri(info.key) for info in infos]
         try:
-            db.execute(f"CREATE OR REPLACE TEMP TABLE arrived AS {read_json_sql('?')}", [uris])
+            with spooled(self.store, infos) as spool:
+                if spool is None:
+                    db.execute(
+                        f"CREATE OR REPLACE TEMP TABLE arrived AS {read_json_sql('?')} LIMIT 0",
+                        [[]],
+                    )
+                else:
+                    db.execute(
+                        f"CREATE OR REPLACE TEMP TABLE arrived AS {read_json_sql('?')}", [spool]
+                    )
         except duckdb.IOException as exc:
             raise StoreError(f"cannot read the inbox: {_first_line(exc)}") from exc
         except duckdb.Error as exc:

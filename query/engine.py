@@ -35,7 +35,7 @@ import pyarrow as pa
 from layout import duck
 from layout.duck import httpfs_path, sql_string
 from layout.evolution import LayoutError, check_layout
-from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql
+from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql, spooled
 from layout.logs import SizeCache, list_logs
 from layout.schema import SNAPSHOT_SCHEMA
 from layout.store import ObjectInfo, Store, StoreError
@@ -126,7 +126,8 @@ class Engine:
         self._picture = _Picture(
             {p: TableState(p, -1, ()) for p in (RUNS, SNAPSHOTS, INDEX)}, frozenset()
         )
-        self._inbox: dict[str, ObjectInfo] = {}  # uri -> object, of the rows in _inbox_rows
+        self._inbox: dict[str, ObjectInfo] = {}  # key -> object, of the rows in _inbox_rows
+        self._loader: duckdb.DuckDBPyConnection | None = None  # parses inbox spools
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
 
@@ -233,6 +234,9 @@ class Engine:
                 self._db.close()
                 self._db = None
                 self._inbox = {}
+            if self._loader is not None:
+                self._loader.close()
+                self._loader = None
 
     # -- running ----------------------------------------------------------------------
 
@@ -333,10 +337,10 @@ class Engine:
     def _sync(self, db: duckdb.DuckDBPyConnection) -> None:
         """Look at the store (the inbox first, then the tables) and, if anything changed,
         bring the engine's tables and shared views up to date in one transaction."""
-        listed = {self.store.uri(info.key): info for info in list_inbox(self.store)}
+        listed = {info.key: info for info in list_inbox(self.store)}
         states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
-        gone = [uri for uri in self._inbox if uri not in listed]
-        new = [uri for uri in listed if uri not in self._inbox]
+        gone = [key for key in self._inbox if key not in listed]
+        new = [key for key in listed if key not in self._inbox]
         old = self._picture
         if not gone and not new and all(states[p].version == old.states[p].version for p in states):
             return
@@ -346,7 +350,7 @@ class Engine:
             if gone:
                 cursor.execute(f"DELETE FROM {INBOX_ROWS} WHERE list_contains(?, _file)", [gone])
             if new:
-                _load_inbox(cursor, new, states[INDEX])
+                self._load_inbox(cursor, [listed[key] for key in new], states[INDEX])
             partitions = frozenset(
                 tuple(row)
                 for row in cursor.execute(
@@ -365,10 +369,57 @@ class Engine:
             raise
         finally:
             cursor.close()
-        for uri in gone:
-            del self._inbox[uri]
-        self._inbox.update({uri: listed[uri] for uri in new})
+        for key in gone:
+            del self._inbox[key]
+        self._inbox.update({key: listed[key] for key in new})
         self._picture = picture
+
+    def _load_inbox(
+        self, cursor: duckdb.DuckDBPyConnection, infos: list[ObjectInfo], index: TableState
+    ) -> None:
+        """Insert the rows of these inbox objects, each in its run's partition: the uid
+        index's for a run already stored, the inbox's for one seen there before, else that of
+        its first snapshot here. The objects are parsed as one spool by a connection of the
+        engine's own (the sandboxed one reads nothing outside the store)."""
+        if self._loader is None:
+            self._loader = duckdb.connect(
+                config={"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+            )
+            self._loader.execute("SET TimeZone = 'UTC'")
+        with spooled(self.store, infos) as spool:
+            arrived = self._loader.execute(read_json_sql("?"), [spool]).to_arrow_table()
+        if arrived.num_rows == 0:
+            return
+        known = (
+            f"SELECT {INDEX_COLUMNS} FROM read_parquet(?)"
+            if index.files
+            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date "
+            "WHERE false"
+        )
+        params: list[Any] = [[f.uri for f in index.files]] if index.files else []
+        cursor.register("_arrived", arrived)
+        try:
+            cursor.execute(
+                f"""
+                INSERT INTO {INBOX_ROWS} BY NAME
+                WITH arrived AS (SELECT * FROM _arrived),
+                     placed AS (
+                        SELECT uid, kind, date FROM ({known})
+                        WHERE uid IN (SELECT uid FROM arrived)
+                        UNION ALL
+                        SELECT uid, any_value(kind), any_value(date) FROM {INBOX_ROWS}
+                        WHERE uid IN (SELECT uid FROM arrived) GROUP BY uid)
+                SELECT a.* EXCLUDE (kind), coalesce(p.kind, a.kind) AS kind,
+                       coalesce(p.date, first_value(strftime(coalesce(a.created_at,
+                           a.received_at), '%Y-%m-%d')) OVER (PARTITION BY a.uid ORDER BY
+                           a.created_at IS NULL, a.received_at, a.event_id)) AS date
+                FROM arrived a LEFT JOIN (SELECT uid, any_value(kind) AS kind,
+                                                 any_value(date) AS date
+                                          FROM placed GROUP BY uid) p ON p.uid = a.uid""",
+                params,
+            )
+        finally:
+            cursor.unregister("_arrived")
 
     # -- setting up -------------------------------------------------------------------
 
@@ -443,36 +494,6 @@ class Engine:
             raise
         finally:
             cursor.close()
-
-
-def _load_inbox(cursor: duckdb.DuckDBPyConnection, uris: list[str], index: TableState) -> None:
-    """Insert the rows of these inbox objects, each in its run's partition: the uid index's
-    for a run already stored, the inbox's for one seen there before, else that of its first
-    snapshot here."""
-    known = (
-        f"SELECT {INDEX_COLUMNS} FROM read_parquet(?)"
-        if index.files
-        else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date WHERE false"
-    )
-    params: list[Any] = [uris] + ([[f.uri for f in index.files]] if index.files else [])
-    cursor.execute(
-        f"""
-        INSERT INTO {INBOX_ROWS} BY NAME
-        WITH arrived AS ({read_json_sql("?")}),
-             placed AS (
-                SELECT uid, kind, date FROM ({known}) WHERE uid IN (SELECT uid FROM arrived)
-                UNION ALL
-                SELECT uid, any_value(kind), any_value(date) FROM {INBOX_ROWS}
-                WHERE uid IN (SELECT uid FROM arrived) GROUP BY uid)
-        SELECT a.* EXCLUDE (kind), coalesce(p.kind, a.kind) AS kind,
-               coalesce(p.date, first_value(strftime(coalesce(a.created_at, a.received_at),
-                   '%Y-%m-%d')) OVER (PARTITION BY a.uid ORDER BY a.created_at IS NULL,
-                   a.received_at, a.event_id)) AS date
-        FROM arrived a LEFT JOIN (SELECT uid, any_value(kind) AS kind,
-                                         any_value(date) AS date
-                                  FROM placed GROUP BY uid) p ON p.uid = a.uid""",
-        params,
-    )
 
 
 def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
