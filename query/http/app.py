@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 
 from layout import settings
-from query.http import logs, openapi, results, runs, sql, summary, web
+from query.http import external_logs, logs, openapi, results, runs, sql, summary, web
 from service.errors import register_error_handlers
 
 health = Blueprint("query_health", __name__)
@@ -27,6 +27,8 @@ QUERY_BLUEPRINTS = (
     summary.blueprint,
     logs.blueprint,
     results.blueprint,
+    results.routing,
+    external_logs.blueprint,
     web.blueprint,
 )
 
