@@ -601,9 +601,10 @@ class _Translator:
                 parts.append(n)
 
         flatten(node)
-        values = [self.expr(part) for part in parts]
-        if not any(v.type == STRING for v in values):
+        probe = _Translator(self.source, self.scope, Params())  # types only, no parameters
+        if not any(probe.expr(part).type == STRING for part in parts):
             return None
+        values = [self.expr(part) for part in parts]
         for part, value in zip(parts, values, strict=True):
             if value.type not in (STRING, DYN):
                 raise self.no_overload(part, "_+_", STRING, value.type)
