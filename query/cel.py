@@ -361,6 +361,18 @@ class _Translator:
         message = f"found no matching overload for '{name}' applied to '{shown}'"
         return self.compile_error(node, message)
 
+    def check_names(self, tree: Node) -> None:
+        """cel-go's checker sees every name before anything is translated: all undeclared
+        ones are refused together, as it words them."""
+        errors = []
+        for node, name in _names(tree):
+            known = name in self.scope.variables or name in self.scope.constants
+            if not known and not (isinstance(node, Call) and name in _STANDARD):
+                errors.append(self.compile_error(node, _undeclared(name)))
+        if errors:
+            details = [str(e).removeprefix("error compiling CEL filters: ") for e in errors]
+            raise CelError("error compiling CEL filters: " + "\n".join(details))
+
     # -- expressions
 
     def boolean(self, node: Node) -> Sql:
@@ -430,7 +442,7 @@ class _Translator:
             return replace(scope.variables[node.name], path=())
         if node.name in scope.constants:
             return self.materialize(scope.constants[node.name])
-        raise self.compile_error(node, f"undeclared reference to '{node.name}' (in container '')")
+        raise self.compile_error(node, _undeclared(node.name))
 
     def select(self, node: Select, base: Sql) -> Sql:
         if base.type == SUMMARY:
@@ -615,7 +627,7 @@ class _Translator:
     def call(self, node: Call) -> Sql:
         name, args = node.name, node.args
         if name not in _STANDARD:
-            raise self.compile_error(node, f"undeclared reference to '{name}' (in container '')")
+            raise self.compile_error(node, _undeclared(name))
         if name in _MACROS:
             raise self.unsupported(node, "statement")
         if node.target is None and name == "timestamp":
@@ -692,6 +704,35 @@ class _Translator:
         return Sql(f"(json_extract({self.scope.data.column}, {pointer}) IS NOT NULL)", BOOL)
 
 
+def _undeclared(name: str) -> str:
+    return f"undeclared reference to '{name}' (in container '')"
+
+
+def _names(node: Node) -> list[tuple[Node, str]]:
+    """The free names of a tree, in order: identifiers (the first of a dotted chain) and
+    global functions. A macro's own variables (`c` in `exists(c, ...)`) are not free; only
+    its target is looked at."""
+    if isinstance(node, Ident):
+        return [(node, node.name)]
+    if isinstance(node, Select):
+        return _names(node.operand)
+    if isinstance(node, Index):
+        return _names(node.operand) + _names(node.index)
+    if isinstance(node, Call):
+        found = [] if node.target is not None else [(node, node.name)]
+        if node.name in _MACROS or node.name == "has":
+            return found + (_names(node.target) if node.target is not None else [])
+        target = _names(node.target) if node.target is not None else []
+        return found + target + [n for arg in node.args for n in _names(arg)]
+    if isinstance(node, Unary):
+        return _names(node.operand)
+    if isinstance(node, Binary):
+        return _names(node.left) + _names(node.right)
+    if isinstance(node, ListLit):
+        return [n for item in node.items for n in _names(item)]
+    return []
+
+
 def _first_name(node: Node) -> str:
     while isinstance(node, (Select, Index)):
         node = node.operand
@@ -707,7 +748,9 @@ def translate(text: str | None, scope: Scope, params: Params) -> str:
         tree = parse(text)
     except CelError as exc:
         raise CelError(f"error compiling CEL filters: {exc}") from None
-    return _Translator(text, scope, params).boolean(tree).text
+    translator = _Translator(text, scope, params)
+    translator.check_names(tree)
+    return translator.boolean(tree).text
 
 
 def record_types(text: str | None) -> frozenset[str] | None:
