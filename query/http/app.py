@@ -27,7 +27,6 @@ QUERY_BLUEPRINTS = (
     summary.blueprint,
     logs.blueprint,
     results.blueprint,
-    results.routing,
     external_logs.blueprint,
     web.blueprint,
 )

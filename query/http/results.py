@@ -18,7 +18,8 @@ Answers leave out empty fields (an empty list is `{}`, the last page has no
 `next_page_token`), as protojson does. Errors are grpc-gateway's `{"code", "message"}` with
 upstream's codes: 400/3 bad input, 401/16 no token, a refused token or a namespace the token
 may not read (Results never answers 403), 404/5 unknown (also any unknown path below
-/apis/results.tekton.dev/), 501/12 a method a path does not serve, 503/14 store down.
+/apis/results.tekton.dev/), 405/12 a method a path does not serve (Results: HTTP 501),
+503/14 store down.
 A log is text; an error before its first byte is `{"error": {"code", "message"}}`, as
 grpc-gateway sends for a streaming call.
 
@@ -38,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from layout.store import StoreError
 from query import paging
@@ -70,12 +71,11 @@ from query.http.results_sql import (
     results_cte,
 )
 from query.logs import LogNotFound, results_log, run_log_parts
-from service.errors import RETRY_AFTER_S, ApiError
+from service.errors import RETRY_AFTER_S, ApiError, http_error_response
 
 API = "/apis/results.tekton.dev"
 PREFIX = f"{API}/v1alpha2/parents"
 blueprint = Blueprint("results_api", __name__, url_prefix=PREFIX)
-routing = Blueprint("results_api_routing", __name__, url_prefix=API)
 
 DEFAULT_PAGE_SIZE = 50
 MIN_PAGE_SIZE, MAX_PAGE_SIZE = 5, 10000
@@ -83,7 +83,19 @@ ANY = "-"
 _NAME = re.compile(r"[a-z0-9_-]{1,63}")
 
 # HTTP status -> gRPC code, as grpc-gateway maps them the other way.
-GRPC_CODES = {400: 3, 401: 16, 404: 5, 409: 6, 413: 8, 429: 8, 500: 13, 501: 12, 503: 14, 504: 4}
+GRPC_CODES = {
+    400: 3,
+    401: 16,
+    404: 5,
+    405: 12,
+    409: 6,
+    413: 8,
+    429: 8,
+    500: 13,
+    501: 12,
+    503: 14,
+    504: 4,
+}
 
 
 class StreamError(ApiError):
@@ -123,16 +135,18 @@ def _unexpected(exc: Exception) -> Response:
     return grpc_error(503, "internal error; retry later", {"Retry-After": str(RETRY_AFTER_S)})
 
 
-@routing.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def _no_route(rest: str) -> Response:
-    """Any path below /apis/results.tekton.dev/ that no route serves, as grpc-gateway's mux
-    answers it: 501 for a path served with another method, else 404."""
-    adapter = current_app.url_map.bind("")
-    try:
-        adapter.match(request.path, method="GET")
-    except (NotFound, MethodNotAllowed):
-        return grpc_error(404, "Not Found")
-    return grpc_error(501, "Method Not Allowed", {"Allow": "GET, HEAD"})
+@blueprint.app_errorhandler(NotFound)
+@blueprint.app_errorhandler(MethodNotAllowed)
+def _no_route(exc: HTTPException) -> Response:
+    """A path below /apis/results.tekton.dev/ that no route serves, as grpc-gateway's mux
+    answers it: 404 `Not Found` (code 5), or for a method the path does not serve code 12
+    (as 405 with Allow; grpc-gateway sends HTTP 501). Other paths keep the service's shape."""
+    if not request.path.startswith(API + "/"):
+        return http_error_response(exc)
+    if isinstance(exc, MethodNotAllowed):
+        allow = ", ".join(exc.valid_methods or ["GET"])
+        return grpc_error(405, "Method Not Allowed", {"Allow": allow})
+    return grpc_error(404, "Not Found")
 
 
 def _invalid(message: str) -> ApiError:

@@ -14,7 +14,9 @@ NAMESPACE = "default"
 PR, TR, SOLO = "pr-uid-1", "tr-uid-1", "tr-uid-9"
 STEP = "hello"
 # The step's text: 83 bytes, as the Log record's size in the research fixture.
-STEP_TEXT = "hello world!\nthe pipeline says hello\nand the task says hello back\nexit status 1\nbye"
+STEP_TEXT = (
+    "hello world!\nthe pipeline says hello\nand the task says hello back\nexit status 1\nbye"
+)
 assert len(STEP_TEXT.encode()) == 83
 
 

@@ -621,3 +621,105 @@ def test_results_api_bad_names_and_regex_are_invalid_argument(client):
         3,
     )
     assert "filter" in message
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/apis/results.tekton.dev/v1alpha2/parents/ci/results/r/records/x/extra",
+        "/apis/results.tekton.dev/v1alpha2/nothing",
+        "/apis/results.tekton.dev/v1alpha3/parents/ci/results",
+        "/apis/results.tekton.dev/v1alpha2/parents/ci/results/",
+    ],
+)
+def test_results_api_unknown_path_is_grpc_not_found(client, path):
+    assert _grpc_error(client.get(path), 404, 5) == "Not Found"
+
+
+def test_results_api_wrong_method_is_grpc_unimplemented(client):
+    response = client.post(f"{P}/ci/results/-/records", json={})
+    assert _grpc_error(response, 405, 12) == "Method Not Allowed"
+    assert "GET" in response.headers["Allow"]
+    # Outside the Results API the service's own shape stays.
+    assert set(client.get("/v1/nothing").get_json()) == {"error", "errors", "status"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"pageSize": "5"}, 5),
+        ({"page_size": "6"}, 6),
+        ({}, 50),
+        ({"page_size": "0"}, 50),
+    ],
+)
+def test_results_api_takes_proto_and_json_parameter_names(client, params, expected):
+    body = _get(client, "/-/results/-/records", **params)
+    assert len(body["records"]) == expected
+
+
+def test_results_api_camel_case_order_and_token(client):
+    first = _get(client, "/-/results", pageSize=5, orderBy="create_time desc")
+    second = _get(
+        client,
+        "/-/results",
+        pageSize=5,
+        orderBy="create_time desc",
+        pageToken=first["next_page_token"],
+    )
+    times = [r["create_time"] for r in first["results"] + second["results"]]
+    assert (
+        times == sorted(times, reverse=True)
+        and len(set(r["name"] for r in first["results"] + second["results"])) == 10
+    )
+
+
+def test_results_api_repeated_parameter_is_refused(client):
+    response = client.get(f"{P}/-/results/-/records?page_size=5&page_size=6")
+    assert _grpc_error(response, 400, 3) == 'too many values for field "page_size": 5, 6'
+
+
+@pytest.mark.parametrize("field", ["summary.start_time", "summary.end_time"])
+def test_results_api_results_order_by_summary_times(client, field):
+    names, _ = _all_pages(client, "/-/results", "results", order_by=f"{field} desc")
+    body = _get(client, "/-/results", page_size=1000, order_by=f"{field} desc")
+    assert names == [r["name"] for r in body["results"]]
+    key = field.split(".")[1]
+    times = [r["summary"].get(key) for r in body["results"] if "summary" in r]
+    present = [t for t in times if t is not None]
+    assert present == sorted(present, reverse=True)
+    assert times[len(present) :] == [None] * (len(times) - len(present))  # unset ones last
+
+
+def test_results_api_records_order_by_summary_time_is_refused(client):
+    message = _grpc_error(
+        client.get(f"{P}/-/results/-/records", query_string={"order_by": "summary.end_time"}),
+        400,
+        3,
+    )
+    assert message.startswith("summary.end_time: field is unknown")
+    assert "<create_time|update_time> [asc|desc]" in message
+
+
+def test_results_api_fields_keeps_only_the_listed_fields(client, archive):
+    body = _get(
+        client,
+        "/-/results/-/records",
+        page_size=5,
+        filter="data_type == TASK_RUN",
+        fields="records.name, records.data.value.metadata.name,records.data.value.status.podName",
+    )
+    assert set(body) == {"records"}  # next_page_token is not listed
+    for record in body["records"]:
+        assert set(record) == {"name", "data"} and set(record["data"]) == {"value"}
+        value = json.loads(base64.b64decode(record["data"]["value"]))
+        uid = record["name"].rsplit("/", 1)[1]
+        assert value == {
+            "metadata": {"name": archive.objects[uid]["metadata"]["name"]},
+            "status": {"podName": archive.objects[uid]["status"].get("podName")},
+        }
+    result = _get(client, "/-/results", page_size=5, fields="results.summary.status,results.uid")
+    assert all(set(r) <= {"uid", "summary"} for r in result["results"])
+    assert all(set(r.get("summary", {})) <= {"status"} for r in result["results"])
+    summary = _get(client, "/-/results/-/records/summary", fields="summary")
+    assert set(summary) == {"summary"}
