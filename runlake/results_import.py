@@ -40,7 +40,7 @@ from layout.logs import InvalidLog, write_log
 from layout.schema import DEFAULT_CLUSTER
 from layout.store import Store
 
-BATCH = 1000
+BATCH = 5000
 RUN_KINDS = ("TaskRun", "PipelineRun", "CustomRun")
 LOG_TYPES = ("results.tekton.dev/v1alpha3.Log", "results.tekton.dev/v1alpha2.Log")
 REQUIRED_COLUMNS = ("parent", "result_id", "result_name", "id", "name", "type", "data")

@@ -25,7 +25,7 @@ from runlake.cli.common import fails_cleanly, open_configured_store, resolve, st
     help="With --from-results: where Results stored its logs (its volume, or its bucket).",
 )
 @click.option("--logs-s3-endpoint", default=None, help="S3-compatible endpoint of --logs.")
-@click.option("--batch", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--batch", default=5000, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--from-start", is_flag=True, help="Ignore how far an earlier import got.")
 @click.option(
     "--cluster",
