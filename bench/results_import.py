@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import postgres, results_db
 from bench.report import machine
 from layout.store import LocalStore
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
 from runlake.results_import import LogSource, import_results
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -284,7 +284,8 @@ def timestamp_literal(text: str, now: datetime | None = None) -> datetime | str:
     Results' SQL accepts): RFC 3339, `2022/10/30T21:45:00.000Z`, a date alone (midnight),
     a space before the time, `20210202T223732Z`, `02/03/2021` (month first), `Feb 2 2021
     22:37`, `now`, `today`, `yesterday`, `tomorrow`, `epoch`; no zone means UTC. Returns
-    "infinity" or "-infinity" for those. Raises ValueError otherwise."""
+    "infinity" or "-infinity" for those. Raises ValueError otherwise. (Not runlake's own
+    moments, layout.units: this is Results' grammar, so its users' filters carry over.)"""
     value = text.strip()
     special = value.lower()
     if special in ("infinity", "-infinity"):

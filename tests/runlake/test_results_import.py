@@ -26,7 +26,7 @@ from layout.store import LocalStore
 from query.engine import Engine
 from query.http.app import create_app
 from runlake.cli.main import main
-from runlake.demo.generate import demo_step_log, generate
+from runlake.demo import demo_step_log, generate
 from runlake.results_import import source_id
 from tests.helpers import results_upstream as up
 
