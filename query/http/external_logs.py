@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, request
 
 from layout.keys import is_dns_label
-from layout.schema import KINDS
+from layout.schema import KINDS, TASK_RUN
 from layout.store import StoreError
 from query.engine import SqlError
 from query.http.access import readable
@@ -77,7 +77,7 @@ def _step_of(namespace: str, pod: str, container: str, allowed: Readable | None)
     tries: list[Partitions | None] = [None]
     if started is not None:
         day = started.astimezone(UTC).date()
-        tries.insert(0, Partitions((KINDS["TaskRun"],), day - timedelta(days=1), day))
+        tries.insert(0, Partitions((KINDS[TASK_RUN],), day - timedelta(days=1), day))
     for partitions in tries:
         rows = engine.query(sql, [namespace, pod], partitions=partitions)
         if rows:
