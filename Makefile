@@ -40,9 +40,11 @@ $(CHECKOV):
 	.venv-checkov/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
 
 test: $(STAMP) $(CHECKOV)
-	@# The web page's end-to-end test drives Debian's headless chromium.
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	@# The web page's end-to-end test drives Debian's headless chromium; the Results import's
+	@# tests start Debian's PostgreSQL.
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver postgresql)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

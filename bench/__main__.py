@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     if not args.quick:  # its smoke size would overwrite bench/out/listing.json
         _run("bench.listing")
+    for logs in ([], ["--logs"]):
+        records = "2000" if args.quick else ("20000" if logs else "100000")
+        name = "results_import_logs.json" if logs else "results_import.json"
+        _run("bench.results_import", "--records", records, *logs, "--out", str(out_dir / name))
     results = out_dir / "RESULTS.md" if args.quick else report.RESULTS
     report.main(["--out-dir", str(out_dir), "--results", str(results)])
 

@@ -11,6 +11,7 @@ from typing import Any
 from layout.inbox import write_inbox
 from layout.schema import DEFAULT_CLUSTER
 from layout.store import Store
+from webhooks.errors import InvalidInput
 from webhooks.snapshots import objects_to_rows
 
 # Rows per inbox object: large enough that a big import is few objects, small enough that
@@ -44,6 +45,26 @@ def import_objects(
         write_inbox(store, rows)
         written += len(rows)
     return written
+
+
+def import_readable(
+    store: Store, objects: list[Any], source: str = "import", cluster: str = DEFAULT_CLUSTER
+) -> tuple[int, dict[int, list[str]]]:
+    """Archive every object that normalizes, as runs of `cluster`, in one write; the others
+    are returned by their position with their problems, for a caller (moving a whole
+    database) that must keep going and name each object it could not read. Returns (rows
+    written, problems)."""
+    received_at = datetime.now(UTC)
+    rows: list[dict] = []
+    problems: dict[int, list[str]] = {}
+    for index, obj in enumerate(objects):
+        try:
+            rows += objects_to_rows(obj, received_at, source=source, cluster=cluster)
+        except InvalidInput as exc:
+            problems[index] = list(exc.errors)
+    if rows:
+        write_inbox(store, rows)
+    return len(rows), problems
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -3,6 +3,7 @@
 inbox/<writer>-<sortable-id>.ndjson          (layout.inbox)
 logs/<namespace>/<run-uid>/<step>.log.gz
 tables/..., _runlake/...                     (layout.tables, layout.lease)
+_runlake/imports/<source>.json      how far an import from another archive got (resumable)
 """
 
 from __future__ import annotations
@@ -56,3 +57,10 @@ def new_file_id(now_ms: int | None = None) -> str:
     stamp = "".join(_CROCKFORD[(ms >> (5 * i)) & 31] for i in reversed(range(10)))
     rand = "".join(_CROCKFORD[b & 31] for b in secrets.token_bytes(16))
     return f"{writer_name()}-{stamp}{rand}"
+
+
+def import_checkpoint_key(source: str) -> str:
+    """Where `runlake import --from-results` notes how far it got with one database."""
+    if not re.fullmatch(r"[a-z0-9-]{1,80}", source):
+        raise InvalidKeyPart(f"import source {source!r} is not [a-z0-9-]{{1,80}}")
+    return f"_runlake/imports/{source}.json"

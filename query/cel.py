@@ -1,418 +1,98 @@
-"""CEL filters of the Tekton Results API, translated to parameterized DuckDB SQL.
+"""CEL filters of the Tekton Results API, checked as Results' cel-go environments check them
+and translated to parameterized DuckDB SQL as Results' cel2sql translates them.
 
-Tekton Results accepts a `filter` in CEL and translates it to SQL over its PostgreSQL
-tables; this module does the same over runlake's `runs` view, for the subset Results
-supports: `== != < <= > >= in ! && ||`, `startsWith`, `endsWith`, `contains`, `matches`,
-`timestamp()`, string/number/bool/null literals and lists. Anything else (arithmetic,
-`?:`, map literals, `size()`, `duration()`, macros, ...) raises CelError naming the construct,
-so a filter is either translated faithfully or refused, never half-applied.
+Three environments (tektoncd/results pkg/api/server/cel/env.go and records.go):
 
-User text never reaches the SQL: every literal becomes a `$n` parameter, and field names
-only select among SQL expressions written here. Like Results, a comparison with a field
-the object lacks is NULL, so the row does not match (negated or not).
+- RESULTS: `parent`, `cluster` (runlake's own: one archive holds many clusters), `uid`,
+  `annotations` (map), `summary` (record, type, start_time,
+  end_time, status, annotations), `create_time`, `update_time`; constants PIPELINE_RUN,
+  TASK_RUN and the status enum UNKNOWN, SUCCESS, FAILURE, TIMEOUT, CANCELLED (ints).
+- RECORDS: `parent`, `cluster`, `result_name`, `name` (the short record name), `data_type`, `data`
+  (dyn: the stored object); constants PIPELINE_RUN and TASK_RUN.
+- LOGS (the logs list): `name` (the full record name), `data_type`, `data` (a Log).
 
-Pure logic: no I/O.
+What cel2sql translates is translated: `! && || == != < <= > >= in`, `+` (CONCAT for
+strings), `- * / %` on numbers, `startsWith`, `endsWith`, `contains`, `matches`, `getDate`,
+`getDayOfMonth`, `getDayOfWeek`, `getDayOfYear`, `getFullYear`, `timestamp()`, literals
+and lists. What cel-go's checker refuses (an undeclared name, no matching overload, a filter
+that is not boolean) and what cel2sql refuses (`size`, `duration`, `getHours`, `?:`, macros,
+...) is refused, with upstream's message. A `data` field is text, as in Results' SQL: a
+field the object lacks is NULL, so neither a condition nor its negation matches that row.
+
+Where Results' SQL fails at run time (and Results answers an empty list), this module gives
+what the expression means in CEL instead: a data field compared with a number or a boolean,
+`has()`, `k in map`, a map value compared with `!=`, quotes inside strings; a filter that
+is not boolean is refused (README, Tekton Results API, lists each difference).
+
+User text never reaches the SQL: every literal becomes a `$n` parameter, and names only
+select among SQL expressions written here. Pure logic: no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from layout.schema import CANCELLED, FAILED, PIPELINE_RUN, SUCCEEDED, TASK_RUN, TIMED_OUT
+from query.cel_parse import (
+    MAX_FILTER_CHARS,
+    Binary,
+    Call,
+    CelError,
+    Ident,
+    Index,
+    ListLit,
+    Lit,
+    Node,
+    Select,
+    Unary,
+    parse,
+)
 
-__all__ = ["RECORDS", "RESULTS", "CelError", "Params", "Scope", "parse", "translate"]
+__all__ = [
+    "LOGS",
+    "LOG_TYPES",
+    "MAX_FILTER_CHARS",
+    "RECORDS",
+    "RESULTS",
+    "STATUS_NAMES",
+    "CelError",
+    "Params",
+    "Scope",
+    "parse",
+    "record_types",
+    "translate",
+]
 
-MAX_FILTER_CHARS = 8192
-MAX_DEPTH = 64
-
-# RecordSummary.Status, by name and number; runlake's `status` column to its name.
+# RecordSummary.Status by number (resources.proto).
 STATUS_NAMES = ("UNKNOWN", "SUCCESS", "FAILURE", "TIMEOUT", "CANCELLED")
-_RESULTS_STATUS = {
-    SUCCEEDED: "SUCCESS",
-    FAILED: "FAILURE",
-    TIMED_OUT: "TIMEOUT",
-    CANCELLED: "CANCELLED",
-}
-
-
-def status_sql(column: str = "status") -> str:
-    """The RecordSummary.Status name of a `status` column, in SQL."""
-    cases = " ".join(f"WHEN '{ours}' THEN '{theirs}'" for ours, theirs in _RESULTS_STATUS.items())
-    return f"CASE {column} {cases} ELSE 'UNKNOWN' END"
-
-
-STATUS_SQL = status_sql()
-# Results' CEL constants for data_type and summary.type.
 TYPE_CONSTANTS = {
     "TASK_RUN": f"tekton.dev/v1.{TASK_RUN}",
     "PIPELINE_RUN": f"tekton.dev/v1.{PIPELINE_RUN}",
 }
+LOG_TYPES = frozenset({"results.tekton.dev/v1alpha3.Log", "results.tekton.dev/v1alpha2.Log"})
 
 
-class CelError(ValueError):
-    """A filter that is malformed or outside the supported subset; the message names why."""
+# runlake's `status` column to RecordSummary.Status numbers; anything else is UNKNOWN (0).
+_RESULTS_STATUS = {SUCCEEDED: 1, FAILED: 2, TIMED_OUT: 3, CANCELLED: 4}
 
 
-# -- lexing ------------------------------------------------------------------------------
+def status_sql(column: str = "status") -> str:
+    """The RecordSummary.Status number of a runlake `status` column, in SQL."""
+    cases = " ".join(f"WHEN '{ours}' THEN {number}" for ours, number in _RESULTS_STATUS.items())
+    return f"CASE {column} {cases} ELSE 0 END"
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str  # ident, int, double, string, bytes, op, end
-    value: Any
-    pos: int
+# -- types -------------------------------------------------------------------------------
 
-
-_OPS = (
-    "==",
-    "!=",
-    "<=",
-    ">=",
-    "&&",
-    "||",
-    "<",
-    ">",
-    "!",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    ".",
-    ",",
-    "?",
-    ":",
-    "+",
-    "-",
-    "*",
-    "/",
-    "%",
-)
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(
-    r"0[xX][0-9a-fA-F]+[uU]?|"
-    r"(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|\.[0-9]+"
-    r"(?:[eE][+-]?[0-9]+)?)|[0-9]+[uU]?"
-)
-_ESCAPES = {
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "v": "\v",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "`": "`",
-    "?": "?",
-}
-
-
-def _lex(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-            continue
-        if text.startswith("//", i):  # CEL comments run to the end of the line
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        prefix = re.match(r"[rRbB]{0,2}(?=['\"])", text[i:])
-        if prefix is not None:
-            flags = prefix.group().lower()
-            if "b" in flags:
-                raise CelError(f"bytes literals are not supported (at {i})")
-            value, i = _lex_string(text, i + len(flags), raw="r" in flags)
-            tokens.append(Token("string", value, i))
-            continue
-        number = _NUMBER.match(text, i)
-        if number and (c.isdigit() or c == "." and i + 1 < n and text[i + 1].isdigit()):
-            tokens.append(_number_token(number.group(), i))
-            i = number.end()
-            continue
-        ident = _IDENT.match(text, i)
-        if ident:
-            tokens.append(Token("ident", ident.group(), i))
-            i = ident.end()
-            continue
-        op = next((op for op in _OPS if text.startswith(op, i)), None)
-        if op is None:
-            raise CelError(f"unexpected character {c!r} at {i}")
-        tokens.append(Token("op", op, i))
-        i += len(op)
-    tokens.append(Token("end", None, n))
-    return tokens
-
-
-def _number_token(text: str, pos: int) -> Token:
-    if text[-1] in "uU":
-        text = text[:-1]
-    if text.lower().startswith("0x"):
-        return Token("int", int(text, 16), pos)
-    if any(ch in text for ch in ".eE"):
-        return Token("double", float(text), pos)
-    return Token("int", int(text), pos)
-
-
-def _lex_string(text: str, i: int, raw: bool) -> tuple[str, int]:
-    quote = text[i : i + 3] if text[i : i + 3] in ("'''", '"""') else text[i]
-    start, i = i, i + len(quote)
-    out: list[str] = []
-    while True:
-        if i >= len(text):
-            raise CelError(f"unterminated string starting at {start}")
-        if text.startswith(quote, i):
-            return "".join(out), i + len(quote)
-        c = text[i]
-        if c == "\n" and len(quote) == 1:
-            raise CelError(f"newline in string starting at {start}")
-        if c != "\\" or raw:
-            out.append(c)
-            i += 1
-            continue
-        esc = text[i + 1 : i + 2]
-        if esc in _ESCAPES:
-            out.append(_ESCAPES[esc])
-            i += 2
-        elif esc in ("x", "u", "U"):
-            width = {"x": 2, "u": 4, "U": 8}[esc]
-            digits = text[i + 2 : i + 2 + width]
-            if not re.fullmatch(f"[0-9a-fA-F]{{{width}}}", digits):
-                raise CelError(f"bad \\{esc} escape at {i}")
-            out.append(chr(int(digits, 16)))
-            i += 2 + width
-        elif re.fullmatch(r"[0-3][0-7][0-7]", text[i + 1 : i + 4]):
-            out.append(chr(int(text[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            raise CelError(f"bad escape \\{esc} at {i}")
-
-
-# -- parsing -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lit:
-    value: Any  # str, int, float, bool, None
-
-
-@dataclass(frozen=True)
-class Ident:
-    name: str
-
-
-@dataclass(frozen=True)
-class Select:
-    operand: Any
-    field: str
-
-
-@dataclass(frozen=True)
-class Index:
-    operand: Any
-    index: Any
-
-
-@dataclass(frozen=True)
-class Call:
-    target: Any  # None for a global function
-    name: str
-    args: tuple
-
-
-@dataclass(frozen=True)
-class Unary:
-    op: str
-    operand: Any
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str
-    left: Any
-    right: Any
-
-
-@dataclass(frozen=True)
-class ListLit:
-    items: tuple
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _lex(text)
-        self.i = 0
-        self.depth = 0
-
-    def peek(self, value: str | None = None) -> bool:
-        token = self.tokens[self.i]
-        return token.kind == "op" and (value is None or token.value == value)
-
-    def take(self) -> Token:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
-
-    def expect(self, op: str) -> None:
-        token = self.take()
-        if token.kind != "op" or token.value != op:
-            raise CelError(f"expected {op!r} at {token.pos}, found {_describe(token)}")
-
-    def parse(self) -> Any:
-        node = self.expr()
-        token = self.tokens[self.i]
-        if token.kind != "end":
-            raise CelError(f"unexpected {_describe(token)} at {token.pos}")
-        return node
-
-    def expr(self) -> Any:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise CelError(f"the filter nests deeper than {MAX_DEPTH} levels")
-        node = self.binary(0)
-        if self.peek("?"):
-            raise CelError("the conditional operator ?: is not supported")
-        self.depth -= 1
-        return node
-
-    _LEVELS: tuple[tuple[str, ...], ...] = (
-        ("||",),
-        ("&&",),
-        ("==", "!=", "<", "<=", ">", ">=", "in"),
-        ("+", "-"),
-        ("*", "/", "%"),
-    )
-
-    def binary(self, level: int) -> Any:
-        if level == len(self._LEVELS):
-            return self.unary()
-        node = self.binary(level + 1)
-        while True:
-            token = self.tokens[self.i]
-            ops = self._LEVELS[level]
-            is_op = (
-                token.kind == "op"
-                and token.value in ops
-                or token.kind == "ident"
-                and token.value == "in"
-                and "in" in ops
-            )
-            if not is_op:
-                return node
-            self.i += 1
-            node = Binary(token.value, node, self.binary(level + 1))
-
-    def unary(self) -> Any:
-        if self.peek("!") or self.peek("-"):
-            op = self.take().value
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise CelError(f"the filter nests deeper than {MAX_DEPTH} levels")
-            operand = self.unary()
-            self.depth -= 1
-            if op == "-" and isinstance(operand, Lit) and type(operand.value) in (int, float):
-                return Lit(-operand.value)
-            return Unary(op, operand)
-        return self.member()
-
-    def member(self) -> Any:
-        node = self.primary()
-        while True:
-            if self.peek("."):
-                self.i += 1
-                token = self.take()
-                if token.kind != "ident":
-                    raise CelError(f"expected a field name at {token.pos}")
-                if self.peek("("):
-                    node = Call(node, token.value, self.args())
-                else:
-                    node = Select(node, token.value)
-            elif self.peek("["):
-                self.i += 1
-                index = self.expr()
-                self.expect("]")
-                node = Index(node, index)
-            else:
-                return node
-
-    def args(self) -> tuple:
-        self.expect("(")
-        items = []
-        while not self.peek(")"):
-            items.append(self.expr())
-            if not self.peek(")"):
-                self.expect(",")
-        self.expect(")")
-        return tuple(items)
-
-    def primary(self) -> Any:
-        token = self.take()
-        if token.kind in ("string", "int", "double"):
-            return Lit(token.value)
-        if token.kind == "ident":
-            if token.value in ("true", "false"):
-                return Lit(token.value == "true")
-            if token.value == "null":
-                return Lit(None)
-            if self.peek("("):
-                return Call(None, token.value, self.args())
-            return Ident(token.value)
-        if token.kind == "op" and token.value == "(":
-            node = self.expr()
-            self.expect(")")
-            return node
-        if token.kind == "op" and token.value == "[":
-            items = []
-            while not self.peek("]"):
-                items.append(self.expr())
-                if not self.peek("]"):
-                    self.expect(",")
-            self.expect("]")
-            return ListLit(tuple(items))
-        if token.kind == "op" and token.value == "{":
-            raise CelError("map and message literals {...} are not supported")
-        if token.kind == "op" and token.value == ".":
-            raise CelError("leading-dot identifiers are not supported")
-        raise CelError(f"unexpected {_describe(token)} at {token.pos}")
-
-
-def _describe(token: Token) -> str:
-    return "the end of the filter" if token.kind == "end" else repr(token.value)
-
-
-def parse(text: str) -> Any:
-    """The syntax tree of a CEL expression. Raises CelError."""
-    if len(text) > MAX_FILTER_CHARS:
-        raise CelError(f"the filter is longer than {MAX_FILTER_CHARS} characters")
-    return _Parser(text).parse()
-
-
-# -- translating -------------------------------------------------------------------------
-
-# Types of translated expressions. JSON is a leaf read from the stored object: text whose
-# type is only known from what it is compared with. MAP is a DuckDB MAP(VARCHAR, VARCHAR);
-# JSONMAP a JSON object held as text.
-STRING, NUMBER, BOOL, TIMESTAMP, JSON, MAP, JSONMAP, STATUS, NULL = (
-    "string",
-    "number",
-    "bool",
-    "timestamp",
-    "json",
-    "map",
-    "jsonmap",
-    "status",
-    "null",
-)
+# CEL's names, as cel-go prints them in its messages.
+STRING, INT, DOUBLE, BOOL = "string", "int", "double", "bool"
+TIMESTAMP, NULL, DYN = "google.protobuf.Timestamp", "null_type", "dyn"
+MAP, SUMMARY, LIST = "map(string, string)", "tekton.results.v1alpha2.RecordSummary", "list"
+_NUMBERS = (INT, DOUBLE)
 
 
 @dataclass(frozen=True)
@@ -421,6 +101,9 @@ class Sql:
     type: str
     literal: Any = None  # the Python value when the expression is a literal
     is_literal: bool = False
+    moment: str | None = None  # DYN: a TIMESTAMPTZ column holding the same instant
+    path: tuple = ()  # DYN: the path below `data`
+    key: Any = None  # a map lookup: the key (for Results' `m["k"] == "v"` form)
 
 
 class Params:
@@ -435,342 +118,679 @@ class Params:
 
 
 @dataclass(frozen=True)
+class Data:
+    """How `data.*` reads: the JSON column, and columns that hold some of its fields."""
+
+    column: str
+    scalars: Mapping[tuple, str] = field(default_factory=dict)  # path -> VARCHAR column
+    moments: Mapping[tuple, str] = field(default_factory=dict)  # path -> TIMESTAMPTZ column
+    maps: Mapping[tuple, str] = field(default_factory=dict)  # path -> MAP(VARCHAR, VARCHAR)
+    schema: Mapping[tuple, str] | None = None  # known paths and their types (a Log), or any
+
+
+@dataclass(frozen=True)
 class Scope:
-    """What a filter may name: `resolve(path, params)` gives the SQL of a field path such as
-    ("data", "metadata", "labels", "app"), or None for an unknown one."""
-
     name: str
-    resolve: Callable[[tuple, Params], Sql | None]
-    known: str  # the fields, for the error message
+    variables: Mapping[str, Sql]
+    constants: Mapping[str, Sql]
+    messages: Mapping[str, Mapping[str, Sql]] = field(default_factory=dict)
+    data: Data | None = None
 
 
-def _pointer(path: Sequence) -> str:
+_RUN_DATA = Data(
+    '"object"',
+    scalars={
+        ("metadata", "name"): "name",
+        ("metadata", "namespace"): "namespace",
+        ("metadata", "uid"): "uid",
+    },
+    moments={
+        ("metadata", "creationTimestamp"): "created_at",
+        ("status", "startTime"): "started_at",
+        ("status", "completionTime"): "completed_at",
+    },
+    maps={("metadata", "labels"): "labels", ("metadata", "annotations"): "annotations"},
+)
+
+# The Log record's JSON (tektoncd/results pkg/apis/v1alpha3/types.go), as query.http.results
+# builds it: the logs list evaluates CEL over it, where a missing key is an error.
+LOG_SCHEMA: dict[tuple, str] = {
+    ("kind",): STRING,
+    ("apiVersion",): STRING,
+    ("metadata",): DYN,
+    ("metadata", "name"): STRING,
+    ("metadata", "namespace"): STRING,
+    ("metadata", "uid"): STRING,
+    ("metadata", "creationTimestamp"): DYN,
+    ("spec",): DYN,
+    ("spec", "resource"): DYN,
+    ("spec", "resource", "kind"): STRING,
+    ("spec", "resource", "namespace"): STRING,
+    ("spec", "resource", "name"): STRING,
+    ("spec", "resource", "uid"): STRING,
+    ("spec", "type"): STRING,
+    ("status",): DYN,
+    ("status", "size"): DOUBLE,
+    ("status", "isStored"): BOOL,
+    ("status", "errorOnStoreMsg"): STRING,
+    ("status", "isRetryableErr"): BOOL,
+}
+
+
+def _const(value: str) -> Sql:
+    return Sql("", STRING, value, True)
+
+
+_TYPE_CONSTANTS = {name: _const(value) for name, value in TYPE_CONSTANTS.items()}
+_STATUS_CONSTANTS = {name: Sql("", INT, n, True) for n, name in enumerate(STATUS_NAMES)}
+
+RECORDS = Scope(
+    "records",
+    variables={
+        "parent": Sql("namespace", STRING),
+        # runlake's own: Results serves one cluster, a runlake archive many.
+        "cluster": Sql("cluster", STRING),
+        "result_name": Sql("result_uid", STRING),
+        "name": Sql("short_name", STRING),
+        "data_type": Sql("data_type", STRING),
+        "data": Sql('"object"', DYN),
+    },
+    constants=_TYPE_CONSTANTS,
+    data=_RUN_DATA,
+)
+RESULTS = Scope(
+    "results",
+    variables={
+        "parent": Sql("parent", STRING),
+        "cluster": Sql("cluster", STRING),
+        "uid": Sql("uid", STRING),
+        "annotations": Sql("result_annotations", MAP),
+        "summary": Sql("", SUMMARY),
+        "create_time": Sql("create_time", TIMESTAMP),
+        "update_time": Sql("update_time", TIMESTAMP),
+    },
+    constants={**_TYPE_CONSTANTS, **_STATUS_CONSTANTS},
+    messages={
+        "summary": {
+            "record": Sql("summary_record", STRING),
+            "type": Sql("summary_type", STRING),
+            "start_time": Sql("summary_start_time", TIMESTAMP),
+            "end_time": Sql("summary_end_time", TIMESTAMP),
+            "status": Sql("summary_status", INT),
+            "annotations": Sql("summary_annotations", MAP),
+        }
+    },
+)
+LOGS = Scope(
+    "logs",
+    variables={
+        "name": Sql("record_name", STRING),
+        "data_type": Sql("data_type", STRING),
+        "data": Sql('"object"', DYN),
+    },
+    constants={},
+    data=replace(_RUN_DATA, schema=LOG_SCHEMA),
+)
+
+# cel-go's standard functions and macros: the checker knows them, and cel2sql refuses those
+# it does not translate (any other name is an undeclared reference).
+_STANDARD = {
+    "size", "duration", "timestamp", "int", "uint", "double", "string", "bytes", "bool", "type",
+    "dyn", "matches", "contains", "startsWith", "endsWith", "has", "getDate", "getDayOfMonth",
+    "getDayOfWeek", "getDayOfYear", "getFullYear", "getHours", "getMinutes", "getSeconds",
+    "getMonth", "getMilliseconds", "exists", "all", "exists_one", "map", "filter", "_?_:_",
+}  # fmt: skip
+_MACROS = {"exists", "all", "exists_one", "map", "filter"}
+_DATE_PARTS = {
+    "getDate": "EXTRACT(DAY FROM {})",
+    "getDayOfMonth": "(EXTRACT(DAY FROM {}) - 1)",
+    "getDayOfWeek": "EXTRACT(DOW FROM {})",
+    "getDayOfYear": "(EXTRACT(DOY FROM {}) - 1)",
+    "getFullYear": "EXTRACT(YEAR FROM {})",
+}
+_STRING_FUNCTIONS = {
+    "startsWith": "starts_with",
+    "endsWith": "suffix",
+    "contains": "contains",
+    "matches": "regexp_matches",
+}
+_COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_CAST = {STRING: "VARCHAR", INT: "DOUBLE", DOUBLE: "DOUBLE", BOOL: "BOOLEAN"}
+
+
+def _pointer(path: tuple) -> str:
     """A JSON pointer (RFC 6901), which DuckDB's json functions take as a path."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _json_leaf(column: str, path: Sequence, params: Params) -> Sql:
-    return Sql(f"json_extract_string({column}, {params.add(_pointer(path))})", JSON)
+# -- timestamp literals ------------------------------------------------------------------
 
-
-def _map_value(column: str, key: Any, params: Params) -> Sql:
-    return Sql(f"{column}[{params.add(str(key))}]", STRING)
-
-
-_DATA_COLUMNS = {
-    ("metadata", "name"): Sql("name", STRING),
-    ("metadata", "namespace"): Sql("namespace", STRING),
-    ("metadata", "uid"): Sql("uid", STRING),
-    ("metadata", "creationTimestamp"): Sql("created_at", TIMESTAMP),
-    ("metadata", "labels"): Sql("labels", MAP),
-    ("metadata", "annotations"): Sql("annotations", MAP),
-    ("status", "startTime"): Sql("started_at", TIMESTAMP),
-    ("status", "completionTime"): Sql("completed_at", TIMESTAMP),
-    ("kind",): Sql("kind", STRING),
-    ("apiVersion",): Sql("api_version", STRING),
-}
-
-
-def _resolve_record(path: tuple, params: Params) -> Sql | None:
-    """Fields of a record, over the Results API's record rows (the `runs` columns plus
-    record_name, result_uid, data_type, create_time, update_time)."""
-    simple = {
-        ("parent",): Sql("namespace", STRING),
-        # runlake's own: Results serves one cluster, a runlake archive many.
-        ("cluster",): Sql("cluster", STRING),
-        ("result_name",): Sql("result_uid", STRING),
-        ("name",): Sql("record_name", STRING),
-        ("data_type",): Sql("data_type", STRING),
-        ("create_time",): Sql("create_time", TIMESTAMP),
-        ("update_time",): Sql("update_time", TIMESTAMP),
-        ("summary", "status"): Sql(f"({STATUS_SQL})", STATUS),
-    }
-    if path in simple:
-        return simple[path]
-    if not path or path[0] != "data":
-        return None
-    rest = path[1:]
-    if not rest:
-        raise CelError("the whole `data` object cannot be compared; name a field in it")
-    if rest in _DATA_COLUMNS:
-        return _DATA_COLUMNS[rest]
-    if rest[:2] in (("metadata", "labels"), ("metadata", "annotations")):
-        if len(rest) > 3:
-            raise CelError(f"data.{'.'.join(map(str, rest[:3]))} is a string; it has no fields")
-        return _map_value(rest[1], rest[2], params)
-    return _json_leaf('"object"', rest, params)
-
-
-def _resolve_result(path: tuple, params: Params) -> Sql | None:
-    """Fields of a result, over the Results API's result rows."""
-    simple = {
-        ("parent",): Sql("parent", STRING),
-        ("cluster",): Sql("cluster", STRING),
-        ("uid",): Sql("uid", STRING),
-        ("create_time",): Sql("create_time", TIMESTAMP),
-        ("update_time",): Sql("update_time", TIMESTAMP),
-        ("annotations",): Sql("coalesce(result_annotations, '{}')", JSONMAP),
-        ("summary", "status"): Sql("summary_status", STATUS),
-        ("summary", "type"): Sql("summary_type", STRING),
-        ("summary", "record"): Sql("summary_record", STRING),
-        ("summary", "start_time"): Sql("summary_start_time", TIMESTAMP),
-        ("summary", "end_time"): Sql("summary_end_time", TIMESTAMP),
-        ("summary", "annotations"): Sql("coalesce(summary_annotations, '{}')", JSONMAP),
-    }
-    if path in simple:
-        return simple[path]
-    if len(path) == 2 and path[0] == "annotations":
-        return Sql(
-            f"json_extract_string(result_annotations, {params.add(_pointer(path[1:]))})", STRING
-        )
-    if len(path) == 3 and path[:2] == ("summary", "annotations"):
-        return Sql(
-            f"json_extract_string(summary_annotations, {params.add(_pointer(path[2:]))})", STRING
-        )
-    return None
-
-
-RECORDS = Scope(
-    "records",
-    _resolve_record,
-    "parent, cluster, result_name, name, data_type, data.*, summary.status, create_time, "
-    "update_time",
+_ZONE = r"(?P<zone>Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?"
+_CLOCK = r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d+))?)?)?"
+_ISO = re.compile(rf"(?P<y>\d{{4}})[-/](?P<m>\d{{1,2}})[-/](?P<d>\d{{1,2}}){_CLOCK}\s*{_ZONE}")
+_COMPACT = re.compile(
+    rf"(?P<y>\d{{4}})(?P<m>\d{{2}})(?P<d>\d{{2}})(?:T(?P<H>\d{{2}})(?P<M>\d{{2}})(?P<S>\d{{2}}))?{_ZONE}"
 )
-RESULTS = Scope(
-    "results",
-    _resolve_result,
-    "parent, cluster, uid, annotations, summary.status, summary.type, summary.record, "
-    "summary.start_time, summary.end_time, summary.annotations, create_time, "
-    "update_time",
+_US = re.compile(rf"(?P<m>\d{{1,2}})/(?P<d>\d{{1,2}})/(?P<y>\d{{4}}){_CLOCK}\s*{_ZONE}")
+_NAMED_MONTH = re.compile(
+    r"(?P<mon>[A-Za-z]{3})[a-z]*\.? (?P<d>\d{1,2}),? (?P<y>\d{4})"
+    rf"(?: (?P<H>\d{{1,2}}):(?P<M>\d{{2}})(?::(?P<S>\d{{2}}))?)?\s*{_ZONE}"
 )
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
-_SQL_CAST = {STRING: "VARCHAR", NUMBER: "DOUBLE", BOOL: "BOOLEAN", TIMESTAMP: "TIMESTAMPTZ"}
-_COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_UNSUPPORTED_FUNCTIONS_HINT = "supported: startsWith, endsWith, contains, matches, timestamp"
+
+def timestamp_literal(text: str, now: datetime | None = None) -> datetime | str:
+    """A `timestamp("...")` literal in the forms PostgreSQL's timestamptz input takes (what
+    Results' SQL accepts): RFC 3339, `2022/10/30T21:45:00.000Z`, a date alone (midnight),
+    a space before the time, `20210202T223732Z`, `02/03/2021` (month first), `Feb 2 2021
+    22:37`, `now`, `today`, `yesterday`, `tomorrow`, `epoch`; no zone means UTC. Returns
+    "infinity" or "-infinity" for those. Raises ValueError otherwise. (Not runlake's own
+    moments, layout.units: this is Results' grammar, so its users' filters carry over.)"""
+    value = text.strip()
+    special = value.lower()
+    if special in ("infinity", "-infinity"):
+        return special
+    now = now or datetime.now(UTC)
+    midnight = datetime.combine(now.date(), datetime.min.time(), UTC)
+    days = {"today": 0, "yesterday": -1, "tomorrow": 1}
+    if special in days:
+        return midnight + timedelta(days=days[special])
+    if special == "now":
+        return now
+    if special == "epoch":
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    for pattern in (_ISO, _COMPACT, _US, _NAMED_MONTH):
+        found = pattern.fullmatch(value)
+        if found:
+            return _moment(found.groupdict())
+    raise ValueError(f"{text!r} is not a time")
+
+
+def _moment(parts: dict[str, str | None]) -> datetime:
+    month = (
+        _MONTHS.index(parts["mon"].lower()) + 1
+        if parts.get("mon") and parts["mon"].lower() in _MONTHS
+        else int(parts["m"] or 0)
+    )
+    fraction = (parts.get("f") or "0")[:6].ljust(6, "0")
+    local = datetime(
+        int(parts["y"]),
+        month,
+        int(parts["d"]),
+        int(parts.get("H") or 0),
+        int(parts.get("M") or 0),
+        int(parts.get("S") or 0),
+        int(fraction),
+    )
+    zone = parts.get("zone")
+    if zone in (None, "Z", "z", "UTC"):
+        return local.replace(tzinfo=UTC)
+    digits = zone[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return (local - offset if zone[0] == "+" else local + offset).replace(tzinfo=UTC)
+
+
+# -- checking and translating ------------------------------------------------------------
+
+
+def _where(text: str, pos: int) -> tuple[int, int]:
+    """(line from 1, column from 0) of an offset."""
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1)
 
 
 class _Translator:
-    def __init__(self, scope: Scope, params: Params) -> None:
+    def __init__(self, text: str, scope: Scope, params: Params) -> None:
+        self.source = text
         self.scope = scope
         self.params = params
 
-    # A field path (data.metadata.labels["x"]) as a tuple, or None if `node` is not one.
-    def path(self, node: Any) -> tuple | None:
-        if isinstance(node, Ident):
-            return (node.name,)
-        if isinstance(node, Select):
-            base = self.path(node.operand)
-            return None if base is None else base + (node.field,)
-        if isinstance(node, Index):
-            base = self.path(node.operand)
-            if base is None:
-                return None
-            if (
-                not isinstance(node.index, Lit)
-                or not isinstance(node.index.value, (str, int))
-                or isinstance(node.index.value, bool)
-            ):
-                raise CelError("an index must be a string or integer literal")
-            return base + (node.index.value,)
-        return None
+    # -- errors, worded as cel-go's checker and cel2sql word them
 
-    def expr(self, node: Any) -> Sql:
+    def compile_error(self, node: Node, message: str) -> CelError:
+        line, column = _where(self.source, node.pos)
+        where = f"<input>:{line}:{column + 1}"
+        return CelError(f"error compiling CEL filters: ERROR: {where}: {message}")
+
+    def unsupported(self, node: Node, what: str) -> CelError:
+        line, column = _where(self.source, node.pos)
+        return CelError(f"unsupported CEL {what} at line {line}, column {column}")
+
+    def no_overload(self, node: Node, name: str, *types: str) -> CelError:
+        operator = name[0] in "_@"
+        shown = f"({', '.join(types)})" if operator else f"{types[0]}.({', '.join(types[1:])})"
+        message = f"found no matching overload for '{name}' applied to '{shown}'"
+        return self.compile_error(node, message)
+
+    def check_names(self, tree: Node) -> None:
+        """cel-go's checker sees every name before anything is translated: all undeclared
+        ones are refused together, as it words them."""
+        errors = []
+        for node, name in _names(tree):
+            known = name in self.scope.variables or name in self.scope.constants
+            if not known and not (isinstance(node, Call) and name in _STANDARD):
+                errors.append(self.compile_error(node, _undeclared(name)))
+        if errors:
+            details = [str(e).removeprefix("error compiling CEL filters: ") for e in errors]
+            raise CelError("error compiling CEL filters: " + "\n".join(details))
+
+    # -- expressions
+
+    def boolean(self, node: Node) -> Sql:
+        sql = self.expr(node)
+        if sql.type == BOOL:
+            return sql
+        if sql.type == DYN:
+            known = self.known_type(sql)
+            if known == BOOL:
+                return Sql(f"TRY_CAST({self.text(sql)} AS BOOLEAN)", BOOL)
+            shown = ".".join(map(str, ("data", *sql.path)))
+            raise CelError(
+                f"expected boolean expression, but {shown} is a data field, which Results' "
+                f'SQL reads as text: compare it, e.g. {shown} == "..."'
+            )
+        raise CelError(f"expected boolean expression, but got {sql.type}")
+
+    def expr(self, node: Node) -> Sql:
         if isinstance(node, Lit):
             return self.literal(node.value)
-        if isinstance(node, Ident) and node.name in TYPE_CONSTANTS:
-            return self.literal(TYPE_CONSTANTS[node.name])
-        if isinstance(node, Ident) and node.name in STATUS_NAMES:
-            return Sql(f"CAST({self.params.add(node.name)} AS VARCHAR)", STATUS, node.name, True)
-        if isinstance(node, (Ident, Select, Index)):
-            return self.field(node)
         if isinstance(node, ListLit):
-            raise CelError("a list is only supported on the right of `in`")
+            return Sql("", LIST)
+        if isinstance(node, (Ident, Select, Index)):
+            return self.reference(node)
         if isinstance(node, Unary):
             if node.op == "-":
-                raise CelError("the operator '-' is not supported")
+                raise self.unsupported(node, "`-_` function statement")
             operand = self.boolean(node.operand)
             return Sql(f"(NOT {operand.text})", BOOL)
         if isinstance(node, Binary):
             return self.binary(node)
         if isinstance(node, Call):
             return self.call(node)
-        raise CelError(f"unsupported expression {type(node).__name__}")
+        raise self.unsupported(node, "statement")
 
     def literal(self, value: Any) -> Sql:
         if value is None:
             return Sql("NULL", NULL, None, True)
         if isinstance(value, bool):
             return Sql("true" if value else "false", BOOL, value, True)
-        if isinstance(value, (int, float)):
-            return Sql(f"CAST({self.params.add(float(value))} AS DOUBLE)", NUMBER, value, True)
+        if isinstance(value, int):
+            return Sql(f"CAST({self.params.add(value)} AS BIGINT)", INT, value, True)
+        if isinstance(value, float):
+            return Sql(f"CAST({self.params.add(value)} AS DOUBLE)", DOUBLE, value, True)
         return Sql(f"CAST({self.params.add(value)} AS VARCHAR)", STRING, value, True)
 
-    def field(self, node: Any) -> Sql:
-        path = self.path(node)
-        if path is None:
-            raise CelError("selecting a field of a function's result is not supported")
-        sql = self.scope.resolve(path, self.params)
-        if sql is None:
-            shown = ".".join(str(p) for p in path)
-            raise CelError(
-                f"unknown field `{shown}`; the {self.scope.name} filter knows {self.scope.known}"
-            )
-        return sql
+    def materialize(self, sql: Sql) -> Sql:
+        """A constant (PIPELINE_RUN, SUCCESS) as a parameter."""
+        return self.literal(sql.literal) if sql.is_literal and not sql.text else sql
 
-    def boolean(self, node: Any) -> Sql:
-        sql = self.expr(node)
-        if sql.type == BOOL:
-            return sql
-        if sql.type == JSON:
-            return Sql(f"TRY_CAST({sql.text} AS BOOLEAN)", BOOL)
-        raise CelError(f"expected a boolean, found a {sql.type} ({_show(node)})")
+    # -- names
+
+    def reference(self, node: Node) -> Sql:
+        if isinstance(node, Ident):
+            return self.identifier(node)
+        base = self.reference_or_value(node.operand)
+        if isinstance(node, Select):
+            return self.select(node, base)
+        return self.index(node, base)
+
+    def reference_or_value(self, node: Node) -> Sql:
+        return self.reference(node) if isinstance(node, (Ident, Select, Index)) else self.expr(node)
+
+    def identifier(self, node: Ident) -> Sql:
+        scope = self.scope
+        if node.name in scope.variables:
+            return replace(scope.variables[node.name], path=())
+        if node.name in scope.constants:
+            return self.materialize(scope.constants[node.name])
+        raise self.compile_error(node, _undeclared(node.name))
+
+    def select(self, node: Select, base: Sql) -> Sql:
+        if base.type == SUMMARY:
+            fields = self.scope.messages["summary"]
+            if node.field not in fields:
+                raise self.compile_error(node, f"undefined field '{node.field}'")
+            return fields[node.field]
+        if base.type == DYN:
+            return self.data_path(node, base.path + (node.field,))
+        if base.type == MAP:
+            line, column = _where(self.source, node.pos)
+            raise CelError(
+                f"unsupported CEL select statement at line {line}, column {column}. "
+                f"{_first_name(node)}: not recognized field"
+            )
+        raise self.compile_error(node, f"type '{base.type}' does not support field selection")
+
+    def index(self, node: Index, base: Sql) -> Sql:
+        key = node.index
+        if not isinstance(key, Lit) or isinstance(key.value, bool) or key.value is None:
+            raise CelError("an index must be a string or integer literal")
+        if base.type == DYN:
+            return self.data_path(node, base.path + (key.value,))
+        if base.type == MAP:
+            if not isinstance(key.value, str):
+                raise self.no_overload(node, "_[_]", MAP, INT)
+            return Sql(
+                f"json_extract_string({base.text}, {self.params.add(_pointer((key.value,)))})",
+                STRING,
+                key=key.value,
+            )
+        raise self.no_overload(node, "_[_]", base.type, STRING)
+
+    def data_path(self, node: Node, path: tuple) -> Sql:
+        """A data field; its SQL is written only when used (an unused parameter is an error
+        in DuckDB), by `text`."""
+        data = self.scope.data
+        if data.schema is not None and path not in data.schema:
+            raise CelError(
+                f"failed to evaluate filter: no such key: {path[-1]} (a Log record has "
+                f"{', '.join('.'.join(p) for p in data.schema if len(p) > 1)})"
+            )
+        return Sql("", DYN, moment=data.moments.get(path), path=path)
+
+    def text(self, sql: Sql) -> str:
+        if sql.type != DYN or sql.text:
+            return sql.text
+        data, path = self.scope.data, sql.path
+        if path in data.scalars:
+            return data.scalars[path]
+        if len(path) == 3 and path[:2] in data.maps and isinstance(path[2], str):
+            return f"{data.maps[path[:2]]}[{self.params.add(path[2])}]"
+        if not path:
+            return data.column
+        return f"json_extract_string({data.column}, {self.params.add(_pointer(path))})"
+
+    def known_type(self, sql: Sql) -> str:
+        schema = self.scope.data.schema if self.scope.data else None
+        return schema.get(sql.path, DYN) if schema is not None else DYN
+
+    # -- operators
 
     def binary(self, node: Binary) -> Sql:
         if node.op in ("&&", "||"):
             left, right = self.boolean(node.left), self.boolean(node.right)
             return Sql(f"({left.text} {'AND' if node.op == '&&' else 'OR'} {right.text})", BOOL)
         if node.op in _COMPARE:
-            return self.compare(node.op, self.expr(node.left), self.expr(node.right))
+            return self.compare(node, node.op, self.expr(node.left), self.expr(node.right))
         if node.op == "in":
             return self.in_(node)
-        raise CelError(f"the operator '{node.op}' is not supported")
+        return self.arithmetic(node)
 
-    def compare(self, op: str, left: Sql, right: Sql) -> Sql:
+    def compare(self, node: Node, op: str, left: Sql, right: Sql) -> Sql:
         if NULL in (left.type, right.type):
-            if op not in ("==", "!="):
-                raise CelError(f"null cannot be compared with '{op}'")
             other = right if left.type == NULL else left
+            if op not in ("==", "!=") or other.type not in (DYN, NULL, MAP):
+                raise self.no_overload(node, f"_{op}_", left.type, right.type)
             if other.type == NULL:
                 return Sql("true" if op == "==" else "false", BOOL)
-            return Sql(f"({other.text} IS {'' if op == '==' else 'NOT '}NULL)", BOOL)
-        left, right = self.status_operand(left, right), self.status_operand(right, left)
+            # Results writes `<> NULL`, which never holds; this is what the filter says.
+            return Sql(f"({self.text(other)} IS {'' if op == '==' else 'NOT '}NULL)", BOOL)
+        if op == "==" and right.key is not None and left.type == STRING:
+            left, right = right, left
+        if op == "==" and left.key is not None and right.type == STRING:
+            # Results: `m @> '{"k": "v"}'`, false (not NULL) where the key is absent.
+            return Sql(f"coalesce({left.text} = {right.text}, false)", BOOL)
         left, right = self.coerce(left, right), self.coerce(right, left)
-        if left.type != right.type:
-            hint = (
-                '; write timestamp("2024-01-02T03:04:05Z")'
-                if TIMESTAMP in (left.type, right.type)
-                else ""
-            )
-            raise CelError(f"cannot compare a {left.type} with a {right.type}{hint}")
-        if left.type in (MAP, JSONMAP):
-            raise CelError('a whole map cannot be compared; name a key, e.g. labels["app"]')
-        if left.type in (STATUS, BOOL) and op not in ("==", "!="):
-            raise CelError(f"a {left.type} can only be compared with == or !=")
+        if left.type in _NUMBERS and right.type in _NUMBERS:
+            return Sql(f"({left.text} {_COMPARE[op]} {right.text})", BOOL)
+        if left.type != right.type or left.type in (MAP, LIST, SUMMARY):
+            raise self.no_overload(node, f"_{op}_", left.type, right.type)
+        if left.type == BOOL and op not in ("==", "!="):
+            raise self.no_overload(node, f"_{op}_", left.type, right.type)
         return Sql(f"({left.text} {_COMPARE[op]} {right.text})", BOOL)
 
-    def status_operand(self, sql: Sql, other: Sql) -> Sql:
-        # summary.status is an enum: its constants are numbers in Results' CEL.
-        if other.type == STATUS and sql.is_literal and sql.type == NUMBER:
-            value = sql.literal
-            if not isinstance(value, int) or not 0 <= value < len(STATUS_NAMES):
-                raise CelError(f"{value} is not a summary.status value")
-            # Reuse the number's parameter: an unused one is an error in DuckDB.
-            placeholder = re.search(r"\$\d+", sql.text).group()
-            self.params.values[int(placeholder[1:]) - 1] = STATUS_NAMES[value]
-            return Sql(f"CAST({placeholder} AS VARCHAR)", STATUS, STATUS_NAMES[value], True)
-        if other.type == STATUS and sql.type not in (STATUS, NULL):
-            raise CelError(
-                "summary.status compares with UNKNOWN, SUCCESS, FAILURE, TIMEOUT or CANCELLED"
-            )
-        return sql
+    def check_comparable(self, node: Node, left: Sql, right: Sql) -> None:
+        kinds = {left.type, right.type}
+        related = DYN in kinds or NULL in kinds or kinds <= set(_NUMBERS) or len(kinds) == 1
+        if related and not kinds & {MAP, LIST, SUMMARY}:
+            return
+        raise self.no_overload(node, "_==_", left.type, right.type)
 
     def coerce(self, sql: Sql, other: Sql) -> Sql:
-        """A JSON leaf takes the type of what it is compared with."""
-        if sql.type == JSON and other.type in _SQL_CAST:
-            if other.type == STRING:
-                return Sql(sql.text, STRING)
-            return Sql(f"TRY_CAST({sql.text} AS {_SQL_CAST[other.type]})", other.type)
-        if sql.type == JSON and other.type == JSON:
-            return Sql(sql.text, STRING)
+        """A data field takes the type of what it is compared with."""
+        if sql.type != DYN:
+            return sql
+        if other.type == TIMESTAMP:
+            return Sql(sql.moment or f"TRY_CAST({self.text(sql)} AS TIMESTAMPTZ)", TIMESTAMP)
+        if other.type in (STRING, DYN):
+            return Sql(self.text(sql), STRING)
+        if other.type in _CAST:
+            return Sql(f"TRY_CAST({self.text(sql)} AS {_CAST[other.type]})", other.type)
         return sql
 
     def in_(self, node: Binary) -> Sql:
+        if not isinstance(node.right, ListLit):
+            return self.key_in(node)
         left = self.expr(node.left)
-        if isinstance(node.right, ListLit):
-            if not node.right.items:
-                return Sql("false", BOOL)
-            items = [self.expr(item) for item in node.right.items]
-            texts = []
-            for item in items:
-                compared = self.compare("==", left, item)  # type checks each element
-                texts.append(compared.text)
-            return Sql("(" + " OR ".join(texts) + ")", BOOL)
-        right = self.expr(node.right)
-        if left.type not in (STRING, JSON):
-            raise CelError(f"`in` over a map takes a string key, not a {left.type}")
+        if not node.right.items:
+            return Sql("false", BOOL)
+        items = [self.expr(item) for item in node.right.items]
+        for item in items:
+            self.check_comparable(node, left, item)
+        left = self.coerce(left, items[0])
+        texts = [self.coerce(item, left).text for item in items]
+        return Sql(f"({left.text} IN ({', '.join(texts)}))", BOOL)
+
+    def key_in(self, node: Binary) -> Sql:
+        """`"k" in m`: the map has the key. (Results' SQL compares k with the map's whole
+        JSON text, or fails, so it never matches.)"""
+        right = self.reference_or_value(node.right)
+        key = node.left.value if isinstance(node.left, Lit) else None
+        if not isinstance(key, str) or right.type not in (MAP, DYN):
+            left = self.expr(node.left)
+            raise self.no_overload(node, "@in", left.type, right.type)
         if right.type == MAP:
-            return Sql(f"map_contains({right.text}, {left.text})", BOOL)
-        if right.type == JSONMAP:
-            return Sql(
-                f"(json_extract({right.text}, '$.' || to_json({left.text})::VARCHAR) IS NOT NULL)",
-                BOOL,
-            )
-        raise CelError(f"`in` needs a list or a map on its right, not a {right.type}")
+            pointer = self.params.add(_pointer((key,)))
+            return Sql(f"(json_extract({right.text}, {pointer}) IS NOT NULL)", BOOL)
+        data = self.scope.data
+        if right.path in data.maps:
+            return Sql(f"map_contains({data.maps[right.path]}, {self.params.add(key)})", BOOL)
+        pointer = self.params.add(_pointer(right.path + (key,)))
+        return Sql(f"(json_extract({data.column}, {pointer}) IS NOT NULL)", BOOL)
+
+    def arithmetic(self, node: Binary) -> Sql:
+        terms = self.concat_terms(node)
+        if terms is not None:
+            return Sql(f"concat({', '.join(terms)})", STRING)
+        left, right = self.expr(node.left), self.expr(node.right)
+        left, right = self.coerce(left, right), self.coerce(right, left)
+        if left.type not in _NUMBERS or right.type not in _NUMBERS:
+            raise self.no_overload(node, f"_{node.op}_", left.type, right.type)
+        op = "//" if node.op == "/" and left.type == right.type == INT else node.op
+        kind = INT if left.type == right.type == INT else DOUBLE
+        return Sql(f"({left.text} {op} {right.text})", kind)
+
+    def concat_terms(self, node: Node) -> list[str] | None:
+        """`a + "b" + c` with a string among them: CONCAT's arguments, the chain flattened."""
+        if not isinstance(node, Binary) or node.op != "+":
+            return None
+        parts: list[Node] = []
+
+        def flatten(n: Node) -> None:
+            if isinstance(n, Binary) and n.op == "+":
+                flatten(n.left)
+                flatten(n.right)
+            else:
+                parts.append(n)
+
+        flatten(node)
+        probe = _Translator(self.source, self.scope, Params())  # types only, no parameters
+        if not any(probe.expr(part).type == STRING for part in parts):
+            return None
+        values = [self.expr(part) for part in parts]
+        for part, value in zip(parts, values, strict=True):
+            if value.type not in (STRING, DYN):
+                raise self.no_overload(part, "_+_", STRING, value.type)
+        return [self.text(v) for v in values]
+
+    # -- functions
 
     def call(self, node: Call) -> Sql:
         name, args = node.name, node.args
+        if name not in _STANDARD:
+            raise self.compile_error(node, _undeclared(name))
+        if name in _MACROS:
+            raise self.unsupported(node, "statement")
         if node.target is None and name == "timestamp":
-            return self.timestamp(args)
+            return self.timestamp(node)
+        if node.target is None and name == "has":
+            return self.has(node)
         if node.target is None and name == "matches" and len(args) == 2:
-            node = Call(args[0], name, args[1:])
-        if node.target is None or name not in ("startsWith", "endsWith", "contains", "matches"):
-            raise CelError(f"the function {name}() is not supported; {_UNSUPPORTED_FUNCTIONS_HINT}")
+            node = Call(node.pos, args[0], name, args[1:])
+        if name in _STRING_FUNCTIONS and node.target is not None:
+            return self.string_function(node)
+        if name in _DATE_PARTS and node.target is not None:
+            return self.date_part(node)
+        raise self.unsupported(node, f"`{name}` function statement")
+
+    def string_function(self, node: Call) -> Sql:
+        target = self.reference_or_value(node.target)
+        args = [self.expr(arg) for arg in node.args]
+        types = [a.type for a in args]
+        if target.type not in (STRING, DYN) or len(args) != 1 or args[0].type not in (STRING, DYN):
+            raise self.no_overload(node, node.name, target.type, *types)
+        function = _STRING_FUNCTIONS[node.name]
+        return Sql(f"{function}({self.text(target)}, {self.text(args[0])})", BOOL)
+
+    def date_part(self, node: Call) -> Sql:
+        target = self.reference_or_value(node.target)
+        if target.type == DYN:
+            target = self.coerce(target, Sql("", TIMESTAMP))
+        if target.type != TIMESTAMP or len(node.args) > 1:
+            raise self.no_overload(node, node.name, target.type, *(["string"] * len(node.args)))
+        moment = target.text
+        if node.args:
+            zone = self.expr(node.args[0])
+            if zone.type != STRING:
+                raise self.no_overload(node, node.name, TIMESTAMP, zone.type)
+            moment = f"timezone({zone.text}, {moment})"  # Results ignores the zone
+        return Sql(f"CAST({_DATE_PARTS[node.name].format(moment)} AS BIGINT)", INT)
+
+    def timestamp(self, node: Call) -> Sql:
         if len(node.args) != 1:
-            raise CelError(f"{name}() takes one argument")
-        target, arg = self.expr(node.target), self.expr(node.args[0])
-        if arg.type == JSON:
-            arg = Sql(arg.text, STRING)
-        if arg.type != STRING:
-            raise CelError(f"{name}() takes a string, not a {arg.type}")
-        if target.type in (MAP, JSONMAP) and name == "contains":
-            # As Results: the map's JSON text contains the string (a key or a value).
-            text = target.text if target.type == JSONMAP else f"to_json({target.text})::VARCHAR"
-            return Sql(f"contains({text}, {arg.text})", BOOL)
-        if target.type not in (STRING, JSON):
-            raise CelError(f"{name}() applies to a string, not a {target.type}")
-        function = {
-            "startsWith": "starts_with",
-            "endsWith": "suffix",
-            "contains": "contains",
-            "matches": "regexp_matches",
-        }[name]
-        return Sql(f"{function}({target.text}, {arg.text})", BOOL)
+            raise self.no_overload(node, "timestamp", *(["dyn"] * len(node.args)))
+        arg = node.args[0]
+        if isinstance(arg, Lit) and isinstance(arg.value, str):
+            try:
+                moment = timestamp_literal(arg.value)
+            except ValueError:
+                raise CelError(
+                    f"timestamp({arg.value!r}): not a time; write RFC 3339, e.g. "
+                    'timestamp("2024-01-02T03:04:05Z")'
+                ) from None
+            if isinstance(moment, str):
+                return Sql(f"CAST({self.params.add(moment)} AS TIMESTAMPTZ)", TIMESTAMP)
+            return Sql(f"CAST({self.params.add(moment)} AS TIMESTAMPTZ)", TIMESTAMP, moment, True)
+        if isinstance(arg, Lit) and isinstance(arg.value, int) and not isinstance(arg.value, bool):
+            try:
+                moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=arg.value)
+            except OverflowError:
+                raise CelError(f"timestamp({arg.value}) is out of range") from None
+            return Sql(f"CAST({self.params.add(moment)} AS TIMESTAMPTZ)", TIMESTAMP, moment, True)
+        value = self.expr(arg)
+        if value.type == DYN:
+            return self.coerce(value, Sql("", TIMESTAMP))
+        if value.type == TIMESTAMP:
+            return value
+        raise self.no_overload(node, "timestamp", value.type)
 
-    def timestamp(self, args: tuple) -> Sql:
-        if len(args) != 1 or not isinstance(args[0], Lit) or not isinstance(args[0].value, str):
-            raise CelError(
-                'timestamp() takes one RFC 3339 string, e.g. timestamp("2024-01-02T03:04:05Z")'
-            )
-        text = args[0].value
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None or "T" not in text.upper():
-            raise CelError(f"timestamp({text!r}) is not an RFC 3339 time with a zone")
-        value = moment.astimezone(UTC)
-        return Sql(f"CAST({self.params.add(value)} AS TIMESTAMPTZ)", TIMESTAMP, value, True)
+    def has(self, node: Call) -> Sql:
+        arg = node.args[0] if len(node.args) == 1 else None
+        if not isinstance(arg, Select):
+            raise self.compile_error(node, "invalid argument to has() macro")
+        value = self.reference(arg)
+        if value.type != DYN:
+            raise CelError("has() is supported for data fields only")
+        pointer = self.params.add(_pointer(value.path))
+        return Sql(f"(json_extract({self.scope.data.column}, {pointer}) IS NOT NULL)", BOOL)
 
 
-def _show(node: Any) -> str:
+def _undeclared(name: str) -> str:
+    return f"undeclared reference to '{name}' (in container '')"
+
+
+def _names(node: Node) -> list[tuple[Node, str]]:
+    """The free names of a tree, in order: identifiers (the first of a dotted chain) and
+    global functions. A macro's own variables (`c` in `exists(c, ...)`) are not free; only
+    its target is looked at."""
     if isinstance(node, Ident):
-        return node.name
+        return [(node, node.name)]
     if isinstance(node, Select):
-        return f"{_show(node.operand)}.{node.field}"
+        return _names(node.operand)
     if isinstance(node, Index):
-        return (
-            f"{_show(node.operand)}[{node.index.value!r}]"
-            if isinstance(node.index, Lit)
-            else f"{_show(node.operand)}[...]"
-        )
-    if isinstance(node, Lit):
-        return repr(node.value)
-    return type(node).__name__.lower()
+        return _names(node.operand) + _names(node.index)
+    if isinstance(node, Call):
+        found = [] if node.target is not None else [(node, node.name)]
+        if node.name in _MACROS or node.name == "has":
+            return found + (_names(node.target) if node.target is not None else [])
+        target = _names(node.target) if node.target is not None else []
+        return found + target + [n for arg in node.args for n in _names(arg)]
+    if isinstance(node, Unary):
+        return _names(node.operand)
+    if isinstance(node, Binary):
+        return _names(node.left) + _names(node.right)
+    if isinstance(node, ListLit):
+        return [n for item in node.items for n in _names(item)]
+    return []
+
+
+def _first_name(node: Node) -> str:
+    while isinstance(node, (Select, Index)):
+        node = node.operand
+    return node.name if isinstance(node, Ident) else "expression"
 
 
 def translate(text: str | None, scope: Scope, params: Params) -> str:
     """A WHERE condition for a CEL filter over `scope`'s rows; literals are added to
-    `params`. An empty filter is `true`. Raises CelError naming what is not supported."""
+    `params`. An empty filter is `true`. Raises CelError with upstream's wording."""
     if text is None or not text.strip():
         return "true"
-    return _Translator(scope, params).boolean(parse(text)).text
+    try:
+        tree = parse(text)
+    except CelError as exc:
+        raise CelError(f"error compiling CEL filters: {exc}") from None
+    translator = _Translator(text, scope, params)
+    translator.check_names(tree)
+    return translator.boolean(tree).text
+
+
+def record_types(text: str | None) -> frozenset[str] | None:
+    """The `data_type` values a records filter can match, when it says (`data_type ==
+    TASK_RUN || ...`, `data_type in [...]` joined by && and ||); None when it may match any."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return _types(parse(text))
+    except CelError:
+        return None
+
+
+def _types(node: Node) -> frozenset[str] | None:
+    if isinstance(node, Binary) and node.op in ("&&", "||"):
+        left, right = _types(node.left), _types(node.right)
+        if node.op == "||":
+            return None if left is None or right is None else left | right
+        return right if left is None else left if right is None else left & right
+    if isinstance(node, Binary) and node.op == "==":
+        for this, other in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(this, Ident) and this.name == "data_type":
+                value = _type_value(other)
+                return None if value is None else frozenset({value})
+    if (
+        isinstance(node, Binary)
+        and node.op == "in"
+        and isinstance(node.right, ListLit)
+        and isinstance(node.left, Ident)
+        and node.left.name == "data_type"
+    ):
+        values = [_type_value(item) for item in node.right.items]
+        return None if None in values else frozenset(values)
+    return None
+
+
+def _type_value(node: Node) -> str | None:
+    if isinstance(node, Lit) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, Ident) and node.name in TYPE_CONSTANTS:
+        return TYPE_CONSTANTS[node.name]
+    return None

@@ -8,6 +8,10 @@ With a step: that step's text alone, byte for byte.
 
 A PipelineRun's logs are its TaskRuns' logs, the TaskRuns in the order they started, each
 step labelled `<taskrun-name>/<step>`; a step may be given as such a label.
+
+`results_log` prints the same logs as Tekton Results stores them (its watcher runs tkn's log
+writer): every line prefixed `[<step>] ` (a PipelineRun's `[<pipeline task> : <step>] `),
+and an empty line after each step.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from query.scope import Readable
 class LogPart:
     label: str  # the step, or <taskrun-name>/<step> for a PipelineRun's TaskRuns
     key: str
+    step: str = ""
+    task: str = ""  # the pipeline task (the TaskRun's name without one), in a PipelineRun
 
 
 class LogNotFound(LookupError):
@@ -48,14 +54,20 @@ def run_log_parts(engine: Engine, uid: str, allowed: Readable | None) -> list[Lo
             continue
         child_run = get_run(engine, child["uid"], allowed)
         if child_run is not None:
-            parts += _own_parts(child_run, f"{child_run['name']}/")
+            task = child_run.get("pipeline_task") or child_run["name"]
+            parts += _own_parts(child_run, f"{child_run['name']}/", task)
     return parts
 
 
-def _own_parts(run: dict, label_prefix: str) -> list[LogPart]:
+def _own_parts(run: dict, label_prefix: str, task: str = "") -> list[LogPart]:
     # get_run lists the logs stored under the run's namespace and uid, in step order.
     return [
-        LogPart(label_prefix + log["step"], log_key(run["namespace"], run["uid"], log["step"]))
+        LogPart(
+            label_prefix + log["step"],
+            log_key(run["namespace"], run["uid"], log["step"]),
+            log["step"],
+            task,
+        )
         for log in run.get("logs") or []
     ]
 
@@ -104,3 +116,42 @@ def _ending_in_newline(chunks: Iterator[bytes]) -> Iterator[bytes]:
             yield chunk
     if last != b"\n":
         yield b"\n"
+
+
+def results_log(store: Store, parts: list[LogPart]) -> Iterator[bytes]:
+    """The logs in Tekton Results' format. The first log is opened now, so a store that
+    cannot be read raises StoreError before any byte is sent (LogNotFound when none is
+    stored any more); logs that vanish later (retention) are skipped."""
+    for index, part in enumerate(parts):
+        try:
+            first = read_log(store, part.key)
+        except FileNotFoundError:
+            continue
+        return _prefixed_logs(store, [(part, first)], parts[index + 1 :])
+    raise LogNotFound("no step log is stored for this run")
+
+
+def _prefixed_logs(
+    store: Store, opened: list[tuple[LogPart, Iterator[bytes]]], rest: list[LogPart]
+) -> Iterator[bytes]:
+    for part, chunks in opened:
+        yield from _prefixed(part, chunks)
+    for part in rest:
+        try:
+            chunks = read_log(store, part.key)
+        except FileNotFoundError:
+            continue
+        yield from _prefixed(part, chunks)
+
+
+def _prefixed(part: LogPart, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    prefix = (f"[{part.task} : {part.step}] " if part.task else f"[{part.step}] ").encode()
+    pending = b""
+    for chunk in chunks:
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        if lines:
+            yield b"".join(prefix + line + b"\n" for line in lines)
+    if pending:
+        yield prefix + pending + b"\n"
+    yield b"\n"  # tkn's writer ends every step with an empty line

@@ -55,17 +55,20 @@ def error_response(
     return response
 
 
+def http_error_response(exc: HTTPException) -> Response:
+    """Werkzeug's own errors (404, 405, 413, ...) in the one shape."""
+    status = exc.code or 500
+    error = (exc.description or exc.name).split("\n")[0]
+    headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
+    return error_response(status, error, headers=headers)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.error, exc.errors, exc.headers)
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        error = (exc.description or exc.name).split("\n")[0]
-        headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}
-        return error_response(status, error, headers=headers)
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

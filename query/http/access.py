@@ -14,6 +14,8 @@ Two ways to decide (RUNLAKE_QUERY_AUTH):
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 
 from flask import current_app, request, session
@@ -65,10 +67,27 @@ def readable_for(presented: str | None, tokens: Mapping[str, Readable | None]) -
     return tokens[token]
 
 
-def readable() -> Readable | None:
+def basic_password(headers: Mapping[str, str]) -> str | None:
+    """The password of `Authorization: Basic`: what Go's HTTP client sends for a URL with
+    `user:password@` in it, the only way to give the Tekton Dashboard's --external-logs a
+    token (it forwards no header of its own)."""
+    scheme, _, credential = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credential.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[2] or None
+
+
+def readable(basic: bool = False) -> Readable | None:
     """For the current request: None (everything) or what its reader may read. The web page
-    keeps a token entered once in its session cookie."""
+    keeps a token entered once in its session cookie; with `basic`, a Basic password counts
+    as the token too."""
     presented = presented_token(request.headers, request.args)
+    if presented is None and basic:
+        presented = basic_password(request.headers)
     if presented is None and current_app.secret_key:
         presented = session.get("token")
     tokens = _query_tokens()

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, jsonify
 
 from layout import settings
 from layout.store import StoreError
-from query.http import logs, openapi, results, runs, sql, summary, web
+from query.http import external_logs, logs, openapi, results, runs, sql, summary, web
 from query.http.context import get_engine, store_unreadable
 from service.errors import register_error_handlers
 
@@ -41,6 +41,7 @@ QUERY_BLUEPRINTS = (
     summary.blueprint,
     logs.blueprint,
     results.blueprint,
+    external_logs.blueprint,
     web.blueprint,
 )
 

@@ -34,9 +34,10 @@ RUN = {
 _OPTIONAL = {"in": "query", "required": False, "allowEmptyValue": True}
 _FILTERS = [{"name": name, **_OPTIONAL, "schema": _STR} for name in FILTER_PARAMS]
 
+# grpc-gateway's error since Results v0.15: an empty `details` is left out.
 _GRPC_ERROR = {
     "type": "object",
-    "required": ["code", "message", "details"],
+    "required": ["code", "message"],
     "properties": {"code": {"type": "integer"}, "message": _STR, "details": {"type": "array"}},
 }
 
@@ -59,7 +60,6 @@ _GRPC_REFUSED = {
     for code, text in (
         ("400", "INVALID_ARGUMENT"),
         ("401", "UNAUTHENTICATED"),
-        ("403", "PERMISSION_DENIED"),
         ("404", "NOT_FOUND"),
         ("503", "UNAVAILABLE"),
         ("504", "DEADLINE_EXCEEDED"),
@@ -235,7 +235,11 @@ SPEC: dict[str, Any] = {
                         "description": "Tekton Results' ListResults",
                         "content": {
                             "application/json": {
-                                "schema": {"type": "object", "required": ["results"]}
+                                # Empty fields are left out: no results is {}.
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"results": {"type": "array"}},
+                                }
                             }
                         },
                     },
@@ -252,11 +256,36 @@ SPEC: dict[str, Any] = {
                         "description": "Tekton Results' ListRecords",
                         "content": {
                             "application/json": {
-                                "schema": {"type": "object", "required": ["records"]}
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"records": {"type": "array"}},
+                                }
                             }
                         },
                     },
                     **_GRPC_REFUSED,
+                },
+            }
+        },
+        "/v1/external-logs/{namespace}/{pod}/{container}": {
+            "get": {
+                "operationId": "externalLogs",
+                "description": "a step's log for the Tekton Dashboard's --external-logs",
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": _STR}
+                    for name in ("namespace", "pod", "container")
+                ]
+                + [
+                    {"name": name, "in": "query", "required": False, "schema": _STR}
+                    for name in ("startTime", "completionTime")
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the step's text",
+                        "content": {"text/plain": {"schema": _STR}},
+                    },
+                    "404": error_spec("unknown pod, container or log"),
+                    **_REFUSED,
                 },
             }
         },

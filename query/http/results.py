@@ -1,24 +1,27 @@
-"""The Tekton Results v1alpha2 REST API over the archive, read-only, so that tools written
-for Tekton Results (tkn-results, dashboards) can point at runlake.
+"""The Tekton Results v1alpha2 REST API over the archive, read-only, answering as Results
+v0.15 and later answer (grpc-gateway with proto field names), so that tkn-results and
+other Results clients can point at runlake.
 
     /apis/results.tekton.dev/v1alpha2/parents/<parent>/results[/<result>]
         .../results/<result>/records[/<record>]   .../records/summary
         .../results/<result>/logs[/<log>]
 
-Naming follows Results: the parent is the namespace; a result is a top-level run (a
-PipelineRun, or a TaskRun/CustomRun without an owning PipelineRun) and is named by its uid;
-its records are that run and the runs it owns (ownerReferences kind PipelineRun, or the label
-tekton.dev/pipelineRun); a record is named by its run's uid. `-` stands for any parent or
-any result. `data.type` is `<apiVersion>.<kind>` and `data.value` the stored object's JSON
-(base64, as protojson writes bytes). Fields are snake_case (grpc-gateway's UseProtoNames).
+Naming follows Results' watcher: the parent is the namespace; a result is a top-level run (a
+PipelineRun, or a TaskRun/CustomRun no PipelineRun owns) named by its uid; its records are
+that run, the runs it owns (ownerReferences kind PipelineRun, or the tekton.dev/pipelineRun
+label) and a Log record per run whose logs are stored, named UUIDv3(result uid, run uid).
+A run's record is named by its uid, and a record's `id`/`uid` is that same name (runlake
+has no server-made ids). `-` stands for any parent or result. `data.type` is
+`<apiVersion>.<kind>`, `data.value` the stored object's JSON in base64.
 
-A log record is a run with stored step logs, named `.../logs/<run-uid>`; its content is every
-step's text, in step order, each under a `==> <step> <==` header (as /v1/runs/<uid>/logs).
-
-Errors answer in grpc-gateway's shape `{"code", "message", "details"}` with the gRPC code
-that matches the HTTP status. A parent the reader may read in no cluster is
-PERMISSION_DENIED whether or not it exists (as Results' RBAC check, which looks at the
-namespace only), and `-` covers only what the reader may read.
+Answers leave out empty fields (an empty list is `{}`, the last page has no
+`next_page_token`), as protojson does. Errors are grpc-gateway's `{"code", "message"}` with
+upstream's codes: 400/3 bad input, 401/16 no token, a refused token or a namespace the token
+may not read (Results never answers 403), 404/5 unknown (also any unknown path below
+/apis/results.tekton.dev/), 405/12 a method a path does not serve (Results: HTTP 501),
+503/14 store down.
+A log is text; an error before its first byte is `{"error": {"code", "message"}}`, as
+grpc-gateway sends for a streaming call.
 
 A parent stays a namespace, as Results names it, although one archive holds many clusters:
 `<ns>/results` lists that namespace's runs of every cluster the reader may read, and the CEL
@@ -36,46 +39,57 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from layout.keys import is_dns_label, is_uid
-from layout.logs import parse_log_key, read_log
 from layout.store import StoreError
 from query import paging
-from query.cel import RECORDS, RESULTS, CelError, Params, Scope, translate
+from query.cel import (
+    LOGS,
+    RECORDS,
+    RESULTS,
+    STATUS_NAMES,
+    CelError,
+    Params,
+    Scope,
+    record_types,
+    translate,
+)
 from query.engine import SqlError, SqlTimeout, jsonable
 from query.http.access import readable
 from query.http.context import get_engine
+from query.http.results_fields import apply_mask, parse_mask
 from query.http.results_sql import (
     DURATIONS,
-    RECORD_COLUMNS,
+    LOG_TYPE,
     SUMMARY_FIELDS,
     format_interval,
     group_sql,
     keyset_sql,
     order_sql,
+    record_columns,
     records_cte,
     results_cte,
 )
-from service.errors import RETRY_AFTER_S, ApiError
+from query.logs import LogNotFound, results_log, run_log_parts
+from service.errors import RETRY_AFTER_S, ApiError, http_error_response
 
-PREFIX = "/apis/results.tekton.dev/v1alpha2/parents"
+API = "/apis/results.tekton.dev"
+PREFIX = f"{API}/v1alpha2/parents"
 blueprint = Blueprint("results_api", __name__, url_prefix=PREFIX)
 
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 10000
+MIN_PAGE_SIZE, MAX_PAGE_SIZE = 5, 10000
 ANY = "-"
-LOG_TYPE = "results.tekton.dev/v1alpha3.Log"
+_NAME = re.compile(r"[a-z0-9_-]{1,63}")
 
 # HTTP status -> gRPC code, as grpc-gateway maps them the other way.
 GRPC_CODES = {
     400: 3,
     401: 16,
-    403: 7,
     404: 5,
     405: 12,
-    409: 10,
+    409: 6,
     413: 8,
-    415: 3,
     429: 8,
     500: 13,
     501: 12,
@@ -84,14 +98,17 @@ GRPC_CODES = {
 }
 
 
+class StreamError(ApiError):
+    """An error of the log call, which grpc-gateway words as a stream's."""
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
 def grpc_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"code": GRPC_CODES.get(status, 2), "message": message, "details": []})
+    response = jsonify({"code": GRPC_CODES.get(status, 2), "message": message})
     response.status_code = status
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
+    response.headers.update(headers or {})
     return response
 
 
@@ -99,6 +116,9 @@ def grpc_error(status: int, message: str, headers: dict[str, str] | None = None)
 def _api_error(exc: ApiError) -> Response:
     detail = [e for e in exc.errors if e != exc.error]
     message = exc.error + (": " + "; ".join(detail) if detail else "")
+    if isinstance(exc, StreamError):
+        body = json.dumps({"error": {"code": GRPC_CODES.get(exc.status, 2), "message": message}})
+        return Response(body + "\n", exc.status, exc.headers, content_type="application/json")
     return grpc_error(exc.status, message, exc.headers)
 
 
@@ -115,15 +135,45 @@ def _unexpected(exc: Exception) -> Response:
     return grpc_error(503, "internal error; retry later", {"Retry-After": str(RETRY_AFTER_S)})
 
 
+@blueprint.app_errorhandler(NotFound)
+@blueprint.app_errorhandler(MethodNotAllowed)
+def _no_route(exc: HTTPException) -> Response:
+    """A path below /apis/results.tekton.dev/ that no route serves, as grpc-gateway's mux
+    answers it: 404 `Not Found` (code 5), or for a method the path does not serve code 12
+    (as 405 with Allow; grpc-gateway sends HTTP 501). Other paths keep the service's shape."""
+    if not request.path.startswith(API + "/"):
+        return http_error_response(exc)
+    if isinstance(exc, MethodNotAllowed):
+        allow = ", ".join(exc.valid_methods or ["GET"])
+        return grpc_error(405, "Method Not Allowed", {"Allow": allow})
+    return grpc_error(404, "Not Found")
+
+
 def _invalid(message: str) -> ApiError:
     return ApiError(400, message)
 
 
-def _not_found(what: str) -> ApiError:
-    return ApiError(404, f"{what} not found")
+NOT_FOUND = ApiError(404, "record not found")
 
 
-# -- the SQL -----------------------------------------------------------------------------
+# -- parameters --------------------------------------------------------------------------
+
+
+def _param(name: str) -> str | None:
+    """A field of the request message from the query, by its proto name or its JSON name
+    (page_size or pageSize), as grpc-gateway reads it; a field given twice is refused."""
+    camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+    values = request.args.getlist(name) or request.args.getlist(camel)
+    if len(values) > 1:
+        raise _invalid(f'too many values for field "{name}": {", ".join(values)}')
+    return values[0] if values else None
+
+
+def _check_name(parent: str, *names: str) -> None:
+    """Results checks names before authorizing, so a malformed one is 400 without a token."""
+    for part in (parent, *names):
+        if not _NAME.fullmatch(part):
+            raise _invalid(f"name must match ^[a-z0-9_-]{{1,63}}: {part!r}")
 
 
 def _parent_condition(parent: str, params: Params) -> str:
@@ -132,18 +182,16 @@ def _parent_condition(parent: str, params: Params) -> str:
     confine = "true" if allowed is None else allowed.sql()
     if parent == ANY:
         return confine
-    if not is_dns_label(parent):
-        raise _invalid(f"invalid parent {parent!r}: a namespace or -")
     if allowed is not None and not allowed.permits_namespace(parent):
-        raise ApiError(403, "permission denied")
+        raise ApiError(401, "permission denied", headers={"WWW-Authenticate": "permission denied"})
     return f"namespace = CAST({params.add(parent)} AS VARCHAR) AND {confine}"
 
 
 def _filter(scope: Scope, params: Params) -> str:
     try:
-        return translate(request.args.get("filter"), scope, params)
+        return translate(_param("filter"), scope, params)
     except CelError as exc:
-        raise _invalid(f"invalid filter: {exc}") from exc
+        raise _invalid(str(exc)) from exc
 
 
 def _query(sql: str, params: Params) -> list[dict[str, Any]]:
@@ -151,72 +199,126 @@ def _query(sql: str, params: Params) -> list[dict[str, Any]]:
         return get_engine().query(sql, params.values)
     except SqlTimeout as exc:
         raise ApiError(504, f"the query was cancelled: {exc}") from exc
-    except SqlError as exc:  # e.g. a regular expression RE2 rejects
+    except SqlError as exc:  # e.g. a regular expression RE2 rejects, an unknown time zone
         raise _invalid(f"the filter cannot be evaluated: {exc}") from exc
+
+
+def _answer(body: dict[str, Any]) -> Response:
+    """Empty fields left out (protojson), then the `fields` mask (its first value)."""
+    body = {k: v for k, v in body.items() if v not in ("", [], None, {})}
+    return jsonify(apply_mask(body, parse_mask(request.args.get("fields"))))
 
 
 # -- paging and ordering -----------------------------------------------------------------
 
-ORDER_FIELDS = ("create_time", "update_time")
-_ORDER_TERM = re.compile(r"([a-z_]+)(?:\s+(asc|desc))?", re.IGNORECASE)
+RESULT_ORDER = {
+    "create_time": "create_time",
+    "update_time": "update_time",
+    "summary.start_time": "summary_start_time",
+    "summary.end_time": "summary_end_time",
+}
+RECORD_ORDER = {"create_time": "create_time", "update_time": "update_time"}
+LOG_ORDER = {**RECORD_ORDER, "created_time": "create_time", "updated_time": "update_time"}
+_ORDER = re.compile(r"([\w.]+)\s*(ASC|asc|DESC|desc)?")
 
 
-def _order_by(text: str | None) -> list[tuple[str, bool]]:
-    """`create_time desc, update_time` -> [(column, descending)], uid last as tie-breaker."""
-    terms: list[tuple[str, bool]] = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        match = _ORDER_TERM.fullmatch(part)
-        if not match or match.group(1) not in ORDER_FIELDS:
-            raise _invalid(
-                f"invalid order_by {part!r}: order by create_time or update_time, "
-                "each optionally asc or desc"
-            )
-        terms.append((match.group(1), (match.group(2) or "asc").lower() == "desc"))
-    return terms + [("uid", False)]
+def _order_by(fields: dict[str, str]) -> list[tuple[str, bool]]:
+    """One field, optionally asc or desc, then the uid in the same direction; without
+    order_by, by uid (Results orders by its id)."""
+    text = (_param("order_by") or "").strip()
+    if not text:
+        return [("uid", False), ("uid", False)]
+    shape = f"the value must obey the format <{'|'.join(sorted(fields))}> [asc|desc]"
+    match = _ORDER.fullmatch(text)
+    if not match:
+        raise _invalid(f"invalid order by statement:\n{shape}")
+    if match.group(1) not in fields:
+        raise _invalid(
+            f"{match.group(1)}: field is unknown or cannot be used in the order by clause\n{shape}"
+        )
+    descending = (match.group(2) or "asc").lower() == "desc"
+    return [(fields[match.group(1)], descending), ("uid", descending)]
 
 
 @dataclass
 class Page:
     size: int
     order: list[tuple[str, bool]]
-    after: list[Any] | None  # the sort values of the last row of the previous page
-    fingerprint: str
+    after: list[Any] | None  # the order values of the last row of the previous page
+    bound: dict[str, Any]
 
 
-def _page(kind: str, parent: str) -> Page:
-    raw_size = request.args.get("page_size", "").strip()
+def _page_size(lenient: bool = False) -> int:
+    raw = _param("page_size")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
     try:
-        size = int(raw_size) if raw_size else 0
+        size = int(raw, 10)
     except ValueError:
-        raise _invalid(f"invalid page_size {raw_size!r}: an integer") from None
-    if size < 0:
-        raise _invalid("page_size must not be negative")
-    size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    order = _order_by(request.args.get("order_by"))
-    fingerprint = paging.fingerprint([kind, parent, request.args.get("filter", ""), order])
-    token = request.args.get("page_token", "").strip()
+        raise _invalid(
+            f'parsing field "page_size": strconv.ParseInt: parsing {json.dumps(raw)}: '
+            "invalid syntax"
+        ) from None
+    if not -(2**31) <= size < 2**31:
+        raise _invalid(
+            f'parsing field "page_size": strconv.ParseInt: parsing {json.dumps(raw)}: '
+            "value out of range"
+        )
+    if lenient:  # the logs list: Results caps it, and refuses only a negative one
+        if size < 0:
+            raise _invalid("PageSize should be greater than 0")
+        return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    if size == 0:
+        return DEFAULT_PAGE_SIZE
+    if not MIN_PAGE_SIZE <= size <= MAX_PAGE_SIZE:
+        raise _invalid(
+            f"invalid page size ({size}): value must be greater than {MIN_PAGE_SIZE} "
+            f"and less than {MAX_PAGE_SIZE}"
+        )
+    return size
+
+
+def _page(kind: str, parent: str, fields: dict[str, str], lenient: bool = False) -> Page:
+    order = _order_by(fields)
+    bound = {"p": parent, "q": _param("filter") or "", "o": order}
+    token = (_param("page_token") or "").strip()
     after = None
     if token:
         try:
-            after = paging.decode(token, fingerprint)["v"]
-            if not isinstance(after, list) or len(after) != len(order):
-                raise paging.PageTokenError("token of another query")
-        except (paging.PageTokenError, KeyError):
-            raise _invalid(
-                "invalid page_token: it belongs to another query, or is malformed"
-            ) from None
-    return Page(size, order, after, fingerprint)
+            body = paging.decode(token, kind)
+            after = body["v"]
+            if not isinstance(after, list) or len(after) != 2:
+                raise paging.PageTokenError("malformed")
+        except (paging.PageTokenError, KeyError, TypeError):
+            raise _invalid("invalid page token: not a token this service gave out") from None
+        _same_query(body, bound)
+    return Page(_page_size(lenient), order, after, bound)
 
 
-def _next_token(page: Page, rows: list[dict[str, Any]]) -> str:
+def _same_query(token: dict[str, Any], bound: dict[str, Any]) -> None:
+    if token.get("p") != bound["p"]:
+        raise _invalid(
+            f"invalid page token: provided parent ({bound['p']}) differs from the parent "
+            f"used in the previous query ({token.get('p')})"
+        )
+    if token.get("q") != bound["q"]:
+        raise _invalid(
+            "invalid page token: the provided filter differs from the filter used in the "
+            f"previous query\nexpected: {token.get('q')}\ngot: {bound['q']}"
+        )
+    if token.get("o") != [list(o) for o in bound["o"]]:
+        raise _invalid(
+            "invalid page token: the provided order by clause differs from the value "
+            "passed in the previous query"
+        )
+
+
+def _next_token(kind: str, page: Page, rows: list[dict[str, Any]]) -> str:
     if len(rows) <= page.size:
         return ""
     last = rows[page.size - 1]
     values = [jsonable(last[column]) for column, _ in page.order]
-    return paging.encode({"v": values}, page.fingerprint)
+    return paging.encode({**page.bound, "v": values}, kind)
 
 
 # -- answers -----------------------------------------------------------------------------
@@ -241,9 +343,9 @@ def _b64(text: str | bytes) -> str:
     return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
 
 
-def record_json(row: dict[str, Any]) -> dict[str, Any]:
+def record_json(row: dict[str, Any], name: str | None = None) -> dict[str, Any]:
     return {
-        "name": row["record_name"],
+        "name": name or row["record_name"],
         "id": row["uid"],
         "uid": row["uid"],
         "data": {"type": row["data_type"], "value": _b64(row["object"] or "{}")},
@@ -257,7 +359,9 @@ def _annotation_map(text: str | None) -> dict[str, str]:
         value = json.loads(text) if text else {}
     except ValueError:
         return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
 def result_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -266,26 +370,20 @@ def result_json(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["uid"],
         "uid": row["uid"],
         **_timestamps(row["create_time"], row["update_time"]),
+        "annotations": _annotation_map(row["result_annotations"]),
+        "etag": _etag(row["uid"], row["update_time"]),
     }
-    annotations = _annotation_map(row["result_annotations"])
-    if annotations:
-        out["annotations"] = annotations
-    out["etag"] = _etag(row["uid"], row["update_time"])
     if row["summary_record"] is not None:
-        summary: dict[str, Any] = {
+        summary = {
             "record": row["summary_record"],
             "type": row["summary_type"],
-            "status": row["summary_status"],
+            "start_time": jsonable(row["summary_start_time"]),
+            "end_time": jsonable(row["summary_end_time"]),
+            "status": STATUS_NAMES[row["summary_status"]] if row["summary_status"] else None,
+            "annotations": _annotation_map(row["summary_annotations"]),
         }
-        if row["summary_start_time"] is not None:
-            summary["start_time"] = jsonable(row["summary_start_time"])
-        if row["summary_end_time"] is not None:
-            summary["end_time"] = jsonable(row["summary_end_time"])
-        summary_annotations = _annotation_map(row["summary_annotations"])
-        if summary_annotations:
-            summary["annotations"] = summary_annotations
-        out["summary"] = summary
-    return out
+        out["summary"] = {k: v for k, v in summary.items() if v not in (None, {})}
+    return {k: v for k, v in out.items() if v != {}}
 
 
 # -- results -----------------------------------------------------------------------------
@@ -293,10 +391,11 @@ def result_json(row: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.get("/<parent>/results")
 def list_results(parent: str) -> Response:
+    _check_name(parent)
     params = Params()
-    page = _page("results", parent)
-    where = _filter(RESULTS, params)
     parent_sql = _parent_condition(parent, params)
+    page = _page("results", parent, RESULT_ORDER)
+    where = _filter(RESULTS, params)
     sql = (
         records_cte(parent_sql)
         + results_cte(parent_sql)
@@ -304,22 +403,19 @@ def list_results(parent: str) -> Response:
         f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
     )
     rows = _query(sql, params)
-    return jsonify(
+    return _answer(
         {
             "results": [result_json(r) for r in rows[: page.size]],
-            "next_page_token": _next_token(page, rows),
+            "next_page_token": _next_token("results", page, rows),
         }
     )
 
 
 @blueprint.get("/<parent>/results/<result>")
 def get_result(parent: str, result: str) -> Response:
-    if parent == ANY or result == ANY:
-        raise _invalid("a result is named <namespace>/results/<uid>; use the list for -")
+    _check_name(parent, result)
     params = Params()
     parent_sql = _parent_condition(parent, params)
-    if not is_uid(result):
-        raise _not_found(f"result {parent}/results/{result}")
     sql = (
         records_cte(parent_sql)
         + results_cte(parent_sql)
@@ -327,8 +423,8 @@ def get_result(parent: str, result: str) -> Response:
     )
     rows = _query(sql, params)
     if not rows:
-        raise _not_found(f"result {parent}/results/{result}")
-    return jsonify(result_json(rows[0]))
+        raise NOT_FOUND
+    return _answer(result_json(rows[0]))
 
 
 # -- records -----------------------------------------------------------------------------
@@ -337,19 +433,32 @@ def get_result(parent: str, result: str) -> Response:
 def _result_condition(result: str, params: Params) -> str:
     if result == ANY:
         return "true"
-    if not is_uid(result):
-        raise _invalid(f"invalid result name {result!r}: a uid or -")
     return f"result_uid = CAST({params.add(result)} AS VARCHAR)"
 
 
+def _may_be_logs(text: str | None) -> bool:
+    """Whether a records filter can match Log records: only then is the store's list of
+    logs read (tkn-results' lists name the TaskRun or PipelineRun types)."""
+    types = record_types(text)
+    return types is None or LOG_TYPE in types
+
+
 def _record_rows(
-    parent_sql: str, result: str, page: Page, params: Params, extra: str = "true"
+    parent_sql: str,
+    result: str,
+    page: Page,
+    params: Params,
+    scope: Scope = RECORDS,
+    only_logs: bool = False,
 ) -> list[dict[str, Any]]:
-    where = _filter(RECORDS, params)
+    with_logs = only_logs or _may_be_logs(_param("filter"))
+    where = _filter(scope, params)
     in_result = _result_condition(result, params)
+    logs_only = f"data_type = '{LOG_TYPE}'" if only_logs else "true"
     sql = (
-        records_cte(parent_sql) + f" SELECT {RECORD_COLUMNS} FROM records WHERE {in_result}"
-        f" AND {where} AND {extra} AND {keyset_sql(page.order, page.after, params)}"
+        records_cte(parent_sql, with_logs)
+        + f" SELECT {record_columns(with_logs)} FROM records WHERE {in_result} AND {logs_only}"
+        f" AND {where} AND {keyset_sql(page.order, page.after, params)}"
         f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
     )
     return _query(sql, params)
@@ -357,191 +466,133 @@ def _record_rows(
 
 @blueprint.get("/<parent>/results/<result>/records")
 def list_records(parent: str, result: str) -> Response:
+    _check_name(parent, result)
     params = Params()
-    page = _page("records", f"{parent}/{result}")
-    rows = _record_rows(_parent_condition(parent, params), result, page, params)
-    return jsonify(
+    parent_sql = _parent_condition(parent, params)
+    page = _page("records", f"{parent}/results/{result}", RECORD_ORDER)
+    rows = _record_rows(parent_sql, result, page, params)
+    return _answer(
         {
             "records": [record_json(r) for r in rows[: page.size]],
-            "next_page_token": _next_token(page, rows),
+            "next_page_token": _next_token("records", page, rows),
         }
     )
 
 
 def _one_record(parent: str, result: str, record: str) -> dict[str, Any]:
-    if parent == ANY or record == ANY:
-        raise _invalid("a record is named <namespace>/results/<uid>/records/<uid>")
-    params = Params()
-    parent_sql = _parent_condition(parent, params)
-    if not is_uid(record):
-        raise _not_found(f"record {parent}/results/{result}/records/{record}")
-    in_result = _result_condition(result, params)
-    sql = (
-        records_cte(parent_sql) + f" SELECT {RECORD_COLUMNS} FROM records WHERE {in_result}"
-        f" AND uid = CAST({params.add(record)} AS VARCHAR)"
-    )
-    rows = _query(sql, params)
-    if not rows:
-        raise _not_found(f"record {parent}/results/{result}/records/{record}")
-    return rows[0]
+    """A record by its name: a run's first (no listing of logs), else a Log record's."""
+    _check_name(parent, result, record)
+    for with_logs in (False, True):
+        params = Params()
+        parent_sql = _parent_condition(parent, params)
+        in_result = _result_condition(result, params)
+        sql = (
+            records_cte(parent_sql, with_logs)
+            + f" SELECT {record_columns(with_logs)} FROM records WHERE {in_result}"
+            f" AND short_name = CAST({params.add(record)} AS VARCHAR)"
+        )
+        rows = _query(sql, params)
+        if rows:
+            return rows[0]
+    raise NOT_FOUND
 
 
 @blueprint.get("/<parent>/results/<result>/records/<record>")
 def get_record(parent: str, result: str, record: str) -> Response:
-    return jsonify(record_json(_one_record(parent, result, record)))
+    return _answer(record_json(_one_record(parent, result, record)))
 
 
 # -- record summary ----------------------------------------------------------------------
 
 
+def _summary_order(fields: list[str]) -> str:
+    """`<field> ASC|DESC` (Results' code), or `ASC|DESC <field>` (Results' docs)."""
+    text = (_param("order_by") or "").strip()
+    if not text:
+        return "group_value ASC NULLS LAST"
+    parts = text.split(" ")
+    directions = ("ASC", "asc", "DESC", "desc")
+    if len(parts) == 2 and parts[0] in directions:
+        parts.reverse()
+    if len(parts) != 2 or parts[1] not in directions:
+        raise _invalid(f"order_by does not recognize {text}")
+    if parts[0] not in fields:
+        raise _invalid(f"field name {parts[0]} is not allowed, must be one of summary")
+    return f"{parts[0]} {parts[1].upper()} NULLS LAST, group_value ASC"
+
+
 @blueprint.get("/<parent>/results/<result>/records/summary")
 def records_summary(parent: str, result: str) -> Response:
-    fields = [f.strip() for f in request.args.get("summary", "").split(",") if f.strip()]
-    fields = fields or ["total"]
-    unknown = [f for f in fields if f not in SUMMARY_FIELDS]
-    if unknown:
-        raise _invalid(
-            f"invalid aggregate query: {', '.join(unknown)}; known: {', '.join(SUMMARY_FIELDS)}"
-        )
-    group_by = request.args.get("group_by", "").strip()
-    order_by = request.args.get("order_by", "").strip()
+    _check_name(parent, result)
     params = Params()
+    parent_sql = _parent_condition(parent, params)
+    fields = [f.strip() for f in (_param("summary") or "").split(",") if f.strip()] or ["total"]
+    for field in fields:
+        if field not in SUMMARY_FIELDS:
+            raise _invalid(f"invalid aggregate query: {field}")
+    text = _param("filter")
     where = _filter(RECORDS, params)
     select = [f"{SUMMARY_FIELDS[f]} AS {f}" for f in dict.fromkeys(fields)]
     tail = ""
+    group_by = (_param("group_by") or "").strip()
     if group_by:
         try:
             select.append(f"{group_sql(group_by)} AS group_value")
         except ValueError as exc:
             raise _invalid(str(exc)) from exc
-        tail = " GROUP BY group_value"
-        order = "group_value ASC NULLS LAST"
-        if order_by:
-            parts = order_by.split()
-            if len(parts) != 2 or parts[0].upper() not in ("ASC", "DESC") or parts[1] not in fields:
-                raise _invalid(
-                    f"invalid order_by {order_by!r}: ASC or DESC, then one of the summary fields"
-                )
-            order = f"{parts[1]} {parts[0].upper()} NULLS LAST, group_value ASC"
-        tail += f" ORDER BY {order}"
-    parent_sql = _parent_condition(parent, params)
+        tail = f" GROUP BY group_value ORDER BY {_summary_order(fields)}"
     in_result = _result_condition(result, params)
     sql = (
-        records_cte(parent_sql) + f" SELECT {', '.join(select)} FROM records"
-        f" WHERE {in_result} AND {where}{tail}"
+        records_cte(parent_sql, _may_be_logs(text))
+        + f" SELECT {', '.join(select)} FROM records WHERE {in_result} AND {where}{tail}"
     )
     rows = _query(sql, params)
-    summary = []
-    for row in rows:
-        item = {}
-        for key, value in row.items():
-            item[key] = format_interval(value) if key in DURATIONS else jsonable(value)
-        summary.append(item)
-    return jsonify({"summary": summary})
+    summary = [
+        {k: format_interval(v) if k in DURATIONS else jsonable(v) for k, v in row.items()}
+        for row in rows
+    ]
+    return _answer({"summary": summary})
 
 
 # -- logs --------------------------------------------------------------------------------
 
 
-def _stored_logs(parent: str, uid: str | None = None) -> dict[str, dict[str, str]]:
-    """run uid -> {step: key} for every stored step log under the parent (or of one run)."""
-    prefix = "logs/" if parent == ANY else f"logs/{parent}/" + (f"{uid}/" if uid else "")
-    found: dict[str, dict[str, str]] = {}
-    for info in get_engine().store.list(prefix):
-        parsed = parse_log_key(info.key)
-        if parsed is not None:
-            found.setdefault(parsed[1], {})[parsed[2]] = info.key
-    return found
-
-
 def _log_name(row: dict[str, Any]) -> str:
-    return f"{row['namespace']}/results/{row['result_uid']}/logs/{row['uid']}"
-
-
-def log_record_json(row: dict[str, Any], steps: dict[str, str]) -> dict[str, Any]:
-    log = {
-        "kind": "Log",
-        "apiVersion": "results.tekton.dev/v1alpha3",
-        "metadata": {
-            "uid": row["uid"],
-            "name": f"{row['name']}-log",
-            "namespace": row["namespace"],
-        },
-        "spec": {
-            "type": "File",
-            "resource": {
-                "uid": row["uid"],
-                "kind": row["kind"],
-                "name": row["name"],
-                "namespace": row["namespace"],
-            },
-        },
-        "status": {
-            "path": f"logs/{row['namespace']}/{row['uid']}/",
-            "steps": _step_order(row["object"], steps),
-        },
-    }
-    return {
-        "name": _log_name(row),
-        "id": row["uid"],
-        "uid": row["uid"],
-        "data": {"type": LOG_TYPE, "value": _b64(json.dumps(log))},
-        "etag": _etag(row["uid"], row["update_time"]),
-        **_timestamps(row["create_time"], row["update_time"]),
-    }
-
-
-def _step_order(object_json: str | None, steps: dict[str, str]) -> list[str]:
-    """The stored steps in the order the TaskRun ran them, then any others by name."""
-    try:
-        listed = [
-            s.get("name")
-            for s in json.loads(object_json or "{}").get("status", {}).get("steps", [])
-            if isinstance(s, dict)
-        ]
-    except (ValueError, AttributeError):
-        listed = []
-    ordered = [s for s in dict.fromkeys(listed) if s in steps]
-    return ordered + sorted(set(steps) - set(ordered))
+    return f"{row['namespace']}/results/{row['result_uid']}/logs/{row['short_name']}"
 
 
 @blueprint.get("/<parent>/results/<result>/logs")
 def list_logs(parent: str, result: str) -> Response:
+    """Results' ListLogs: the v1alpha3 Log records, named .../logs/<name>, filtered in the
+    logs environment (`name` is the whole record name there)."""
+    _check_name(parent, result)
     params = Params()
-    page = _page("logs", f"{parent}/{result}")
-    parent_sql = _parent_condition(parent, params)  # checks the token before any listing
-    stored = _stored_logs(parent)
-    extra = f"list_contains(CAST({params.add(sorted(stored))} AS VARCHAR[]), uid)"
-    rows = _record_rows(parent_sql, result, page, params, extra)
-    return jsonify(
+    parent_sql = _parent_condition(parent, params)
+    page = _page("logs", f"{parent}/results/{result}", LOG_ORDER, lenient=True)
+    rows = _record_rows(parent_sql, result, page, params, LOGS, only_logs=True)
+    return _answer(
         {
-            "records": [log_record_json(r, stored[r["uid"]]) for r in rows[: page.size]],
-            "next_page_token": _next_token(page, rows),
+            "records": [record_json(r, _log_name(r)) for r in rows[: page.size]],
+            "next_page_token": _next_token("logs", page, rows),
         }
     )
 
 
 @blueprint.get("/<parent>/results/<result>/logs/<log>")
 def get_log(parent: str, result: str, log: str) -> Response:
-    row = _one_record(parent, result, log)
-    store = get_engine().store
-    keys = _stored_logs(parent, log).get(log, {})
-    if not keys:
-        raise _not_found(f"log {parent}/results/{result}/logs/{log}")
-    order = _step_order(row["object"], keys)
-
-    # The listing above reached the store; the text streams, however large.
-    def stream() -> Iterator[bytes]:
-        for step in order:
-            yield f"==> {step} <==\n".encode()
-            last = b"\n"
-            try:
-                for chunk in read_log(store, keys[step]):
-                    last = chunk or last
-                    yield chunk
-            except FileNotFoundError:
-                pass  # deleted since the listing (retention): the others still stream
-            if not last.endswith(b"\n"):
-                yield b"\n"
-
-    return Response(stream(), mimetype="text/plain")
+    """The log of a Log record, or of the run a record names (what tkn-results asks for),
+    as text in Results' format."""
+    try:
+        row = _one_record(parent, result, log)
+    except ApiError as exc:
+        raise StreamError(exc.status, exc.error, exc.errors, exc.headers) from exc
+    run = row["log_of"] or row["uid"]
+    engine = get_engine()
+    try:
+        parts = run_log_parts(engine, run, readable())
+        chunks: Iterator[bytes] = results_log(engine.store, parts or [])
+    except LogNotFound:
+        raise StreamError(404, "record not found") from None
+    response = Response(chunks, content_type="text/plain; charset=utf-8")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

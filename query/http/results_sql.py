@@ -1,24 +1,60 @@
 """The SQL of the Tekton Results API over the views: records and results as Results names
-them, keyset paging in a list's order, and the record summary's aggregates. Pure text: the
-HTTP module (query.http.results) parses requests and shapes answers."""
+them (Log records included), keyset paging in a list's order, and the record summary's
+aggregates. Pure text: the HTTP module (query.http.results) parses requests and shapes
+answers."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
 from typing import Any
 
-from layout.schema import CANCELLED, FAILED, PIPELINE_RUN, RUNNING, SUCCEEDED
+from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.cel import Params, status_sql
 
+LOG_TYPE = "results.tekton.dev/v1alpha3.Log"
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
-def records_cte(parent_sql: str) -> str:
-    """`records`: one row per run (its latest snapshot) with the Results names. A run's
-    result is the PipelineRun that owns it, else the run itself. The owner is found by the
-    tekton.dev/pipelineRun label: the PipelineRun of that name in the run's cluster and
-    namespace created last before the run (names are reused once the old run is deleted, and
-    other clusters have their own); only without the label, or when that
-    PipelineRun is not archived, are the object's ownerReferences parsed, which costs a
-    JSON parse per run. Each mention of the `runs` view scans it, so there are two."""
-    return f"""
+
+def log_uid(result_uid: str, run_uid: str) -> str:
+    """A Log record's name, as Results' watcher makes it: UUID v3 (MD5) of the run's uid in
+    the result's uid as namespace (a uid that is not a UUID, never one from Kubernetes,
+    stands for the MD5 of its text). LOG_UID_SQL computes the same in SQL."""
+    if re.fullmatch(_UUID, result_uid):
+        namespace = uuid.UUID(result_uid)
+    else:
+        namespace = uuid.UUID(bytes=hashlib.md5(result_uid.encode()).digest())
+    return str(uuid.uuid3(namespace, run_uid))
+
+
+def _uuid3_sql(namespace: str, name: str) -> str:
+    digest = (
+        f"md5(CASE WHEN regexp_full_match({namespace}, '{_UUID}') "
+        f"THEN unhex(replace({namespace}, '-', '')) ELSE unhex(md5({namespace})) END "
+        f"|| encode({name}))"
+    )
+    # Version 3 in the 13th hex digit, the RFC 4122 variant (8, 9, a or b) in the 17th.
+    return (
+        f"(SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-3' || substr(h, 14, 3) || '-'"
+        " || substr('89ab', ((strpos('0123456789abcdef', substr(h, 17, 1)) - 1) & 3) + 1, 1)"
+        f" || substr(h, 18, 3) || '-' || substr(h, 21, 12) FROM (SELECT {digest} AS h))"
+    )
+
+
+LOG_UID_SQL = _uuid3_sql("result_uid", "uid")
+
+
+def records_cte(parent_sql: str, with_logs: bool = False) -> str:
+    """`records`: one row per run (its latest snapshot) with the Results names, and, with
+    `with_logs`, one Log record per run whose logs are stored (a PipelineRun's are its
+    TaskRuns'). A run's result is the PipelineRun that owns it, else the run itself. The
+    owner is found by the tekton.dev/pipelineRun label: the PipelineRun of that name in the
+    run's cluster and namespace created last before the run (names are reused once the old
+    run is deleted, and other clusters have their own); only without the label, or when
+    that PipelineRun is not archived, are the object's ownerReferences parsed, which costs
+    a JSON parse per run. Each mention of the `runs` view scans it."""
+    runs = f"""
 WITH scoped AS (
     SELECT * FROM runs WHERE {parent_sql}
 ), owners AS (
@@ -32,13 +68,65 @@ WITH scoped AS (
     FROM scoped r
     ASOF LEFT JOIN owners p ON p.cluster = r.cluster AND p.namespace = r.namespace
         AND p.name = r.pipeline_run AND r.created_at >= p.created_at
-), records AS (
-    SELECT *, namespace || '/results/' || result_uid || '/records/' || uid AS record_name,
-           api_version || '.' || kind AS data_type,
-           coalesce(created_at, received_at) AS create_time, received_at AS update_time,
-           uid = result_uid AS is_top
+), run_records AS (
+    SELECT *, uid AS short_name, api_version || '.' || kind AS data_type,
+           coalesce(created_at, received_at) AS create_time, received_at AS update_time
     FROM owned
 )"""
+    if not with_logs:
+        return runs + ", records AS (" + _named("run_records") + ")"
+    return (
+        runs
+        + f""", stored AS (
+    SELECT cluster, namespace, uid, sum(size_bytes) AS size FROM logs
+    WHERE available AND {parent_sql} GROUP BY cluster, namespace, uid
+), logged AS (
+    SELECT r.cluster, r.namespace, r.uid, r.name, r.kind, r.result_uid, r.create_time,
+           r.update_time, s.size
+    FROM run_records r JOIN stored s
+        ON s.cluster = r.cluster AND s.namespace = r.namespace AND s.uid = r.uid
+    WHERE r.kind = '{TASK_RUN}'
+    UNION ALL
+    SELECT p.cluster, p.namespace, p.uid, p.name, p.kind, p.result_uid, p.create_time,
+           p.update_time, sum(s.size)
+    FROM run_records p
+    JOIN run_records c ON c.cluster = p.cluster AND c.namespace = p.namespace
+        AND c.result_uid = p.uid
+        AND c.kind = '{TASK_RUN}'
+    JOIN stored s ON s.cluster = c.cluster AND s.namespace = c.namespace AND s.uid = c.uid
+    WHERE p.kind = '{PIPELINE_RUN}'
+    GROUP BY ALL
+), log_records AS (
+    SELECT cluster, namespace, log_uid AS uid, log_uid AS short_name, name || '-log' AS name,
+           'Log' AS kind, 'results.tekton.dev/v1alpha3' AS api_version, result_uid,
+           '{LOG_TYPE}' AS data_type, create_time, update_time, uid AS log_of,
+           kind AS log_kind, {_log_json()} AS "object"
+    FROM (SELECT *, {LOG_UID_SQL} AS log_uid FROM logged)
+), records AS (
+    {_named("run_records")} UNION ALL BY NAME {_named("log_records")}
+)"""
+    )
+
+
+def _named(source: str) -> str:
+    return (
+        f"SELECT *, namespace || '/results/' || result_uid || '/records/' || short_name "
+        f"AS record_name, uid = result_uid AS is_top FROM {source}"
+    )
+
+
+def _log_json() -> str:
+    """The Log record's data (tektoncd/results pkg/apis/v1alpha3/types.go); its `size` is the
+    stored text's, before the `[step]` prefixes the log answer adds."""
+    return (
+        "json_object('kind', 'Log', 'apiVersion', 'results.tekton.dev/v1alpha3', "
+        "'metadata', json_object('name', name || '-log', 'namespace', namespace, "
+        "'uid', log_uid, 'creationTimestamp', NULL), "
+        "'spec', json_object('resource', json_object('kind', kind, 'namespace', namespace, "
+        "'name', name, 'uid', uid), 'type', 'File'), "
+        "'status', json_object('size', size, 'isStored', true, 'errorOnStoreMsg', '', "
+        "'isRetryableErr', false))::VARCHAR"
+    )
 
 
 def json_annotation(key: str) -> str:
@@ -47,7 +135,9 @@ def json_annotation(key: str) -> str:
 
 
 def results_cte(parent_sql: str) -> str:
-    """`results`: one row per result; its summary from its top-level run, when archived."""
+    """`results`: one row per result; its summary from its top-level run, when archived.
+    Its annotations, as Results' watcher writes them: the top run's name under
+    `object.metadata.name` and the keys of its results.tekton.dev/resultAnnotations."""
     return f""", groups AS (
     SELECT namespace AS parent, cluster, result_uid AS uid,
            min(create_time) AS create_time, max(update_time) AS update_time
@@ -57,54 +147,66 @@ def results_cte(parent_sql: str) -> str:
            CASE WHEN t.uid IS NOT NULL THEN g.parent || '/results/' || g.uid || '/records/'
                || g.uid END AS summary_record,
            t.api_version || '.' || t.kind AS summary_type,
-           CASE WHEN t.uid IS NOT NULL THEN {status_sql("t.status")} END
-               AS summary_status,
+           CASE WHEN t.uid IS NOT NULL THEN {status_sql("t.status")} END AS summary_status,
            t.started_at AS summary_start_time, t.completed_at AS summary_end_time,
-           {json_annotation("results.tekton.dev/resultAnnotations")} AS result_annotations,
+           CASE WHEN t.uid IS NOT NULL THEN json_merge_patch(
+               json_object('object.metadata.name', t.name),
+               coalesce({json_annotation("results.tekton.dev/resultAnnotations")}, '{{}}'))
+           END AS result_annotations,
            {json_annotation("results.tekton.dev/recordSummaryAnnotations")}
                AS summary_annotations
     FROM groups g LEFT JOIN (SELECT * FROM runs WHERE {parent_sql}) t
-        ON t.uid = g.uid AND t.namespace = g.parent
+        ON t.uid = g.uid AND t.namespace = g.parent AND t.cluster = g.cluster
 )"""
 
 
 RECORD_COLUMNS = (
-    "cluster, namespace, uid, name, kind, status, record_name, result_uid, data_type, "
-    'create_time, update_time, started_at, completed_at, "object"'
+    "cluster, namespace, uid, short_name, name, kind, status, record_name, result_uid, "
+    "data_type, "
+    'create_time, update_time, started_at, completed_at, log_of, log_kind, "object"'
 )
+_NO_LOG_COLUMNS = "NULL AS log_of, NULL AS log_kind"
+
+
+def record_columns(with_logs: bool) -> str:
+    return (
+        RECORD_COLUMNS if with_logs else RECORD_COLUMNS.replace("log_of, log_kind", _NO_LOG_COLUMNS)
+    )
 
 
 def keyset_sql(order: list[tuple[str, bool]], after: list[Any] | None, params: Params) -> str:
-    """Rows strictly after the previous page's last row in the page's order."""
+    """Rows strictly after the previous page's last row in the page's order: one column
+    (NULLs last, whichever direction) then uid in the same direction."""
     if after is None:
         return "true"
-    placeholders = []
-    for (column, _), value in zip(order, after, strict=True):
-        cast = "VARCHAR" if column == "uid" else "TIMESTAMPTZ"
-        placeholders.append(f"CAST({params.add(value)} AS {cast})")
-    branches = []
-    for i, (column, descending) in enumerate(order):
-        equal = [f"{c} = {placeholders[j]}" for j, (c, _) in enumerate(order[:i])]
-        branches.append(
-            " AND ".join(equal + [f"{column} {'<' if descending else '>'} {placeholders[i]}"])
-        )
-    return "(" + " OR ".join(f"({b})" for b in branches) + ")"
+    (column, descending), (_, _) = order
+    value, uid = after
+    beyond = "<" if descending else ">"
+    uid_after = f"uid {beyond} CAST({params.add(uid)} AS VARCHAR)"
+    if value is None:
+        return f"({column} IS NULL AND {uid_after})"
+    moment = f"CAST({params.add(value)} AS {'VARCHAR' if column == 'uid' else 'TIMESTAMPTZ'})"
+    return (
+        f"({column} {beyond} {moment} OR ({column} = {moment} AND {uid_after}) OR {column} IS NULL)"
+    )
 
 
 def order_sql(order: list[tuple[str, bool]]) -> str:
-    return ", ".join(f"{c} {'DESC' if d else 'ASC'}" for c, d in order)
+    return ", ".join(f"{c} {'DESC' if d else 'ASC'} NULLS LAST" for c, d in order)
 
 
-# Results' summary counts these four statuses by name and the rest as `others`.
-_COUNTED = {"succeeded": SUCCEEDED, "failed": FAILED, "cancelled": CANCELLED, "running": RUNNING}
-_COUNTED_LIST = ", ".join(f"'{status}'" for status in _COUNTED.values())
-_STATUS_COUNTS = {
-    **{name: f"status = '{status}'" for name, status in _COUNTED.items()},
-    "others": f"status IS NULL OR status NOT IN ({_COUNTED_LIST})",
+# Results' aggregator counts by the first condition's reason (lister/aggregator.go): Tekton's
+# reasons, not runlake's `status` names.
+_REASON_COUNTS = {
+    "succeeded": "reason IN ('Succeeded', 'Completed')",
+    "failed": "reason = 'Failed'",
+    "cancelled": "reason = 'Cancelled'",
+    "running": "reason = 'Running'",
+    "others": "reason NOT IN ('Succeeded', 'Completed', 'Failed', 'Cancelled', 'Running')",
 }
 SUMMARY_FIELDS = {
     "total": "count(*)",
-    **{name: f"count(*) FILTER (WHERE {cond})" for name, cond in _STATUS_COUNTS.items()},
+    **{name: f"count(*) FILTER (WHERE {cond})" for name, cond in _REASON_COUNTS.items()},
     "avg_duration": "avg(duration_seconds)",
     "min_duration": "min(duration_seconds)",
     "max_duration": "max(duration_seconds)",
@@ -137,19 +239,15 @@ def format_interval(seconds: float | None) -> str | None:
 
 
 def group_sql(group_by: str) -> str:
-    parts = group_by.split()
+    """Raises ValueError with Results' message for a group_by it does not know."""
+    parts = group_by.split(" ")
     if parts and parts[0] in TIME_GROUPS and len(parts) <= 2:
         column = "create_time"
         if len(parts) == 2:
             if parts[1] not in TIME_FIELDS:
-                raise ValueError(
-                    f"group_by does not recognize {parts[1]}: use completionTime or startTime"
-                )
+                raise ValueError(f"group_by does not recognize {parts[1]}")
             column = TIME_FIELDS[parts[1]]
         return f"CAST(epoch(date_trunc('{parts[0]}', {column})) AS BIGINT)"
     if len(parts) == 1 and parts[0] in FIELD_GROUPS:
         return FIELD_GROUPS[parts[0]]
-    raise ValueError(
-        f"group_by does not recognize {group_by}: use one of "
-        f"{', '.join(TIME_GROUPS + tuple(FIELD_GROUPS))}"
-    )
+    raise ValueError(f"group_by does not recognize {group_by}")

@@ -12,7 +12,11 @@ from layout.schema import KINDS, STATUSES
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("layout", "query", "service", "ingest", "webhooks", "runlake/cli")
 # webhooks/status.py: the `Succeeded` condition type and the reasons `Cancelled`, `Pending`.
-TEKTON_VOCABULARY = {"webhooks/status.py": {"Succeeded", "Cancelled", "Pending"}}
+TEKTON_VOCABULARY = {
+    "webhooks/status.py": {"Succeeded", "Cancelled", "Pending"},
+    # Results' summary counts condition reasons (Tekton's words), not runlake's statuses.
+    "query/http/results_sql.py": {"Succeeded", "Failed", "Cancelled", "Running"},
+}
 
 
 def _spelled(source: str) -> set[str]:

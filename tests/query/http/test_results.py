@@ -10,6 +10,7 @@ import copy
 import gzip
 import json
 import re
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -112,20 +113,43 @@ def _all_pages(client, path, key, **params):
     names, token, pages = [], "", 0
     while True:
         body = _get(client, path, page_size=params.pop("page_size", 7), page_token=token, **params)
-        names += [item["name"] for item in body[key]]
+        names += [item["name"] for item in body.get(key, [])]
         pages += 1
-        token = body["next_page_token"]
+        token = body.get("next_page_token")
         if not token:
             return names, pages
         params["page_size"] = 7
 
 
 def _grpc_error(response, status, code):
+    """grpc-gateway's error body since Results v0.15: empty `details` left out."""
     body = response.get_json()
-    assert response.status_code == status
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code and body["details"] == [] and body["message"]
+    assert response.status_code == status, body
+    assert set(body) == {"code", "message"}
+    assert body["code"] == code and body["message"]
     return body["message"]
+
+
+def _stream_error(response, status, code):
+    """An error of the streaming log call, as grpc-gateway words it."""
+    assert response.status_code == status and response.mimetype == "application/json"
+    body = json.loads(response.get_data(as_text=True))
+    assert set(body) == {"error"} and body["error"]["code"] == code
+    return body["error"]["message"]
+
+
+def _log_text(obj: dict, texts: dict[str, str], task: str = "") -> str:
+    """A TaskRun's step logs as Results stores them: each line prefixed with its step (and
+    pipeline task), an empty line after each step."""
+    prefix = f"[{task} : {{}}] " if task else "[{}] "
+    out = ""
+    for step in obj["status"]["steps"]:
+        text = texts[step["name"]]
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        out += "".join(prefix.format(step["name"]) + line + "\n" for line in lines) + "\n"
+    return out
 
 
 # -- results -----------------------------------------------------------------------------
@@ -140,7 +164,7 @@ def test_results_api_lists_every_result_once_across_pages(client, archive):
 
 def test_results_api_result_names_its_top_run_and_summarizes_it(client, archive):
     body = _get(client, "/-/results", page_size=1000)
-    assert body["next_page_token"] == ""
+    assert "next_page_token" not in body
     for result in body["results"]:
         namespace, _, uid = result["name"].split("/")
         assert result["uid"] == result["id"] == uid
@@ -152,6 +176,7 @@ def test_results_api_result_names_its_top_run_and_summarizes_it(client, archive)
         status = {"True": "Succeeded"}.get(_condition(top).get("status"))
         if status:
             assert summary["status"] == "SUCCESS"
+        assert result["annotations"]["object.metadata.name"] == top["metadata"]["name"]
         if top.get("status", {}).get("completionTime"):
             assert summary["end_time"] == top["status"]["completionTime"]
         assert (
@@ -165,13 +190,13 @@ def test_results_api_get_result_and_unknown_is_not_found(client, archive):
     name = sorted(archive.results("payments"))[0]
     assert _get(client, "/" + name)["name"] == name
     message = _grpc_error(client.get(f"{P}/payments/results/no-such-uid"), 404, 5)
-    assert "not found" in message
+    assert message == "record not found"
 
 
 def test_results_api_parent_narrows_and_wildcard_spans_namespaces(client, archive):
     names, _ = _all_pages(client, "/previews/results", "results", page_size=1000)
     assert set(names) == archive.results("previews") and names
-    assert _get(client, "/nowhere/results")["results"] == []
+    assert _get(client, "/nowhere/results") == {}  # an empty list is left out
 
 
 def test_results_api_results_filter_on_summary_status(client, archive):
@@ -204,8 +229,15 @@ def test_results_api_records_of_a_result_are_its_run_and_the_runs_it_owns(client
     result = archive.label_only_result
     namespace = archive.objects[result]["metadata"]["namespace"]
     body = _get(client, f"/{namespace}/results/{result}/records", page_size=1000)
-    uids = {r["uid"] for r in body["records"]}
+    runs = [r for r in body["records"] if r["data"]["type"] != "results.tekton.dev/v1alpha3.Log"]
+    uids = {r["uid"] for r in runs}
     assert uids == archive.records(result)
+    logs_of = {
+        json.loads(base64.b64decode(r["data"]["value"]))["spec"]["resource"]["uid"]
+        for r in body["records"]
+        if r not in runs
+    }
+    assert logs_of <= uids
     assert {result, "label-only-0000"} <= uids
     for record in body["records"]:
         assert record["name"] == f"{namespace}/results/{result}/records/{record['uid']}"
@@ -259,20 +291,24 @@ def test_results_api_bad_filter_is_invalid_argument_naming_it(client):
         400,
         3,
     )
-    assert "'-'" in message
+    assert "found no matching overload for '_-_'" in message
     message = _grpc_error(
         client.get(f"{P}/-/results", query_string={"filter": "size(annotations) > 1"}), 400, 3
     )
-    assert "size()" in message
+    assert message == "unsupported CEL `size` function statement at line 1, column 4"
 
 
 @pytest.mark.parametrize(
     ("params", "named"),
     [
-        ({"order_by": "name desc"}, "order_by"),
-        ({"page_size": "ten"}, "page_size"),
-        ({"page_size": "-1"}, "page_size"),
-        ({"page_token": "not-a-token"}, "page_token"),
+        ({"order_by": "name desc"}, "name: field is unknown or cannot be used in the order by"),
+        ({"order_by": "create_time desc, update_time"}, "invalid order by statement"),
+        ({"page_size": "ten"}, 'parsing field "page_size": strconv.ParseInt: parsing "ten"'),
+        ({"page_size": "-1"}, "invalid page size (-1)"),
+        ({"page_size": "4"}, "invalid page size (4)"),
+        ({"page_size": "10001"}, "invalid page size (10001)"),
+        ({"page_token": "not-a-token"}, "invalid page token"),
+        ({"page_token": "bm90IGEgdG9rZW4"}, "invalid page token"),  # base64, not a token
     ],
 )
 def test_results_api_bad_paging_is_invalid_argument(client, params, named):
@@ -280,17 +316,17 @@ def test_results_api_bad_paging_is_invalid_argument(client, params, named):
 
 
 def test_results_api_page_token_of_another_query_is_refused(client):
-    token = _get(client, "/-/results/-/records", page_size=2)["next_page_token"]
+    token = _get(client, "/-/results/-/records", page_size=5)["next_page_token"]
     assert token
     message = _grpc_error(
         client.get(
             f"{P}/-/results/-/records",
-            query_string={"page_size": 2, "page_token": token, "filter": "parent == 'ci'"},
+            query_string={"page_size": 5, "page_token": token, "filter": "parent == 'ci'"},
         ),
         400,
         3,
     )
-    assert "page_token" in message
+    assert "the provided filter differs from the filter used in the previous query" in message
 
 
 # -- summary -----------------------------------------------------------------------------
@@ -327,10 +363,19 @@ def test_results_api_record_summary_groups_by_pipeline(client, archive):
 
 
 def test_results_api_record_summary_total_and_time_groups(client, archive):
+    # As in Results, the records are the runs and the Log records.
+    logs = _get(client, "/-/results/-/logs", page_size=1000)["records"]
     total = _get(client, "/-/results/-/records/summary")["summary"]
-    assert total == [{"total": len(archive.objects)}]
+    assert total == [{"total": len(archive.objects) + len(logs)}]
+    runs = _get(
+        client,
+        "/-/results/-/records/summary",
+        filter="data_type in [TASK_RUN, PIPELINE_RUN, 'tekton.dev/v1beta1.TaskRun', "
+        "'tekton.dev/v1beta1.PipelineRun', 'tekton.dev/v1beta1.CustomRun']",
+    )["summary"]
+    assert runs == [{"total": len(archive.objects)}]
     days = _get(client, "/-/results/-/records/summary", group_by="day")["summary"]
-    assert sum(g["total"] for g in days) == len(archive.objects)
+    assert sum(g["total"] for g in days) == len(archive.objects) + len(logs)
     assert all(g["group_value"] % 86400 == 0 for g in days)
 
 
@@ -340,7 +385,8 @@ def test_results_api_record_summary_total_and_time_groups(client, archive):
         ({"summary": "total,bogus"}, "bogus"),
         ({"group_by": "color"}, "color"),
         ({"group_by": "day finishTime"}, "finishTime"),
-        ({"group_by": "namespace", "order_by": "DESC failed"}, "order_by"),
+        ({"group_by": "namespace", "order_by": "DESC failed"}, "field name failed"),
+        ({"group_by": "namespace", "order_by": "total"}, "order_by does not recognize total"),
     ],
 )
 def test_results_api_record_summary_refuses_unknown_fields(client, params, named):
@@ -352,39 +398,84 @@ def test_results_api_record_summary_refuses_unknown_fields(client, params, named
 # -- logs --------------------------------------------------------------------------------
 
 
+def _log_records(client, path="/-/results/-/logs"):
+    """Log records by the run they are the log of."""
+    names, _ = _all_pages(client, path, "records", page_size=3)
+    records = _get(client, path, page_size=1000)["records"]
+    assert sorted(names) == sorted(r["name"] for r in records)
+    return {
+        json.loads(base64.b64decode(r["data"]["value"]))["spec"]["resource"]["uid"]: r
+        for r in records
+    }
+
+
 def test_results_api_logs_list_and_content(client, archive):
-    names, _ = _all_pages(client, "/-/results/-/logs", "records", page_size=3)
-    assert {n.rsplit("/", 1)[1] for n in names} == set(archive.logs)
+    logs = _log_records(client)
+    # A Log record for each TaskRun with stored logs, and for each PipelineRun owning one.
+    owners = {archive.result_of[uid] for uid in archive.logs} - set(archive.logs)
+    assert set(logs) == set(archive.logs) | owners
     uid, steps = next(iter(archive.logs.items()))
     obj = archive.objects[uid]
-    name = f"{obj['metadata']['namespace']}/results/{archive.result_of[uid]}/logs/{uid}"
-    assert name in names
-    listed = _get(client, f"/{name.rsplit('/logs/', 1)[0]}/logs")["records"]
-    record = next(r for r in listed if r["name"] == name)
+    record = logs[uid]
     assert record["data"]["type"] == "results.tekton.dev/v1alpha3.Log"
     log = json.loads(base64.b64decode(record["data"]["value"]))
-    assert log["spec"]["resource"]["uid"] == uid and log["kind"] == "Log"
-    response = client.get(f"{P}/{name}")
-    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert log["kind"] == "Log" and log["apiVersion"] == "results.tekton.dev/v1alpha3"
+    assert log["spec"]["resource"] == {
+        "kind": "TaskRun",
+        "namespace": obj["metadata"]["namespace"],
+        "name": obj["metadata"]["name"],
+        "uid": uid,
+    }
+    assert log["status"]["isStored"] is True
+    assert log["status"]["size"] == sum(len(t.encode()) for t in steps.values())
+    # Named as Results' watcher names it: UUIDv3 of the run's uid in the result's.
+    result = archive.result_of[uid]
+    log_uid = str(uuid.uuid3(uuid.UUID(result), uid))
+    assert record["name"] == f"{obj['metadata']['namespace']}/results/{result}/logs/{log_uid}"
+    assert log["metadata"] == {
+        "name": obj["metadata"]["name"] + "-log",
+        "namespace": obj["metadata"]["namespace"],
+        "uid": log_uid,
+        "creationTimestamp": None,
+    }
+    # The content by the Log record's name and by the run's record name, in Results' format.
+    for name in (record["name"], record["name"].replace(log_uid, uid)):
+        response = client.get(f"{P}/{name}")
+        assert response.status_code == 200 and response.mimetype == "text/plain"
+        assert response.get_data(as_text=True) == _log_text(obj, steps)
+    # The Log record is a record too.
+    as_record = _get(client, "/" + record["name"].replace("/logs/", "/records/"))
+    assert as_record["data"] == record["data"]
+
+
+def test_results_api_pipelinerun_log_is_its_taskruns_logs(client, archive):
+    uid = next(u for u in archive.logs if archive.result_of[u] != u)
+    pipeline_run = archive.objects[archive.result_of[uid]]
+    ns, pr_uid = pipeline_run["metadata"]["namespace"], pipeline_run["metadata"]["uid"]
+    response = client.get(f"{P}/{ns}/results/{pr_uid}/logs/{pr_uid}")
+    assert response.status_code == 200
     expected = "".join(
-        f"==> {step['name']} <==\n"
-        + steps[step["name"]]
-        + ("" if steps[step["name"]].endswith("\n") else "\n")
-        for step in obj["status"]["steps"]
+        _log_text(archive.objects[child], archive.logs[child], task)
+        for child, task in sorted(
+            (
+                (u, archive.objects[u]["metadata"]["labels"]["tekton.dev/pipelineTask"])
+                for u in archive.logs
+                if archive.result_of[u] == pr_uid and u != pr_uid
+            ),
+            key=lambda pair: archive.objects[pair[0]]["status"]["startTime"],
+        )
     )
     assert response.get_data(as_text=True) == expected
 
 
 def test_results_api_log_of_a_run_without_logs_is_not_found(client, archive):
-    uid = next(u for u, o in archive.objects.items() if u not in archive.logs)
-    obj = archive.objects[uid]
-    _grpc_error(
-        client.get(
-            f"{P}/{obj['metadata']['namespace']}/results/{archive.result_of[uid]}/logs/{uid}"
-        ),
-        404,
-        5,
+    uid = next(
+        u for u, o in archive.objects.items() if u not in archive.logs and o["kind"] == "TaskRun"
     )
+    obj = archive.objects[uid]
+    path = f"{P}/{obj['metadata']['namespace']}/results/{archive.result_of[uid]}/logs/{uid}"
+    assert _stream_error(client.get(path), 404, 5) == "record not found"
+    assert _stream_error(client.get(path + "x"), 404, 5) == "record not found"
 
 
 # -- tenancy -----------------------------------------------------------------------------
@@ -414,6 +505,7 @@ def test_results_api_token_confines_wildcards_to_its_namespaces(confined, archiv
 
 
 def test_results_api_other_namespaces_are_denied_alike_whether_they_exist_or_not(confined, archive):
+    """Results answers Unauthenticated (401, code 16) for a namespace RBAC refuses."""
     auth = {"Authorization": "Bearer pay"}
     uid = next(iter(archive.logs))
     obj = archive.objects[uid]
@@ -428,11 +520,12 @@ def test_results_api_other_namespaces_are_denied_alike_whether_they_exist_or_not
             f"/{ns}/results/{result}/records/{uid}",
             f"/{ns}/results/-/records/summary",
             f"/{ns}/results/{result}/logs",
-            f"/{ns}/results/{result}/logs/{uid}",
         )
     ]
-    assert {(a.status_code, a.get_data()) for a in answers} == {(403, answers[0].get_data())}
-    _grpc_error(answers[0], 403, 7)
+    assert {(a.status_code, a.get_data()) for a in answers} == {(401, answers[0].get_data())}
+    assert _grpc_error(answers[0], 401, 16) == "permission denied"
+    log = confined.get(f"{P}/{ns}/results/{result}/logs/{uid}", headers=auth)
+    assert _stream_error(log, 401, 16) == "permission denied"
 
 
 def test_results_api_missing_or_wrong_token_is_unauthenticated(confined):
@@ -471,7 +564,10 @@ def test_results_api_real_fixtures_type_and_status(tmp_path):
         if uids[result["uid"]] > 1:
             continue
         name = next(n for n, o in objects.items() if o["metadata"]["uid"] == result["uid"])
-        assert summary["status"] == STATUS.get(index[name]["status"], "UNKNOWN"), name
+        # UNKNOWN is the enum's zero, which protojson leaves out.
+        assert summary.get("status", "UNKNOWN") == STATUS.get(index[name]["status"], "UNKNOWN"), (
+            name
+        )
 
 
 # -- errors from the store ---------------------------------------------------------------
@@ -492,9 +588,11 @@ def test_results_api_log_streams_from_s3(s3_store, moto_s3):
         {"RUNLAKE_STORE": s3_store.url, "RUNLAKE_S3_ENDPOINT": moto_s3.endpoint}
     ).test_client()
     listed = _get(client, f"/{ns}/results/-/logs")["records"]
-    assert [r["uid"] for r in listed] == [uid]
+    log = json.loads(base64.b64decode(listed[0]["data"]["value"]))
+    assert len(listed) == 1 and log["spec"]["resource"]["uid"] == uid
     response = client.get(f"{P}/{listed[0]['name']}")
-    assert response.get_data(as_text=True) == f"==> {step} <==\n{text}\n"
+    lines = text.split("\n")
+    assert response.get_data(as_text=True) == "".join(f"[{step}] {line}\n" for line in lines) + "\n"
 
 
 def test_results_api_store_unreachable_is_unavailable(s3_store, moto_s3):
@@ -513,8 +611,8 @@ def test_results_api_store_unreachable_is_unavailable(s3_store, moto_s3):
 
 
 def test_results_api_bad_names_and_regex_are_invalid_argument(client):
-    assert "parent" in _grpc_error(client.get(f"{P}/Not_A_Namespace/results"), 400, 3)
-    assert "result" in _grpc_error(client.get(f"{P}/ci/results/UPPER/records"), 400, 3)
+    assert "name must match" in _grpc_error(client.get(f"{P}/Not_A_Namespace/results"), 400, 3)
+    assert "name must match" in _grpc_error(client.get(f"{P}/ci/results/UPPER/records"), 400, 3)
     message = _grpc_error(
         client.get(
             f"{P}/-/results/-/records", query_string={"filter": 'data.metadata.name.matches("(")'}
@@ -523,3 +621,105 @@ def test_results_api_bad_names_and_regex_are_invalid_argument(client):
         3,
     )
     assert "filter" in message
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/apis/results.tekton.dev/v1alpha2/parents/ci/results/r/records/x/extra",
+        "/apis/results.tekton.dev/v1alpha2/nothing",
+        "/apis/results.tekton.dev/v1alpha3/parents/ci/results",
+        "/apis/results.tekton.dev/v1alpha2/parents/ci/results/",
+    ],
+)
+def test_results_api_unknown_path_is_grpc_not_found(client, path):
+    assert _grpc_error(client.get(path), 404, 5) == "Not Found"
+
+
+def test_results_api_wrong_method_is_grpc_unimplemented(client):
+    response = client.post(f"{P}/ci/results/-/records", json={})
+    assert _grpc_error(response, 405, 12) == "Method Not Allowed"
+    assert "GET" in response.headers["Allow"]
+    # Outside the Results API the service's own shape stays.
+    assert set(client.get("/v1/nothing").get_json()) == {"error", "errors", "status"}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"pageSize": "5"}, 5),
+        ({"page_size": "6"}, 6),
+        ({}, 50),
+        ({"page_size": "0"}, 50),
+    ],
+)
+def test_results_api_takes_proto_and_json_parameter_names(client, params, expected):
+    body = _get(client, "/-/results/-/records", **params)
+    assert len(body["records"]) == expected
+
+
+def test_results_api_camel_case_order_and_token(client):
+    first = _get(client, "/-/results", pageSize=5, orderBy="create_time desc")
+    second = _get(
+        client,
+        "/-/results",
+        pageSize=5,
+        orderBy="create_time desc",
+        pageToken=first["next_page_token"],
+    )
+    times = [r["create_time"] for r in first["results"] + second["results"]]
+    assert (
+        times == sorted(times, reverse=True)
+        and len(set(r["name"] for r in first["results"] + second["results"])) == 10
+    )
+
+
+def test_results_api_repeated_parameter_is_refused(client):
+    response = client.get(f"{P}/-/results/-/records?page_size=5&page_size=6")
+    assert _grpc_error(response, 400, 3) == 'too many values for field "page_size": 5, 6'
+
+
+@pytest.mark.parametrize("field", ["summary.start_time", "summary.end_time"])
+def test_results_api_results_order_by_summary_times(client, field):
+    names, _ = _all_pages(client, "/-/results", "results", order_by=f"{field} desc")
+    body = _get(client, "/-/results", page_size=1000, order_by=f"{field} desc")
+    assert names == [r["name"] for r in body["results"]]
+    key = field.split(".")[1]
+    times = [r["summary"].get(key) for r in body["results"] if "summary" in r]
+    present = [t for t in times if t is not None]
+    assert present == sorted(present, reverse=True)
+    assert times[len(present) :] == [None] * (len(times) - len(present))  # unset ones last
+
+
+def test_results_api_records_order_by_summary_time_is_refused(client):
+    message = _grpc_error(
+        client.get(f"{P}/-/results/-/records", query_string={"order_by": "summary.end_time"}),
+        400,
+        3,
+    )
+    assert message.startswith("summary.end_time: field is unknown")
+    assert "<create_time|update_time> [asc|desc]" in message
+
+
+def test_results_api_fields_keeps_only_the_listed_fields(client, archive):
+    body = _get(
+        client,
+        "/-/results/-/records",
+        page_size=5,
+        filter="data_type == TASK_RUN",
+        fields="records.name, records.data.value.metadata.name,records.data.value.status.podName",
+    )
+    assert set(body) == {"records"}  # next_page_token is not listed
+    for record in body["records"]:
+        assert set(record) == {"name", "data"} and set(record["data"]) == {"value"}
+        value = json.loads(base64.b64decode(record["data"]["value"]))
+        uid = record["name"].rsplit("/", 1)[1]
+        assert value == {
+            "metadata": {"name": archive.objects[uid]["metadata"]["name"]},
+            "status": {"podName": archive.objects[uid]["status"].get("podName")},
+        }
+    result = _get(client, "/-/results", page_size=5, fields="results.summary.status,results.uid")
+    assert all(set(r) <= {"uid", "summary"} for r in result["results"])
+    assert all(set(r.get("summary", {})) <= {"status"} for r in result["results"])
+    summary = _get(client, "/-/results/-/records/summary", fields="summary")
+    assert set(summary) == {"summary"}
