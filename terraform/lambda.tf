@@ -120,8 +120,8 @@ data "aws_iam_policy_document" "query_s3" {
 # The materializer takes the writer lease (conditional writes of _runlake/lease.json), reads
 # inbox objects, commits them to the two tables and the uid index (data files, then each
 # commit file with If-None-Match), and deletes the inbox objects it committed. As the first
-# writer of a new store it writes the layout marker. pyarrow writes an empty marker object
-# "inbox/" when it deletes the last object under inbox/.
+# writer of a new store it writes the layout marker. It deletes inbox objects in batches
+# (DeleteObjects, authorized as s3:DeleteObject per key), which writes no directory marker.
 data "aws_iam_policy_document" "materialize_s3" {
   statement {
     sid       = "List"
@@ -168,18 +168,13 @@ data "aws_iam_policy_document" "materialize_s3" {
     actions   = ["s3:DeleteObject"]
     resources = ["${aws_s3_bucket.archive.arn}/inbox/*"]
   }
-
-  statement {
-    sid       = "InboxMarker"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.archive.arn}/inbox/"]
-  }
 }
 
 # Compaction rewrites the tables and the index (OPTIMIZE), deletes what no recent version
 # references (VACUUM) and checkpoints their logs; retention deletes rows (a rewrite), logs
-# and, through its journals, finishes a killed run. Retention reads the views (tables plus
-# inbox) to decide. Both take the writer lease, asking a running materializer for it.
+# and, through its journals, finishes a killed run. Retention first moves the inbox into the
+# tables (as the materializer does: it deletes the inbox objects it committed), then reads
+# the views to decide. Both take the writer lease, asking a running materializer for it.
 data "aws_iam_policy_document" "lifecycle_s3" {
   statement {
     sid       = "List"
@@ -245,6 +240,12 @@ data "aws_iam_policy_document" "lifecycle_s3" {
     resources = [
       "${aws_s3_bucket.archive.arn}/logs/*",
     ]
+  }
+
+  statement {
+    sid       = "ConsumeInbox"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.archive.arn}/inbox/*"]
   }
 }
 
