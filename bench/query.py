@@ -26,11 +26,12 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench import report
+from layout.schema import KINDS, PIPELINE_RUN
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench/out"
@@ -64,7 +65,7 @@ def questions(uid: str, now: datetime = NOW) -> dict[str, Question]:
     """The five questions in runlake's SQL over its views, with the partitions the query
     service narrows each to (DESIGN: object layout, `date` is the creation day)."""
     week_ago, month_ago = now - timedelta(days=7), now - timedelta(days=30)
-    every_kind = ("taskrun", "pipelinerun", "customrun")
+    every_kind = tuple(KINDS)
     return {
         # GET /v1/runs?namespace=ci: newest partitions first (query/runs.py widens from one
         # day back while they hold less than a page)
@@ -81,7 +82,7 @@ def questions(uid: str, now: datetime = NOW) -> dict[str, Question]:
             f"SELECT {SUMMARY_COLUMNS} FROM pipelineruns WHERE pipeline = ? AND created_at > ? "
             "ORDER BY created_at DESC, uid DESC",
             (PIPELINE, week_ago),
-            (("pipelinerun",), week_ago.date(), now.date()),
+            ((PIPELINE_RUN,), week_ago.date(), now.date()),
         ),
         "failure_rate_per_pipeline_day": Question(
             "SELECT pipeline, date_trunc('day', created_at) AS day, count(*) AS total, "
@@ -89,7 +90,7 @@ def questions(uid: str, now: datetime = NOW) -> dict[str, Question]:
             "count(*) FILTER (WHERE status = 'Failed') / count(*) AS failure_rate "
             "FROM pipelineruns WHERE created_at > ? GROUP BY ALL ORDER BY 1, 2",
             (month_ago,),
-            (("pipelinerun",), month_ago.date(), now.date()),
+            ((PIPELINE_RUN,), month_ago.date(), now.date()),
         ),
         "p95_duration_per_task": Question(
             "SELECT task, quantile_cont(duration_seconds, 0.95) AS p95_seconds "
@@ -104,13 +105,10 @@ def ask(engine: Any, question: Question) -> list[dict]:
     from query.views import Partitions
 
     if question.partitions == "locate":
-        found = engine.query(
-            "SELECT kind, created_at FROM _records WHERE uid = ? LIMIT 1", question.params
-        )
-        if not found:
+        found = engine.locate(question.params[0])
+        if found is None:
             return []
-        day = found[0]["created_at"].astimezone(UTC).date()
-        kind = found[0]["kind"].lower()
+        kind, day = found[0], date.fromisoformat(found[1])
         return engine.query(question.sql, question.params, partitions=Partitions((kind,), day, day))
     if question.partitions is None:
         return engine.query(question.sql, question.params)
@@ -225,6 +223,12 @@ def build_dataset(runs: int, data_dir: Path, postgres_files: bool = True) -> dic
             flush()
     if batch:
         flush()
+    from runlake.lifecycle import compact, materialize_once
+
+    began = time.perf_counter()
+    materialize_once(store)
+    compact(store)
+    write_s += time.perf_counter() - began
     for handle in (records_tsv, results_tsv):
         if handle is not None:
             handle.close()
@@ -322,7 +326,11 @@ def time_runlake(store_path: Path, uid: str, warm_repeats: int, cold_repeats: in
 
 def storage(manifest: dict, store_path: Path, pg_sizes: dict | None) -> dict:
     runs = manifest["runs"]
-    parquet = [p.stat().st_size for p in (store_path / "records").rglob("*.parquet")]
+    parquet = [
+        p.stat().st_size
+        for p in (store_path / "tables").rglob("*.parquet")
+        if "_delta_log" not in p.parts
+    ]
     logs_per_run = manifest["log_sample_gzip_bytes"] / max(manifest["log_sample_runs"], 1)
     out = {
         "runs": runs,
