@@ -213,8 +213,7 @@ def parse_policy(text: str | bytes) -> Policy:
 # Over the `runs` view with its partition column (query.engine.Engine.query): one row per
 # run, its latest snapshot.
 RUNS_SQL = """SELECT uid, namespace, name, kind, date, reason, labels, annotations, created_at,
-       completed_at, received_at, pipeline_run,
-       json_extract_string("object", '$.metadata.ownerReferences') AS owners
+       completed_at, received_at, pipeline_run, pipeline_run_uid
 FROM _runs"""
 
 
@@ -252,7 +251,7 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
     for row in rows:
         parent = None
         if row["kind"] != PIPELINE_RUN:
-            parent = _owner(row.get("owners"))
+            parent = row.get("pipeline_run_uid")
             if parent is None and row.get("pipeline_run"):
                 parent = by_name.get((row.get("namespace"), row["pipeline_run"]))
         runs.append(
@@ -271,17 +270,6 @@ def runs_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[RunInfo]:
             )
         )
     return runs
-
-
-def _owner(owners: str | None) -> str | None:
-    try:
-        refs = json.loads(owners) if owners else []
-    except ValueError:
-        return None
-    for ref in refs if isinstance(refs, list) else []:
-        if isinstance(ref, dict) and ref.get("kind") == PIPELINE_RUN and ref.get("uid"):
-            return str(ref["uid"])
-    return None
 
 
 @dataclass

@@ -14,14 +14,14 @@ from typing import Any
 import orjson
 
 from layout.keys import is_dns_label, is_uid
-from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, SNAPSHOT_COLUMNS, TASK_RUN
+from layout.schema import CUSTOM_RUN, KINDS, PIPELINE_RUN, TASK_RUN, VIEW_COLUMNS
 from query.engine import Engine, json_row_sql, jsonable
 from query.filters import Filters
 from query.paging import ORDER_SQL, PageKey, after_sql, decode_token, encode_token
 from query.scope import Readable
 from query.views import RUNS_WITH_DATE, STEPS_OF, Partitions
 
-SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in SNAPSHOT_COLUMNS if c != "object")
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(c for c in VIEW_COLUMNS if c != "object")
 _SELECT = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
 # A page of runs is rendered as JSON by DuckDB: Python only parses it.
 _SUMMARY_JSON = json_row_sql(SUMMARY_COLUMNS)
@@ -157,20 +157,20 @@ def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _child_runs(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The PipelineRun's TaskRuns and CustomRuns: labelled with its name in its cluster and
-    namespace (another cluster may run a PipelineRun of the same name), or, without that
-    label, owned by its uid. They are created after it, up to its completion (or now). Only
-    an unlabelled run's object is looked into (Tekton labels every child)."""
+    """The PipelineRun's TaskRuns and CustomRuns: those it owns (ownerReferences), or, for a
+    run stored without them, those labelled with its name in its cluster and namespace
+    (another cluster may run a PipelineRun of the same name). They are created after it, up
+    to its completion (or now)."""
     start = (row["created_at"] or row["received_at"]).astimezone(UTC)
     end = (row["completed_at"] or datetime.now(UTC)).astimezone(UTC)
     first, last = start.date(), max(end.date(), start.date()) + timedelta(days=1)
     children = engine.query(
         "SELECT uid, kind, name, pipeline_task, status, reason, started_at, completed_at, "
-        f"duration_seconds FROM runs WHERE kind <> '{PIPELINE_RUN}' AND cluster = ? AND "
-        'namespace = ? AND (pipeline_run = ? OR (pipeline_run IS NULL AND contains("object", ?) '
-        "AND list_contains(json_extract_string(\"object\", '$.metadata.ownerReferences[*].uid'), "
-        "?))) ORDER BY started_at NULLS LAST, created_at, name",
-        [row["cluster"], row["namespace"], row["name"], row["uid"], row["uid"]],
+        f"duration_seconds FROM {RUNS_WITH_DATE} WHERE kind <> '{PIPELINE_RUN}' AND "
+        "cluster = ? AND namespace = ? AND (pipeline_run_uid = ? OR "
+        "(pipeline_run_uid IS NULL AND pipeline_run = ?)) "
+        "ORDER BY started_at NULLS LAST, created_at, name",
+        [row["cluster"], row["namespace"], row["uid"], row["name"]],
         partitions=Partitions((TASK_RUN, CUSTOM_RUN), first, last),
     )
     return [{name: jsonable(value) for name, value in child.items()} for child in children]

@@ -34,6 +34,7 @@ from layout.schema import (
     SNAPSHOT_COLUMNS,
     TABLE_SCHEMA,
     TASK_RUN,
+    VIEW_COLUMNS,
     duckdb_type,
 )
 
@@ -62,10 +63,14 @@ RUNS_WITH_DATE = "_runs"
 # The one place old rows get their cluster: files written before the column existed read it
 # as null, and every view shows them as runs of the default cluster (DESIGN: columns).
 _DEFAULTS = {"cluster": f'coalesce("cluster", {sql_string(DEFAULT_CLUSTER)})'}
-_COLUMNS = ", ".join(f'"{name}"' for name in SNAPSHOT_COLUMNS)
+# The views' columns (DESIGN); `_runs` has every stored one.
+_COLUMNS = ", ".join(f'"{name}"' for name in VIEW_COLUMNS)
 _DEFAULTED = ", ".join(
     f'{_DEFAULTS[name]} AS "{name}"' if name in _DEFAULTS else f'"{name}"'
     for name in SNAPSHOT_COLUMNS
+)
+_DEFAULTED_VIEW = ", ".join(
+    f'{_DEFAULTS[name]} AS "{name}"' if name in _DEFAULTS else f'"{name}"' for name in VIEW_COLUMNS
 )
 _TABLE_COLUMNS = ", ".join(f'"{name}"' for name in TABLE_SCHEMA.names)
 
@@ -197,7 +202,7 @@ def view_statements() -> list[str]:
                 SELECT * FROM {INBOX_RUNS})""",
         f"CREATE OR REPLACE VIEW runs AS SELECT {_COLUMNS} FROM {RUNS_WITH_DATE}",
         f"""CREATE OR REPLACE VIEW snapshots AS
-            SELECT {_DEFAULTED} FROM (
+            SELECT {_DEFAULTED_VIEW} FROM (
                 SELECT * FROM {SNAPSHOTS_TABLE}
                 UNION ALL
                 SELECT * FROM {INBOX_EVENTS})""",

@@ -148,6 +148,7 @@ def normalize(
         "reason": reason,
         "message": message,
         **{column: _first_label(labels, keys) for column, keys in _LABEL_COLUMNS.items()},
+        "pipeline_run_uid": _owner(metadata.get("ownerReferences")),
         "created_at": created_at,
         "started_at": started_at,
         "completed_at": completed_at,
@@ -164,6 +165,20 @@ def normalize(
         "object": text,
     }
     return row
+
+
+def _owner(references: Any) -> str | None:
+    """The uid of the PipelineRun among the object's ownerReferences (Tekton sets one on
+    every TaskRun and CustomRun of a PipelineRun); a malformed list just names none."""
+    for reference in references if isinstance(references, list) else []:
+        if (
+            isinstance(reference, Mapping)
+            and reference.get("kind") == PIPELINE_RUN
+            and isinstance(reference.get("uid"), str)
+            and reference["uid"]
+        ):
+            return reference["uid"]
+    return None
 
 
 def infer_kind(spec: Mapping, status: Mapping) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.cel import Params, status_sql
+from query.views import RUNS_WITH_DATE
 
 LOG_TYPE = "results.tekton.dev/v1alpha3.Log"
 _UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -49,25 +50,26 @@ def records_cte(parent_sql: str, with_logs: bool = False) -> str:
     """`records`: one row per run (its latest snapshot) with the Results names, and, with
     `with_logs`, one Log record per run whose logs are stored (a PipelineRun's are its
     TaskRuns'). A run's result is the PipelineRun that owns it, else the run itself. The
-    owner is found by the tekton.dev/pipelineRun label: the PipelineRun of that name in the
-    run's cluster and namespace created last before the run (names are reused once the old
-    run is deleted, and other clusters have their own); only without the label, or when
-    that PipelineRun is not archived, are the object's ownerReferences parsed, which costs
-    a JSON parse per run. Each mention of the `runs` view scans it."""
+    owner is the PipelineRun its ownerReferences name (stored with each snapshot as
+    `pipeline_run_uid`); for a run stored without them, the PipelineRun its
+    tekton.dev/pipelineRun label names in its cluster and namespace, created last before the
+    run (names are reused once the old run is deleted, and other clusters have their own)."""
     runs = f"""
 WITH scoped AS (
-    SELECT * FROM runs WHERE {parent_sql}
-), owners AS (
-    SELECT cluster, namespace, name, uid, created_at FROM pipelineruns WHERE {parent_sql}
+    SELECT * FROM {RUNS_WITH_DATE} WHERE {parent_sql}
 ), owned AS (
-    SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid ELSE coalesce(p.uid,
-               CASE WHEN contains(r."object", '"ownerReferences"') THEN list_filter(
-                   json_extract(r."object", '$.metadata.ownerReferences[*]'),
-                   lambda o: o ->> 'kind' = '{PIPELINE_RUN}')[1] ->> 'uid' END,
-               r.uid) END AS result_uid
+    SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid
+                     ELSE coalesce(r.pipeline_run_uid, r.uid) END AS result_uid
     FROM scoped r
-    ASOF LEFT JOIN owners p ON p.cluster = r.cluster AND p.namespace = r.namespace
-        AND p.name = r.pipeline_run AND r.created_at >= p.created_at
+    WHERE r.kind = '{PIPELINE_RUN}' OR r.pipeline_run_uid IS NOT NULL OR r.pipeline_run IS NULL
+    UNION ALL
+    SELECT r.*, coalesce(p.uid, r.uid) AS result_uid
+    FROM (SELECT * FROM scoped WHERE kind <> '{PIPELINE_RUN}' AND pipeline_run_uid IS NULL
+          AND pipeline_run IS NOT NULL) r
+    ASOF LEFT JOIN (SELECT cluster, namespace, name, uid, created_at FROM scoped
+                    WHERE kind = '{PIPELINE_RUN}') p
+        ON p.cluster = r.cluster AND p.namespace = r.namespace AND p.name = r.pipeline_run
+        AND r.created_at >= p.created_at
 ), run_records AS (
     SELECT *, uid AS short_name, api_version || '.' || kind AS data_type,
            coalesce(created_at, received_at) AS create_time, received_at AS update_time
