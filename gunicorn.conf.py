@@ -1,17 +1,32 @@
 """gunicorn settings for `gunicorn 'ingest.app:create_app()'` (and the query app).
 
-Threads matter: group commit shares a Parquet file between requests that overlap in one
-process, and with sync workers no two requests ever overlap.
+Requests must overlap in one process: group commit shares an inbox object between requests
+that wait at the same time, and with sync workers no two requests ever overlap. Ingest is
+served by gevent (greenlets: no thread wakes or GIL hand-offs per request, and its store
+writes run on gevent's thread pool, see ingest/context.py); bench/RESULTS.md has the figures.
+The query app keeps gthread threads: a DuckDB query holds its thread, which under gevent would
+hold every request of the worker. RUNLAKE_WORKER_CLASS overrides either choice.
 """
 
 import os
+import sys
+
+
+def _serves_ingest() -> bool:
+    # gunicorn runs this file before it applies the command line's APP_MODULE.
+    return any(arg.startswith("ingest.app:") for arg in sys.argv[1:])
+
 
 bind = os.environ.get("RUNLAKE_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("RUNLAKE_THREADS", "32"))
-# A worker whose heartbeat stops for 30 s is replaced. That does not free a thread waiting on
-# a stalled sender (the heartbeat goes on): service/body.py cuts such bodies off with 408.
+worker_class = os.environ.get("RUNLAKE_WORKER_CLASS") or (
+    "gevent" if _serves_ingest() else "gthread"
+)
+threads = int(os.environ.get("RUNLAKE_THREADS", "32"))  # gthread's threads per worker
+worker_connections = 1000  # gevent's connections per worker
+# A worker whose heartbeat stops for 30 s is replaced. That does not free a thread (or a
+# greenlet) waiting on a stalled sender (the heartbeat goes on): service/body.py cuts such
+# bodies off with 408.
 timeout = 30
 graceful_timeout = 30
 keepalive = 5

@@ -6,6 +6,7 @@ Serve `ingest.app:create_app()` with gunicorn (see gunicorn.conf.py) or the Lamb
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, request
@@ -23,6 +24,7 @@ guard = Blueprint("ingest_auth", __name__)
 INGEST_BLUEPRINTS = (guard, events.blueprint, logs.blueprint, ops.blueprint)
 AUTHENTICATED = (*events.RECORD_ENDPOINTS, logs.PUT_ENDPOINT)
 TOKENS_KEY = "runlake.ingest_tokens"
+NO_ARGS: Mapping[str, str] = MappingProxyType({})
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -54,12 +56,14 @@ def _authenticate() -> None:
     if request.endpoint not in AUTHENTICATED:
         return
     tokens = current_app.extensions[TOKENS_KEY]
-    token = require_token(request.headers, request.args, tuple(tokens))
+    # Parsed only when there is a query string (Tekton's sink may send ?token= or ?cluster=).
+    args = request.args if request.environ.get("QUERY_STRING") else NO_ARGS
+    token = require_token(request.headers, args, tuple(tokens)) if tokens else None
     if request.endpoint in events.RECORD_ENDPOINTS:
         # What events.py stamps on every row of this request.
         g.ingest_cluster = request_cluster(
             token,
             tokens,
-            request.args.get("cluster") or None,
+            args.get("cluster") or None,
             current_app.config["RUNLAKE_CLUSTER"],
         )

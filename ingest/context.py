@@ -3,15 +3,16 @@ the store, the group-commit writer and the metrics."""
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
 
 from ingest.metrics import IngestMetrics
-from ingest.writer import GroupCommitWriter, WriterStats
-from layout.inbox import InboxStats, inbox_stats, list_inbox
+from ingest.writer import GroupCommitWriter, Row, WriterStats
+from layout.inbox import InboxStats, inbox_stats, list_inbox, write_inbox
 from layout.store import Store, open_store
 
 INBOX_LOOK_S = 10.0
@@ -33,8 +34,24 @@ def get_writer() -> GroupCommitWriter:
             get_store(),
             current_app.config["RUNLAKE_FLUSH_MS"],
             current_app.config["RUNLAKE_FLUSH_ROWS"],
+            write=_off_the_event_loop(write_inbox),
         )
     return ext["runlake.writer"]
+
+
+def _off_the_event_loop(write: Callable[[Store, Sequence[Row]], str | None]):
+    """Under gevent (gunicorn -k gevent patches threading), a store write runs on gevent's
+    native thread pool: its fsyncs or its PUT then hold one OS thread, not every request of
+    the worker. Under threads it runs where it is."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return write
+    import gevent
+
+    def offloaded(store: Store, rows: Sequence[Row]) -> str | None:
+        return gevent.get_hub().threadpool.apply(write, (store, rows))
+
+    return offloaded
 
 
 def get_metrics() -> IngestMetrics:

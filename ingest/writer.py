@@ -7,10 +7,11 @@ row queued so far. Rows that arrive while a flush runs queue up; when the flush 
 request that queued first is woken to write them all as the next file.
 
 An idle writer (no flush in the last RUNLAKE_FLUSH_MS) writes a lone event at once. A busy one
-first lets the file fill while rows keep arriving, until none has come for as long as the last
-flush took (at least MIN_ARRIVAL_GAP_S; a loaded machine spaces arrivals out, and so waits
-longer). Files are what cost (a few ms of CPU each, whatever their size), so under load this
-keeps the CPU per event low when it matters most, at the price of a few ms of latency.
+first lets the file fill: while a request it was told of (`arriving`) is still decoding, and
+until none has come for MIN_ARRIVAL_GAP_S. Files are what cost (a temp file, two fsyncs and a
+rename each, or a PUT), so under load this keeps files per event low, at the price of a few ms
+of latency; and it never waits on a count it cannot know (connections that may or may not
+send), so a worker whose every request is already queued writes at once instead of idling.
 
 No row waits longer than RUNLAKE_FLUSH_MS for that: past it, the wait ends, and a row stuck
 behind a slow flush starts a further, parallel one. A file never takes more than
@@ -22,7 +23,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,19 +75,45 @@ class GroupCommitWriter:
         self._queue: deque[_Pending] = deque()
         self._queued_rows = 0
         self._active = 0
+        self._arriving = 0
         self._last_arrival = 0.0
         self._last_flush_end = float("-inf")
-        self._last_flush_took = 0.0
         self.stats = WriterStats()
 
     def submit(self, rows: Sequence[Row]) -> list[str]:
         """Block until `rows` are durable in the store; return the keys of the objects holding
         them. Raises the store's error (StoreError) if their flush failed: nothing of them is
         then reported as written, and the caller should have the sender retry."""
+        return self._submit(rows, announced=None)
+
+    @contextmanager
+    def arriving(self) -> Iterator[Callable[[Sequence[Row]], list[str]]]:
+        """Tell the writer of a request that is decoding rows it will submit, for as long as
+        the block runs; yields that request's `submit`. A flush gathering a file waits for
+        such requests instead of guessing; leaving the block without submitting (a rejected
+        request) withdraws it."""
+        announced = [True]
+        with self._lock:
+            self._arriving += 1
+        try:
+            yield lambda rows: self._submit(rows, announced)
+        finally:
+            with self._lock:
+                if announced[0]:
+                    self._withdraw(announced)
+
+    def _withdraw(self, announced: list[bool]) -> None:
+        announced[0] = False
+        self._arriving -= 1
+        self._changed.notify_all()
+
+    def _submit(self, rows: Sequence[Row], announced: list[bool] | None) -> list[str]:
         if not rows:
             return []
         mine = _Pending(rows, time.monotonic())
         with self._lock:
+            if announced and announced[0]:
+                self._withdraw(announced)  # in the same hold as the append: never missed
             self._queue.append(mine)
             self._queued_rows += len(rows)
             self._last_arrival = mine.since
@@ -133,14 +161,15 @@ class GroupCommitWriter:
                 self._changed.notify_all()
 
     def _gather(self, deadline: float) -> None:
-        """Wait (lock held) while rows keep arriving, until the file is full or the oldest row
-        has waited flush_ms."""
+        """Wait (lock held) while announced requests are still decoding, or rows came less
+        than MIN_ARRIVAL_GAP_S ago, until the file is full or the oldest row has waited
+        flush_ms."""
         while self._queued_rows < self.flush_rows:
             now = time.monotonic()
-            quiet_at = self._last_arrival + max(MIN_ARRIVAL_GAP_S, self._last_flush_took)
-            if now >= quiet_at or now >= deadline:
+            quiet_at = self._last_arrival + MIN_ARRIVAL_GAP_S
+            if now >= deadline or (self._arriving == 0 and now >= quiet_at):
                 return
-            self._changed.wait(min(quiet_at, deadline) - now)
+            self._changed.wait((deadline if self._arriving else quiet_at) - now)
 
     def _take_batch(self) -> list[_Pending]:
         batch, rows = [], 0
@@ -169,8 +198,7 @@ class GroupCommitWriter:
             self.stats.flushes += 1
             self.stats.rows_written += len(rows)
             self.stats.files_written += len(keys)
-            self._last_flush_took = time.monotonic() - started
-            self.stats.flush_seconds += self._last_flush_took
+            self.stats.flush_seconds += time.monotonic() - started
         for item in batch:
             item.keys = keys
             item.wake.set()

@@ -67,19 +67,26 @@ def read_limited_body(
 ) -> bytes:
     """The request body, or 413 once it passes `limit` bytes. Werkzeug's own limit silently
     truncates a chunked body (no Content-Length), so the reading is done here."""
-    too_large = ApiError(
-        413, f"the body is larger than {limit} bytes", [f"RUNLAKE_MAX_BODY_BYTES is {limit}"]
-    )
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
+    length = request.content_length
+    if length is not None and length > limit:
+        raise _too_large(limit)
     read = body_reader(request.environ, idle_timeout_s, deadline_s)
+    # A declared length is read in one call (the usual event: a few KB, already arrived);
+    # a chunked body in pieces, each at most what still fits under the limit.
+    chunk = min(length, limit) if length else 64 * 1024
     chunks, size = [], 0
     try:
-        while chunk := read(min(64 * 1024, limit + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
+        while data := read(min(chunk, limit + 1 - size)):
+            chunks.append(data)
+            size += len(data)
             if size > limit:
-                raise too_large
+                raise _too_large(limit)
     except SlowSender as exc:
         raise too_slow() from exc
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413, f"the body is larger than {limit} bytes", [f"RUNLAKE_MAX_BODY_BYTES is {limit}"]
+    )

@@ -7,6 +7,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
+# orjson reads an integer beyond 64 bits as a float, where json keeps it exact: a body with
+# a run of 19 or more digits anywhere (in a string too, harmlessly) is read by json. Found by
+# turning every digit into "0" (a regex takes 10x as long).
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def _may_hold_a_long_integer(raw: bytes) -> bool:
+    return _LONG_NUMBER in raw.translate(_DIGITS_TO_ZERO)
+
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     """Header names are case-insensitive (RFC 9110); WSGI gives `Ce-Id`, curl `ce-id`."""
@@ -31,7 +43,16 @@ def is_json(media: str | None) -> bool:
 
 def parse_json(raw: bytes | str, what: str = "body") -> tuple[Any, str | None]:
     """(value, None) or (None, problem). Strict: NaN and Infinity are rejected because they
-    are not JSON and would make the stored `object` column unreadable to JSON readers."""
+    are not JSON and would make the stored `object` column unreadable to JSON readers.
+
+    orjson reads valid bodies (4x faster than json); whatever it refuses is read again by
+    json, whose answer stands: its problem messages (line and column), and what it admits
+    that orjson does not (a byte order mark; a lone surrogate, which normalize reports)."""
+    if isinstance(raw, bytes) and not _may_hold_a_long_integer(raw):
+        try:
+            return orjson.loads(raw), None
+        except orjson.JSONDecodeError:
+            pass
     if isinstance(raw, bytes):
         try:
             # RFC 8259 lets a parser ignore a byte order mark; some Windows tools write one.

@@ -7,10 +7,13 @@ phrased without a prefix; callers that validate many objects add "events[2]: " o
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+
+import orjson
 
 from layout.keys import is_uid
 from layout.schema import CUSTOM_RUN, DEFAULT_CLUSTER, KINDS, PIPELINE_RUN, TASK_RUN
@@ -357,9 +360,18 @@ def _encodable(text: str) -> bool:
 
 
 def _compact_json(obj: Mapping, problems: list[str]) -> str | None:
+    obj = obj if isinstance(obj, dict) else dict(obj)
+    try:
+        text = orjson.dumps(obj, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:
+        text = None  # json below: integers past 64 bits, keys that are not strings, surrogates
+    # orjson writes NaN and Infinity as null, where json refuses them: only an object whose
+    # text has a null can hide one.
+    if text is not None and (b"null" not in text or not _has_non_finite(obj)):
+        return text.decode()
     try:
         return json.dumps(
-            obj if isinstance(obj, dict) else dict(obj),
+            obj,
             separators=(",", ":"),
             ensure_ascii=False,
             allow_nan=False,
@@ -368,6 +380,19 @@ def _compact_json(obj: Mapping, problems: list[str]) -> str | None:
     except (TypeError, ValueError) as exc:
         problems.append(f"the object cannot be stored as JSON: {exc}")
         return None
+
+
+def _has_non_finite(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def _json_default(value: Any) -> Any:
