@@ -100,3 +100,62 @@ def test_writer_slow_store_starts_a_parallel_flush_after_flush_ms(local_store):
     first.join()
     writer.close()
     assert writer.stats.rows_written == 2
+
+
+def _busy(writer: GroupCommitWriter) -> None:
+    writer.submit([_row(100)])  # a flush just ran: the next one gathers before it writes
+
+
+def test_writer_gathering_flush_waits_for_an_announced_request(local_store):
+    writer = GroupCommitWriter(local_store, flush_ms=5_000, flush_rows=100)
+    _busy(writer)
+    decoded = threading.Event()
+    done = []
+
+    def announced() -> None:
+        with writer.arriving() as submit:
+            decoded.wait(10)  # still decoding while the other request is queued
+            done.append(submit([_row(1)]))
+
+    thread = threading.Thread(target=announced)
+    thread.start()
+    time.sleep(0.05)
+    other = threading.Thread(target=lambda: done.append(writer.submit([_row(2)])))
+    other.start()
+    time.sleep(0.2)
+    assert done == []  # held for the announced request, far past the 2 ms arrival gap
+    decoded.set()
+    thread.join()
+    other.join()
+    writer.close()
+    assert done[0] == done[1]  # one object holds both
+    assert writer.stats.files_written == 2
+
+
+def test_writer_withdrawn_announcement_does_not_hold_the_flush(local_store):
+    writer = GroupCommitWriter(local_store, flush_ms=5_000, flush_rows=100)
+    _busy(writer)
+    rejected = threading.Event()
+
+    def announced_then_rejected() -> None:
+        with writer.arriving():
+            rejected.wait(10)  # a bad request: it leaves without submitting
+
+    thread = threading.Thread(target=announced_then_rejected)
+    thread.start()
+    time.sleep(0.05)
+    threading.Timer(0.1, rejected.set).start()
+    started = time.monotonic()
+    writer.submit([_row(2)])
+    assert time.monotonic() - started < 2.5  # not the 5 s flush_ms
+    thread.join()
+    writer.close()
+    assert writer.stats.rows_written == 2
+
+
+def test_writer_queued_request_with_none_announced_writes_without_idling(local_store):
+    writer = GroupCommitWriter(local_store, flush_ms=5_000, flush_rows=100)
+    _busy(writer)
+    started = time.monotonic()
+    writer.submit([_row(1)])
+    assert time.monotonic() - started < 2.5  # a 2 ms gap, not flush_ms or a flush's length

@@ -321,3 +321,37 @@ def test_normalize_cluster_is_what_the_caller_passes_never_the_object():
     assert norm(obj)["cluster"] == "default"
     assert norm(obj, cluster="prod-eu")["cluster"] == "prod-eu"
     assert as_table([norm(obj, cluster="prod-eu")]).column("cluster").to_pylist() == ["prod-eu"]
+
+
+def test_normalize_object_text_is_what_json_writes_for_every_fixture():
+    # orjson writes it now; it must be byte for byte what json.dumps wrote before.
+    compared = 0
+    for path in fixture_files():
+        obj, kind = run_of(path.name)
+        try:
+            row = norm(obj, kind=kind)
+        except InvalidInput:
+            continue  # the fixtures of malformed objects
+        assert row["object"] == json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        compared += 1
+    assert compared >= 20
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"big": 2**70}, '"big":1180591620717411303424'),
+        ({"keys": {1: "one"}}, '"keys":{"1":"one"}'),
+        ({"when": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)}, '"when":"2025-01-02T03:04:05Z"'),
+    ],
+)
+def test_normalize_object_text_of_python_built_values_as_json_writes_them(extra, expected):
+    obj = minimal(spec={"params": [], **extra})
+    assert expected in norm(obj)["object"]
+
+
+def test_normalize_refuses_nan_and_infinity_even_beside_a_null():
+    for value in (float("nan"), float("inf")):
+        obj = minimal(spec={"timeout": None, "ratio": [value]})
+        with pytest.raises(InvalidInput, match="cannot be stored as JSON"):
+            norm(obj)
