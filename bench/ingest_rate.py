@@ -448,6 +448,7 @@ def main(argv: list[str] | None = None) -> None:
                 "runs": runs,
                 "summary": summarize(runs),
                 "profiles": profiles,
+                "profile_rate_hz": PROFILE_RATE_HZ,
             },
             indent=2,
         )

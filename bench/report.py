@@ -30,14 +30,39 @@ QUESTIONS = {
 
 # Findings from profiling, which no JSON holds: kept here so regenerating keeps them.
 INGEST_NOTES = """\
-Where the time goes (one worker, `wrk -c32`, CPU time of the worker per request, read from
-/proc): bare app 0.54-0.67 ms, of which gunicorn's gthread worker is ~0.5 ms (the same Flask
-app called in-process takes 0.09 ms); ingest without the write 0.83-0.88 ms (decode and
-normalize 0.06 ms, Flask and JSON the rest); ingest with the write 1.15 ms. Each Parquet
-file costs ~3-5 ms of CPU whatever its size (24 columns; from_pylist, Parquet encoding, temp
-file, fsync, rename), which is why the writer lets a file fill while rows keep arriving.
-On S3 the moto server (Python, on the same cores) is the bottleneck: a PUT costs it more
-than the whole ingest request."""
+What was tried, each measured this way (several interleaved rounds, CPU ms per event from
+/proc, py-spy --gil profiles of the workers), and kept where it measured faster:
+
+- The inbox as JSON lines (layout/inbox.py) instead of 24-column Parquet files: an object
+  costs ~0.6 ms of CPU (encode, temp file, two fsyncs, rename) instead of 3-5 ms.
+- orjson for the body and for the stored `object` text (json: ~26 us and ~76 us per 2 KB
+  event; orjson: ~8 and ~3). Whatever orjson refuses is read again by json, whose answer
+  stands (its problem messages, and what it admits that orjson does not: a byte order mark,
+  a lone surrogate that normalize then names); a body with 19 or more digits in a row goes
+  to json (orjson reads integers past 64 bits as floats); an object text with a null is
+  checked for NaN and Infinity, which orjson would write as null.
+- A leaner `POST /`: headers read from the WSGI environ, the body in one read of its
+  Content-Length, metric label children bound once, the query string parsed only when
+  there is one, the 202 written by orjson; errors still leave through ApiError. In process
+  (min of many runs) the request went from ~210 to ~195 us, the bare app's being ~85 us:
+  decode and normalize ~45-65 us, the body ~20 us, group commit without I/O ~15 us.
+- Group commit: the flush waited for a quiet gap as long as the previous flush took, so a
+  worker whose every request was already queued idled for a whole fsync's length. Requests
+  now announce themselves (`GroupCommitWriter.arriving`) once their body is read; a flush
+  waits for announced requests and a fixed 2 ms gap, no longer. RUNLAKE_FLUSH_MS (the
+  bound on any wait) was left at 200 ms: under load the waits end long before it.
+- Parallel flushes beside a running one once 16 rows wait: no clear gain in these rounds,
+  so not kept.
+- Worker class: gthread's 32 threads spend a large share of the GIL-holding time waking
+  the waiting request threads (threading.Condition.notify, GIL hand-offs), and 16 threads
+  made files per 1,000 events approach 100. gevent does the same requests on greenlets;
+  its store writes run on gevent's thread pool (ingest/context.py), so a fsync or a PUT
+  does not stop the worker. gunicorn.conf.py now serves ingest with gevent and keeps
+  gthread for the query app (a DuckDB query would hold a gevent worker whole).
+
+On S3 the moto server (Python, on the same two cores as wrk and both workers) is what
+limits the rate: it spends about as much CPU per PUT as an ingest worker spends per event,
+and every flush is one PUT."""
 
 QUERY_NOTES = """\
 How it is measured: runlake runs each question through `query.engine.Engine.query` over a
@@ -97,29 +122,38 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def ingest_section(data: dict) -> list[str]:
+    if "summary" not in data:  # a result written before the rounds existed
+        data = {**data, "summary": data["results"], "runs": [], "profiles": []}
+    connections = data["connections"]
     lines = [
         "## Ingest rate",
         "",
         _machine_line(data.get("machine")),
         "",
-        f"`.venv/bin/python -m bench.ingest_rate --seconds {data['seconds']} "
-        f"--connections {data['connections']}`: `gunicorn -c gunicorn.conf.py -w 2` "
-        f"(gthread), `wrk -t2 -c{data['connections']}`, each request a binary-mode TaskRun "
-        "event of 2 KB with its own ce-id and uid (bench/post_event.lua). Peak RSS is "
-        "each gunicorn worker's VmHWM after the load.",
+        f"`{data.get('command', 'python -m bench.ingest_rate')}`: each server in turn, "
+        f"{data.get('rounds', 1)} round(s) of {data['seconds']} s each, loaded by `wrk -t2 "
+        f"-c{connections} --latency -s bench/post_event.lua` (one binary-mode TaskRun event "
+        f"of {data.get('body_bytes') or 2000:,} bytes per request, each with its own ce-id "
+        "and uid). The ratio is to the bare app on gunicorn's defaults in the same round; "
+        "files are inbox objects; CPU per event is the workers' user + system time over the "
+        "events (from /proc); peak RSS is each worker's VmHWM.",
+        "",
+        "Median over the rounds:",
         "",
     ]
     rows = []
-    for result in data["results"]:
+    for result in data["summary"]:
         workers = result.get("worker_peak_rss_bytes") or []
+        cpu = _cpu(result)
         rows.append(
             [
                 result["name"],
                 f"{result['events_per_s']:,.0f}",
-                result["p50"],
-                result["p99"],
                 _ratio(result.get("ratio_to_bare", 1.0)),
                 result.get("files_per_1000_events", "-"),
+                cpu,
+                _float(result.get("wrk_cpu_ms_per_event")),
+                _float(result.get("moto_cpu_ms_per_event")),
                 result.get("non_2xx", 0),
                 " / ".join(_mib(w) for w in workers) or "-",
             ]
@@ -128,16 +162,84 @@ def ingest_section(data: dict) -> list[str]:
         [
             "server",
             "events/s",
-            "p50",
-            "p99",
             "ratio to bare",
             "files per 1,000 events",
+            "worker CPU ms/event (user + sys)",
+            "wrk CPU ms/event",
+            "moto CPU ms/event",
             "non-2xx",
             "worker peak RSS",
         ],
         rows,
     )
+    if data["runs"]:
+        lines += ["", "Each round (load: the 1-minute load average before and after):", ""]
+        lines += _table(
+            ["round", "load", "server", "events/s", "p50", "p99", "ratio", "files/1,000"],
+            [
+                [
+                    run["round"],
+                    f"{run['load_before']:.1f} → {run['load_after']:.1f}",
+                    run["name"],
+                    f"{run['events_per_s']:,.0f}",
+                    run["p50"],
+                    run["p99"],
+                    _ratio(run.get("ratio_to_bare")),
+                    run.get("files_per_1000_events", "-"),
+                ]
+                for run in data["runs"]
+            ],
+        )
+        lines += ["", "Command lines (`-b` takes a free port each time):", ""]
+        lines += [f"- {row['name']}: `{row['command']}`" for row in data["summary"]]
+        lines += [f"- load: `{data['runs'][0]['wrk_command']}`"]
+    lines += _profile_table(data.get("profiles") or [], data.get("profile_rate_hz", 100))
     return lines + ["", INGEST_NOTES, ""]
+
+
+def _cpu(result: dict) -> str:
+    user, system = result.get("worker_user_ms_per_event"), result.get("worker_system_ms_per_event")
+    if user is None or system is None:
+        return "-"
+    return f"{user + system:.3f} ({user:.3f} + {system:.3f})"
+
+
+def _float(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _profile_table(profiles: list[dict], rate_hz: int) -> list[str]:
+    """Where a worker's time goes per event: its user CPU split by py-spy's GIL-holding
+    samples, and its system CPU (the kernel: sockets, fsync, rename) beside."""
+    if not profiles:
+        return []
+    categories = list(dict.fromkeys(name for p in profiles for name in p["user_ms_per_event"]))
+    rows = [
+        [name, *(_float(p["user_ms_per_event"].get(name, 0.0)) for p in profiles)]
+        for name in categories
+    ]
+    rows.append(
+        ["kernel (system time)", *(_float(p["worker_system_ms_per_event"]) for p in profiles)]
+    )
+    rows.append(
+        [
+            "**total CPU ms per event**",
+            *(
+                _float(p["worker_user_ms_per_event"] + p["worker_system_ms_per_event"])
+                for p in profiles
+            ),
+        ]
+    )
+    loads = ", ".join(f"{p['name']} {p['load_before']:.1f}" for p in profiles)
+    return [
+        "",
+        "Where the time goes per request, CPU ms per event of the workers in one more run of "
+        f"each, profiled with `py-spy record --gil -r {rate_hz}` on every worker "
+        "(user time split by the share of GIL-holding samples whose innermost known frame is "
+        f"in each part; py-spy slows the workers a little). Load before each: {loads}.",
+        "",
+        *_table(["part", *(p["name"] for p in profiles)], rows),
+    ]
 
 
 def query_section(data: dict) -> list[str]:
@@ -266,7 +368,8 @@ def memory_section(results: list[dict], ingest: dict | None) -> list[str]:
         [f"query process, {data['runs']:,} runs", _mib(data["runlake"]["peak_rss_bytes"])]
         for data in results
     ]
-    for result in (ingest or {}).get("results", []):
+    ingest = ingest or {}
+    for result in ingest.get("summary") or ingest.get("results", []):
         if result.get("worker_peak_rss_bytes"):
             rows.append(
                 [

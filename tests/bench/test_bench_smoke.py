@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bench import postgres, query, report
+from bench import ingest_rate, postgres, query, report
 
 RUNS = 300
 
@@ -48,7 +48,7 @@ def test_postgres_questions_are_results_jsonb_sql():
     assert sql["first_page_namespace"][1] == ("ci",)
 
 
-def test_report_keeps_the_ingest_table(tmp_path):
+def test_report_keeps_the_ingest_table_of_an_older_result(tmp_path):
     (tmp_path / "ingest_rate.json").write_text(
         json.dumps(
             {
@@ -81,7 +81,91 @@ def test_report_keeps_the_ingest_table(tmp_path):
 
     markdown = report.render(tmp_path)
 
+    assert "| ingest, local store | 1,507 | 0.34 | 65.3 | - | - | - | 0 | 80 MiB / 90 MiB |" in (
+        markdown
+    )
+
+
+def _run(name: str, round_number: int, rate: float, ratio: float, **extra) -> dict:
+    return {
+        "round": round_number,
+        "name": name,
+        "command": f"gunicorn {name}",
+        "wrk_command": "wrk -t2 -c64",
+        "events_per_s": rate,
+        "requests": int(rate * 10),
+        "p50": "10ms",
+        "p99": "50ms",
+        "non_2xx": 0,
+        "ratio_to_bare": ratio,
+        "load_before": 3.0,
+        "load_after": 3.5,
+        "worker_user_ms_per_event": 0.4,
+        "worker_system_ms_per_event": 0.1,
+        "wrk_cpu_ms_per_event": 0.05,
+        "worker_peak_rss_bytes": [30 << 20, 31 << 20],
+        **extra,
+    }
+
+
+def test_report_ingest_rounds_commands_and_where_the_time_goes(tmp_path):
+    runs = [
+        _run(ingest_rate.CEILING, 1, 4000.0, 1.0),
+        _run("ingest, local store (gevent)", 1, 2400.0, 0.6, files_per_1000_events=40.0),
+        _run(ingest_rate.CEILING, 2, 3000.0, 1.0),
+        _run("ingest, local store (gevent)", 2, 1650.0, 0.55, files_per_1000_events=50.0),
+    ]
+    profile = {
+        "name": "ingest, local store (gevent)",
+        "events_per_s": 2000.0,
+        "load_before": 2.5,
+        "worker_user_ms_per_event": 0.6,
+        "worker_system_ms_per_event": 0.1,
+        "user_ms_per_event": {"Flask and werkzeug": 0.2, "gunicorn": 0.4},
+    }
+    (tmp_path / "ingest_rate.json").write_text(
+        json.dumps(
+            {
+                "command": "python -m bench.ingest_rate --rounds 2",
+                "connections": 64,
+                "seconds": 10,
+                "rounds": 2,
+                "body_bytes": 2035,
+                "runs": runs,
+                "summary": ingest_rate.summarize(runs),
+                "profiles": [profile],
+                "profile_rate_hz": 100,
+            }
+        )
+    )
+
+    markdown = report.render(tmp_path)
+
     assert (
-        "| ingest, local store | 1,507 | 42.83ms | 104.37ms | 0.34 | 65.3 | 0 | 80 MiB / 90 MiB |"
-    ) in markdown
-    assert "| bare flask (ceiling) | 4,405 | 12.89ms | 45.40ms | 1.00 | - | 0 | - |" in markdown
+        "| ingest, local store (gevent) | 2,025 | 0.57 | 45.0 | 0.500 (0.400 + 0.100)" in markdown
+    )
+    assert (
+        "| 2 | 3.0 → 3.5 | ingest, local store (gevent) | 1,650 | 10ms | 50ms | 0.55 | 50.0 |"
+        in (markdown)
+    )
+    assert "- ingest, local store (gevent): `gunicorn ingest, local store (gevent)`" in markdown
+    assert "| Flask and werkzeug | 0.200 |" in markdown
+    assert "| kernel (system time) | 0.100 |" in markdown
+
+
+def test_ingest_rate_profile_parts_by_innermost_known_frame(tmp_path):
+    raw = tmp_path / "profile.0"
+    raw.write_text(
+        "run (gunicorn/workers/ggevent.py:1);wsgi_app (flask/app.py:2);events (ingest/events.py:3);"
+        "normalize (webhooks/normalize.py:4);dumps (json/encoder.py:5) 3\n"
+        "run (gunicorn/workers/ggevent.py:1);wsgi_app (flask/app.py:2) 1\n"
+        "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:2) 4\n"
+    )
+
+    shares = ingest_rate.categorize([raw])
+
+    assert shares == {
+        "decode and normalize (webhooks/, CloudEvents SDK)": 0.375,
+        ingest_rate.GUNICORN_CATEGORY: 0.5,
+        "Flask and werkzeug": 0.125,
+    }
