@@ -1,27 +1,17 @@
 """gunicorn settings for `gunicorn 'ingest.app:create_app()'` (and the query app).
 
 Requests must overlap in one process: group commit shares an inbox object between requests
-that wait at the same time, and with sync workers no two requests ever overlap. Ingest is
-served by gevent (greenlets: no thread wakes or GIL hand-offs per request, and its store
-writes run on gevent's thread pool, see ingest/context.py); bench/RESULTS.md has the figures.
-The query app keeps gthread threads: a DuckDB query holds its thread, which under gevent would
-hold every request of the worker. RUNLAKE_WORKER_CLASS overrides either choice.
+that wait at the same time, and with sync workers no two requests ever overlap. gthread's
+threads do that for both apps (a DuckDB query holds its thread). RUNLAKE_WORKER_CLASS=gevent
+also works for ingest (its store writes then run on gevent's thread pool, ingest/context.py;
+gevent itself is not a runtime requirement): bench/RESULTS.md measures both.
 """
 
 import os
-import sys
-
-
-def _serves_ingest() -> bool:
-    # gunicorn runs this file before it applies the command line's APP_MODULE.
-    return any(arg.startswith("ingest.app:") for arg in sys.argv[1:])
-
 
 bind = os.environ.get("RUNLAKE_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("RUNLAKE_WORKER_CLASS") or (
-    "gevent" if _serves_ingest() else "gthread"
-)
+worker_class = os.environ.get("RUNLAKE_WORKER_CLASS") or "gthread"
 threads = int(os.environ.get("RUNLAKE_THREADS", "32"))  # gthread's threads per worker
 worker_connections = 1000  # gevent's connections per worker
 # A worker whose heartbeat stops for 30 s is replaced. That does not free a thread (or a

@@ -72,8 +72,8 @@ class Server:
 
 
 def servers(with_s3: bool) -> list[Server]:
-    """The ceiling first; ingest as deployed (gunicorn.conf.py serves it with gevent); and the
-    other worker classes for both apps, named on the command line."""
+    """The ceiling first; ingest as deployed (gunicorn.conf.py: gthread); and gevent for both
+    apps, named on the command line."""
     conf = ["-c", "gunicorn.conf.py", "-w", "2"]
     bare = "bench.bare_app:create_app()"
     ingest = "ingest.app:create_app()"
@@ -81,13 +81,11 @@ def servers(with_s3: bool) -> list[Server]:
         Server(CEILING, bare, ["-w", "2"]),
         Server("bare flask, gthread (32 threads)", bare, [*conf, "-k", "gthread"]),
         Server("bare flask, gevent", bare, ["-w", "2", "-k", "gevent"]),
-        Server("ingest, local store (gevent)", ingest, conf, store="local"),
-        Server(
-            "ingest, local store, gthread (32 threads)", ingest, [*conf, "-k", "gthread"], "local"
-        ),
+        Server("ingest, local store (gthread)", ingest, conf, store="local"),
+        Server("ingest, local store, gevent", ingest, [*conf, "-k", "gevent"], store="local"),
     ]
     if with_s3:
-        found.append(Server("ingest, S3 (moto server, gevent)", ingest, conf, store="s3"))
+        found.append(Server("ingest, S3 (moto server, gthread)", ingest, conf, store="s3"))
     return found
 
 

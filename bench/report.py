@@ -53,12 +53,12 @@ What was tried, each measured this way (several interleaved rounds, CPU ms per e
   bound on any wait) was left at 200 ms: under load the waits end long before it.
 - Parallel flushes beside a running one once 16 rows wait: no clear gain in these rounds,
   so not kept.
-- Worker class: gthread's 32 threads spend a large share of the GIL-holding time waking
-  the waiting request threads (threading.Condition.notify, GIL hand-offs), and 16 threads
-  made files per 1,000 events approach 100. gevent does the same requests on greenlets;
-  its store writes run on gevent's thread pool (ingest/context.py), so a fsync or a PUT
-  does not stop the worker. gunicorn.conf.py now serves ingest with gevent and keeps
-  gthread for the query app (a DuckDB query would hold a gevent worker whole).
+- Worker class, measured for both apps: gthread's 32 threads spend a large share of their
+  GIL-holding time waking the waiting request threads (threading.Condition.notify, GIL
+  hand-offs), and 16 threads made files per 1,000 events approach 100. gevent does the same
+  requests on greenlets (ingest's store writes on gevent's thread pool, ingest/context.py)
+  at about the same CPU per event, but in these rounds at a lower rate, so gunicorn.conf.py
+  keeps gthread (RUNLAKE_WORKER_CLASS=gevent chooses the other).
 
 On S3 the moto server (Python, on the same two cores as wrk and both workers) is what
 limits the rate: it spends about as much CPU per PUT as an ingest worker spends per event,
