@@ -55,14 +55,22 @@ What was tried, each measured this way (several interleaved rounds, CPU ms per e
   so not kept.
 - Worker class, measured for both apps: gthread's 32 threads spend a large share of their
   GIL-holding time waking the waiting request threads (threading.Condition.notify, GIL
-  hand-offs), and 16 threads made files per 1,000 events approach 100. gevent does the same
-  requests on greenlets (ingest's store writes on gevent's thread pool, ingest/context.py)
-  at about the same CPU per event, but in these rounds at a lower rate, so gunicorn.conf.py
-  keeps gthread (RUNLAKE_WORKER_CLASS=gevent chooses the other).
+  hand-offs: "group commit" in the profile), and 16 threads made files per 1,000 events
+  approach 100. gevent does the same requests on greenlets (ingest's store writes on
+  gevent's thread pool, ingest/context.py) at less CPU per event, but not at a higher rate
+  in these rounds (its workers idle more between flushes), so gunicorn.conf.py keeps gthread
+  (RUNLAKE_WORKER_CLASS=gevent chooses the other). The bare app is fastest on gevent.
+
+What is left per request is mostly what the bare app pays too (gunicorn and Flask, ~0.4 ms
+between them here); ingest adds decode and normalize (~0.08 ms), group commit (waking the
+waiting thread: ~0.17 ms on gthread, ~0.02 ms on gevent), its view (~0.04 ms) and the
+kernel's share of sockets and fsyncs.
 
 On S3 the moto server (Python, on the same two cores as wrk and both workers) is what
-limits the rate: it spends about as much CPU per PUT as an ingest worker spends per event,
-and every flush is one PUT."""
+limits the rate: it spends ~0.5 ms of CPU per event, i.e. ~9 ms per PUT at ~19 events per
+object, on top of the workers' ~0.9 ms (pyarrow's S3 client included) and wrk's. Against the
+bare app's ~0.45 ms per event that bounds the ratio near 0.3 whatever ingest does; real S3
+costs this machine nothing per PUT but latency, which group commit absorbs."""
 
 QUERY_NOTES = """\
 How it is measured: runlake runs each question through `query.engine.Engine.query` over a

@@ -16,6 +16,7 @@ from layout.inbox import InboxStats, inbox_stats, list_inbox, write_inbox
 from layout.store import Store, open_store
 
 INBOX_LOOK_S = 10.0
+Write = Callable[[Store, Sequence[Row]], str | None]
 
 
 def get_store() -> Store:
@@ -39,7 +40,7 @@ def get_writer() -> GroupCommitWriter:
     return ext["runlake.writer"]
 
 
-def _off_the_event_loop(write: Callable[[Store, Sequence[Row]], str | None]):
+def _off_the_event_loop(write: Write) -> Write:
     """Under gevent (gunicorn -k gevent patches threading), a store write runs on gevent's
     native thread pool: its fsyncs or its PUT then hold one OS thread, not every request of
     the worker. Under threads it runs where it is."""

@@ -99,7 +99,7 @@ def _snapshots(
 @blueprint.post("/", endpoint="events")
 @blueprint.post("/v1/events", endpoint="events")
 def events() -> Response:
-    return _ingest(lambda headers, body, now, cluster: events_to_rows(headers, body, now, cluster))
+    return _ingest(events_to_rows)
 
 
 @blueprint.post("/v1/snapshots", endpoint="snapshots")
