@@ -18,6 +18,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -30,9 +31,12 @@ import duckdb
 import pyarrow as pa
 from botocore.exceptions import BotoCoreError
 
-from layout.logs import SizeCache, list_logs
+from layout.keys import InvalidKeyPart, log_key
+from layout.logs import SizeCache, list_logs, read_log
 from layout.store import S3Store, Store, StoreError
 from query.scope import Readable
+from query.errorline import first_error_line
+from query.insight_views import ERROR_LINES, ERROR_LINES_TABLE, names_step_failures
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
     LOG_OBJECTS,
@@ -111,6 +115,7 @@ class Engine:
         self._secret: tuple | None = None  # the credentials now in the DuckDB secret
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
+        self._error_lines = threading.Lock()  # likewise for ERROR_LINES
 
     # -- public -----------------------------------------------------------------------
 
@@ -126,6 +131,8 @@ class Engine:
             check_sql(con, text, VIEWS)
             if readable is not None:
                 _confine(con, readable)
+            if names_step_failures(text):
+                self._read_error_lines(con)
             relation = con.sql(text)
             # One row past the limit tells whether more exist, without computing them all.
             return relation.columns, relation.limit(limit + 1).fetchall()
@@ -142,10 +149,13 @@ class Engine:
         sql: str,
         params: Sequence | Mapping | None = None,
         partitions: Partitions | None = None,
+        scope: str | None = None,
     ) -> list[dict[str, Any]]:
         """Run trusted SQL (written by runlake; user input only in `params`) over the views
         and the internal `_records`. Values are Python's (datetime, dict, ...). With
-        `partitions`, the views read only those partitions' files (listed afresh each try)."""
+        `partitions`, the views read only those partitions' files (listed afresh each try).
+        With `scope`, a condition over `runs`' columns holding only literals (a view cannot
+        take parameters), every view sees just the runs it selects."""
 
         def run(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             if partitions is not None:
@@ -156,6 +166,10 @@ class Engine:
                     f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS "
                     f"{self._partition_source(partitions)}"
                 )
+            if scope is not None:
+                _shadow_runs(con, scope)
+            if names_step_failures(sql):
+                self._read_error_lines(con)
             result = con.execute(sql, params)
             names = [column[0] for column in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -280,6 +294,7 @@ class Engine:
             db.execute("SET GLOBAL enable_external_access = false")
             db.execute("SET GLOBAL lock_configuration = true")
             db.execute(LOG_OBJECTS_TABLE)
+            db.execute(ERROR_LINES_TABLE)
         except BaseException:
             db.close()
             raise
@@ -320,6 +335,32 @@ class Engine:
             raise
         finally:
             cursor.close()
+
+    def _read_error_lines(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the first error line of the newest failure's log of each step_failures group
+        (as `con` sees them: confined, scoped) that no earlier query read, into ERROR_LINES.
+        A group has one such log, so a query reads at most one log per group, once."""
+        with self._error_lines:
+            wanted = con.execute(
+                f"SELECT DISTINCT g.namespace, g.newest_uid, g.step FROM step_failures g "
+                f"ANTI JOIN {ERROR_LINES} e ON e.uid = g.newest_uid AND e.step = g.step"
+            ).fetchall()
+            if not wanted:
+                return
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                lines = list(pool.map(lambda found: self._error_line(*found), wanted))
+            con.executemany(
+                f"INSERT OR IGNORE INTO {ERROR_LINES} VALUES (?, ?, ?)",
+                [[uid, step, line] for (_, uid, step), line in zip(wanted, lines, strict=True)],
+            )
+
+    def _error_line(self, namespace: str, uid: str, step: str) -> str | None:
+        try:
+            chunks = read_log(self.store, log_key(namespace, uid, step))
+        except (FileNotFoundError, InvalidKeyPart):  # never stored, or a name no key can have
+            return None
+        with contextlib.closing(chunks):  # the reader may stop before the end
+            return first_error_line(chunks)
 
     def _allowed_root(self) -> str:
         return self.store.uri("").rstrip("/") + "/"
@@ -376,6 +417,16 @@ def _confine(con: duckdb.DuckDBPyConnection, readable: Readable) -> None:
             con.execute(
                 f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM {shared} WHERE false'
             )
+
+
+def _shadow_runs(con: duckdb.DuckDBPyConnection, condition: str) -> None:
+    """`runs`, in this connection only, as just the runs `condition` selects; the views built
+    on it (taskruns, steps, the insights, ...) resolve the name when a query runs."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    con.execute(
+        f'CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM "{database}".main.runs '
+        f"WHERE {condition}"
+    )
 
 
 def _assert_no_credential_settings(db: duckdb.DuckDBPyConnection) -> None:

@@ -23,6 +23,7 @@ from layout.schema import (
     RECORDS_SCHEMA,
     TASK_RUN,
 )
+from query.insight_views import INSIGHT_VIEWS, insight_statements
 
 # Every view a user query may name; `_records` is the raw source the others are built on and
 # stays internal (it still holds duplicate event_ids).
@@ -34,6 +35,7 @@ VIEWS: tuple[str, ...] = (
     "customruns",
     "steps",
     "logs",
+    *INSIGHT_VIEWS,
 )
 RAW_VIEW = "_records"
 
@@ -151,13 +153,15 @@ def view_statements(source: str) -> list[str]:
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
         for view, kind in kinds.items()
     ]
-    statements += [STEPS_VIEW, LOGS_VIEW]
+    statements += [STEPS_VIEW, LOGS_VIEW, *insight_statements()]
     return statements
 
 
 # status.steps[] of each TaskRun, in the order Tekton lists them (the order they ran).
 # A step is terminated {exitCode, reason, startedAt, finishedAt}, running {startedAt} or
 # waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query.
+# termination_reason is Tekton's own word (Completed, Error, Skipped for a step not run
+# because an earlier one failed, TimeoutExceeded, ...; v0.50 on).
 STEPS_VIEW = """CREATE OR REPLACE VIEW steps AS
 WITH each_step AS (
     SELECT uid, cluster, namespace, name AS run_name,
@@ -172,11 +176,12 @@ WITH each_step AS (
            coalesce(step -> 'terminated' ->> 'reason', step -> 'waiting' ->> 'reason') AS reason,
            TRY_CAST(coalesce(step -> 'terminated' ->> 'startedAt',
                              step -> 'running' ->> 'startedAt') AS TIMESTAMPTZ) AS started_at,
-           TRY_CAST(step -> 'terminated' ->> 'finishedAt' AS TIMESTAMPTZ) AS finished_at
+           TRY_CAST(step -> 'terminated' ->> 'finishedAt' AS TIMESTAMPTZ) AS finished_at,
+           step ->> 'terminationReason' AS termination_reason
     FROM each_step
 )
 SELECT uid, namespace, run_name, step, container, exit_code, reason, started_at, finished_at,
-       epoch(finished_at) - epoch(started_at) AS duration_seconds, cluster
+       epoch(finished_at) - epoch(started_at) AS duration_seconds, cluster, termination_reason
 FROM fields
 ORDER BY namespace, uid, position"""
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 
 from layout import settings
-from query.http import external_logs, logs, openapi, results, runs, sql, summary, web
+from query.http import external_logs, insights, logs, openapi, results, runs, sql, summary, web
 from service.errors import register_error_handlers
 
 health = Blueprint("query_health", __name__)
@@ -25,6 +25,7 @@ QUERY_BLUEPRINTS = (
     sql.blueprint,
     runs.blueprint,
     summary.blueprint,
+    insights.blueprint,
     logs.blueprint,
     results.blueprint,
     external_logs.blueprint,
