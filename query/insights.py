@@ -10,6 +10,7 @@ percentiles over a view's rows, so a number and the runs behind it come from the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -124,6 +125,12 @@ GROUP_BY: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_GROUP_BY = {"queue": ("day",), "critical-path": ("task",), "usage": ("namespace", "day")}
 INSIGHTS = tuple(GROUP_BY)
+
+
+# A Kubernetes label key: an optional DNS-subdomain prefix and a name.
+_LABEL_KEY = re.compile(
+    r"([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?"
+)
 
 
 def _grouping(insight: str, group_by: tuple[str, ...]) -> Grouping:
@@ -296,9 +303,14 @@ def _group_by(insight: str, values: list[str], problems: list[str]) -> tuple[str
     names = tuple(n.strip() for value in values for n in value.split(",") if n.strip())
     for name in names:
         if name not in allowed and not (
-            "label:<key>" in allowed and name.startswith("label:") and len(name) > 6
+            "label:<key>" in allowed
+            and name.startswith("label:")
+            and _LABEL_KEY.fullmatch(name[len("label:") :])
         ):
-            problems.append(f"group_by: {name!r} is not one of {', '.join(allowed)}")
+            problems.append(
+                f"group_by: {name!r} is not one of {', '.join(allowed)} "
+                "(a label key as Kubernetes spells them)"
+            )
     if len(names) != len(set(names)):
         problems.append("group_by: names a key twice")
     if insight != "usage" and len(names) > 1:
@@ -475,7 +487,10 @@ def _continued(request: Request) -> tuple[Filters, list[Any] | None]:
     body = decode(filters.page_token, _bound_to(request))
     try:
         since, until, last = body["s"], body["e"], body["k"]
-        if not isinstance(last, list):
+        columns = _grouping(request.insight, request.group_by).order.columns
+        if not isinstance(last, list) or len(last) != len(columns):
+            raise TypeError
+        if not all(v is None or isinstance(v, (str, int, float)) for v in last):
             raise TypeError
         window = replace(
             filters,
