@@ -78,10 +78,13 @@ def _requested_cpu(resources: str) -> str:
 # One row per attempt of each TaskRun: the earlier ones from status.retriesStatus (Tekton
 # moves an attempt's status there before it retries), then the final one, the TaskRun's own.
 RETRIES_VIEW = f"""CREATE OR REPLACE VIEW retries AS
-WITH tried AS (
-    SELECT *, CAST(coalesce(json_extract("object", '$.status.retriesStatus'), '[]') AS JSON[])
-              AS earlier
+WITH parsed AS (
+    -- one parse of each object for both fields (each json_extract call parses it again)
+    SELECT *, json_extract("object", ['$.status.retriesStatus', '$.status.podName']) AS found
     FROM taskruns
+), tried AS (
+    SELECT *, CAST(coalesce(found[1], '[]') AS JSON[]) AS earlier, found[2] ->> '$' AS final_pod
+    FROM parsed
 ), each_earlier AS (
     SELECT uid, unnest(earlier) AS attempt_status, generate_subscripts(earlier, 1) - 1 AS attempt,
            len(earlier) + 1 AS attempts
@@ -96,7 +99,7 @@ WITH tried AS (
     FROM each_earlier
 ), final_fields AS (
     SELECT uid, len(earlier) AS attempt, len(earlier) + 1 AS attempts, true AS final, status,
-           reason, started_at, completed_at, json_extract_string("object", '$.status.podName')
+           reason, started_at, completed_at, final_pod
     FROM tried
 ), attempts AS (
     SELECT * FROM earlier_fields UNION ALL SELECT * FROM final_fields
@@ -112,16 +115,19 @@ FROM attempts a JOIN taskruns t USING (uid)"""
 # Tekton since v0.48), else the owner reference, else the PipelineRun of that name in its
 # namespace created last before it (names of deleted runs can be used again).
 TASKRUN_PARENTS_VIEW = """CREATE OR REPLACE VIEW _taskrun_parents AS
-WITH linked AS (
+WITH owners AS (
     SELECT uid, namespace, pipeline_run, created_at,
-           coalesce(labels['tekton.dev/pipelineRunUID'],
-                    CASE WHEN json_extract_string("object", '$.metadata.ownerReferences[0].kind')
-                              = 'PipelineRun'
-                         THEN json_extract_string("object", '$.metadata.ownerReferences[0].uid')
-                    END) AS parent_uid
+           labels['tekton.dev/pipelineRunUID'] AS labelled,
+           CASE WHEN labels['tekton.dev/pipelineRunUID'] IS NULL
+                THEN json_extract_string("object", ['$.metadata.ownerReferences[0].kind',
+                                                    '$.metadata.ownerReferences[0].uid'])
+           END AS owner
     FROM taskruns
-    WHERE pipeline_run IS NOT NULL OR labels['tekton.dev/pipelineRunUID'] IS NOT NULL
-       OR json_extract_string("object", '$.metadata.ownerReferences[0].kind') = 'PipelineRun'
+), linked AS (
+    SELECT uid, namespace, pipeline_run, created_at,
+           coalesce(labelled, CASE WHEN owner[1] = 'PipelineRun' THEN owner[2] END) AS parent_uid
+    FROM owners
+    WHERE labelled IS NOT NULL OR owner[1] = 'PipelineRun' OR pipeline_run IS NOT NULL
 )
 SELECT l.uid, coalesce(l.parent_uid, p.uid) AS pipeline_run_uid
 FROM linked l LEFT JOIN pipelineruns p
@@ -328,19 +334,18 @@ JOIN ran r ON r.run_uid = w.run_uid AND r.task = w.task"""
 # requests (spec.stepSpecs / stepOverrides replacing a step's own), plus its sidecars'. The
 # steps are those of status.taskSpec, or spec.taskSpec before the run resolved its Task.
 # Null where the object names no CPU request at all.
-_TASK_SPEC = (
-    "coalesce(json_extract(\"object\", '$.status.taskSpec'), "
-    "json_extract(\"object\", '$.spec.taskSpec'))"
-)
-_TASK_LEVEL_CPU = _requested_cpu("json_extract(\"object\", '$.spec')")
+_TASK_LEVEL_CPU = cpu_cores_sql("(found[3] ->> '$')")
 TASKRUN_CPU_VIEW = f"""CREATE OR REPLACE VIEW _taskrun_cpu AS
-WITH specs AS (
-    SELECT uid, {_TASK_SPEC} AS spec,
-           {_TASK_LEVEL_CPU} AS task_level,
-           list_concat(coalesce(CAST(json_extract("object", '$.spec.stepSpecs') AS JSON[]), []),
-                       coalesce(CAST(json_extract("object", '$.spec.stepOverrides') AS JSON[]), []))
-               AS overrides
+WITH parsed AS (
+    SELECT uid, json_extract("object", ['$.status.taskSpec', '$.spec.taskSpec',
+                                        '$.spec.computeResources.requests.cpu',
+                                        '$.spec.stepSpecs', '$.spec.stepOverrides']) AS found
     FROM taskruns
+), specs AS (
+    SELECT uid, coalesce(found[1], found[2]) AS spec, {_TASK_LEVEL_CPU} AS task_level,
+           list_concat(coalesce(CAST(found[4] AS JSON[]), []),
+                       coalesce(CAST(found[5] AS JSON[]), [])) AS overrides
+    FROM parsed
 ), steps AS (
     SELECT uid, step ->> 'name' AS name,
            coalesce((SELECT max({_requested_cpu("o")}) FROM unnest(overrides) AS u(o)
