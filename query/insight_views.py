@@ -77,38 +77,36 @@ def _requested_cpu(resources: str) -> str:
 
 # One row per attempt of each TaskRun: the earlier ones from status.retriesStatus (Tekton
 # moves an attempt's status there before it retries), then the final one, the TaskRun's own.
+_RUN_COLUMNS = f"uid, {_SCOPE}, name, pipeline, pipeline_run, pipeline_task, task, created_at"
 RETRIES_VIEW = f"""CREATE OR REPLACE VIEW retries AS
 WITH parsed AS (
     -- one parse of each object for both fields (each json_extract call parses it again)
-    SELECT *, json_extract("object", ['$.status.retriesStatus', '$.status.podName']) AS found
+    SELECT {_RUN_COLUMNS}, status, reason, started_at, completed_at,
+           json_extract("object", ['$.status.retriesStatus', '$.status.podName']) AS found
     FROM taskruns
 ), tried AS (
     SELECT *, CAST(coalesce(found[1], '[]') AS JSON[]) AS earlier, found[2] ->> '$' AS final_pod
     FROM parsed
 ), each_earlier AS (
-    SELECT uid, unnest(earlier) AS attempt_status, generate_subscripts(earlier, 1) - 1 AS attempt,
-           len(earlier) + 1 AS attempts
+    SELECT {_RUN_COLUMNS}, unnest(earlier) AS attempt_status,
+           generate_subscripts(earlier, 1) - 1 AS attempt, len(earlier) + 1 AS attempts
     FROM tried
-), earlier_fields AS (
-    SELECT uid, attempt, attempts, false AS final,
-           {status_sql("(attempt_status -> '$.conditions[0]')")} AS status,
-           attempt_status -> 'conditions' -> 0 ->> 'reason' AS reason,
-           TRY_CAST(attempt_status ->> 'startTime' AS TIMESTAMPTZ) AS started_at,
-           TRY_CAST(attempt_status ->> 'completionTime' AS TIMESTAMPTZ) AS completed_at,
-           attempt_status ->> 'podName' AS pod_name
-    FROM each_earlier
-), final_fields AS (
-    SELECT uid, len(earlier) AS attempt, len(earlier) + 1 AS attempts, true AS final, status,
-           reason, started_at, completed_at, final_pod
-    FROM tried
-), attempts AS (
-    SELECT * FROM earlier_fields UNION ALL SELECT * FROM final_fields
 )
-SELECT t.uid, {", ".join(f"t.{c}" for c in SCOPE_COLUMNS)}, t.name, t.pipeline, t.pipeline_run,
-       t.pipeline_task, t.task, t.created_at, a.attempt, a.attempts, a.final, a.status, a.reason,
-       a.started_at, a.completed_at,
-       epoch(a.completed_at) - epoch(a.started_at) AS duration_seconds, a.pod_name
-FROM attempts a JOIN taskruns t USING (uid)"""
+-- the run's columns carried along, not joined back: every read of taskruns ranks snapshots
+SELECT {_RUN_COLUMNS}, attempt, attempts, false AS final,
+       {status_sql("(attempt_status -> '$.conditions[0]')")} AS status,
+       attempt_status -> 'conditions' -> 0 ->> 'reason' AS reason,
+       TRY_CAST(attempt_status ->> 'startTime' AS TIMESTAMPTZ) AS started_at,
+       TRY_CAST(attempt_status ->> 'completionTime' AS TIMESTAMPTZ) AS completed_at,
+       epoch(TRY_CAST(attempt_status ->> 'completionTime' AS TIMESTAMPTZ))
+           - epoch(TRY_CAST(attempt_status ->> 'startTime' AS TIMESTAMPTZ)) AS duration_seconds,
+       attempt_status ->> 'podName' AS pod_name
+FROM each_earlier
+UNION ALL
+SELECT {_RUN_COLUMNS}, len(earlier) AS attempt, len(earlier) + 1 AS attempts, true AS final,
+       status, reason, started_at, completed_at,
+       epoch(completed_at) - epoch(started_at) AS duration_seconds, final_pod AS pod_name
+FROM tried"""
 
 
 # Each TaskRun of a PipelineRun with that PipelineRun's uid: the pipelineRunUID label (set by
@@ -129,9 +127,13 @@ WITH owners AS (
     FROM owners
     WHERE labelled IS NOT NULL OR owner[1] = 'PipelineRun' OR pipeline_run IS NOT NULL
 )
-SELECT l.uid, coalesce(l.parent_uid, p.uid) AS pipeline_run_uid
-FROM linked l LEFT JOIN pipelineruns p
-    ON l.parent_uid IS NULL AND p.namespace = l.namespace AND p.name = l.pipeline_run
+SELECT uid, parent_uid AS pipeline_run_uid FROM linked WHERE parent_uid IS NOT NULL
+UNION ALL
+-- apart, so that the name match is a hash join (with `parent_uid IS NULL` in its condition
+-- DuckDB plans a nested loop)
+SELECT l.uid, p.uid FROM linked l
+JOIN pipelineruns p ON p.namespace = l.namespace AND p.name = l.pipeline_run
+WHERE l.parent_uid IS NULL
 QUALIFY row_number() OVER (
     PARTITION BY l.uid ORDER BY p.created_at <= l.created_at DESC NULLS LAST,
     p.created_at DESC NULLS LAST) = 1"""
