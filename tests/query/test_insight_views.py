@@ -15,7 +15,6 @@ from ingest.archive import import_document, import_objects
 from layout.store import Store
 from query.engine import Engine
 from query.views import VIEWS
-from tests.conftest import fixture_files, fixture_object
 from tests.helpers.insight_history import (
     crafted_history,
     data_runs,
@@ -24,6 +23,7 @@ from tests.helpers.insight_history import (
     store_crafted_logs,
     taskrun,
 )
+from tests.helpers.tekton import fixture_files, fixture_object
 
 
 def _engine(store: Store, objects: list[dict]) -> Engine:
