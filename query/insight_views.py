@@ -11,7 +11,8 @@ since every one of them reads `runs` and the engine shadows `runs` per connectio
 
 from __future__ import annotations
 
-from webhooks.status import RULES
+from layout.schema import FAILED, PENDING, PIPELINE_RUN, SUCCEEDED, TASK_RUN, TIMED_OUT
+from webhooks.status import CANCEL_REASONS, RULES
 
 # What every insight is grouped and confined by. Hook for issue 16: once `runs` has a
 # `cluster` column, make this ("cluster", "namespace") and every view below carries it.
@@ -35,11 +36,14 @@ ERROR_LINES_TABLE = (
     "PRIMARY KEY (uid, step))"
 )
 
-_FAILED = "('Failed', 'TimedOut')"
-
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+_PIPELINE_RUN = _quote(PIPELINE_RUN)
+_FAILED = f"({_quote(FAILED)}, {_quote(TIMED_OUT)})"
+_CANCEL_REASONS = "(" + ", ".join(_quote(r) for r in sorted(CANCEL_REASONS)) + ")"
 
 
 def status_sql(condition: str) -> str:
@@ -54,7 +58,7 @@ def status_sql(condition: str) -> str:
                 f"THEN {_quote(mapped)}"
             )
         whens.append(f"WHEN {status} = {_quote(condition_status)} THEN {_quote(default)}")
-    return f"CASE {' '.join(whens)} ELSE 'Pending' END"
+    return f"CASE {' '.join(whens)} ELSE {_quote(PENDING)} END"
 
 
 def cpu_cores_sql(quantity: str) -> str:
@@ -112,7 +116,7 @@ FROM tried"""
 # Each TaskRun of a PipelineRun with that PipelineRun's uid: the pipelineRunUID label (set by
 # Tekton since v0.48), else the owner reference, else the PipelineRun of that name in its
 # namespace created last before it (names of deleted runs can be used again).
-TASKRUN_PARENTS_VIEW = """CREATE OR REPLACE VIEW _taskrun_parents AS
+TASKRUN_PARENTS_VIEW = f"""CREATE OR REPLACE VIEW _taskrun_parents AS
 WITH owners AS (
     SELECT uid, namespace, pipeline_run, created_at,
            labels['tekton.dev/pipelineRunUID'] AS labelled,
@@ -123,9 +127,10 @@ WITH owners AS (
     FROM taskruns
 ), linked AS (
     SELECT uid, namespace, pipeline_run, created_at,
-           coalesce(labelled, CASE WHEN owner[1] = 'PipelineRun' THEN owner[2] END) AS parent_uid
+           coalesce(labelled, CASE WHEN owner[1] = {_PIPELINE_RUN} THEN owner[2] END)
+               AS parent_uid
     FROM owners
-    WHERE labelled IS NOT NULL OR owner[1] = 'PipelineRun' OR pipeline_run IS NOT NULL
+    WHERE labelled IS NOT NULL OR owner[1] = {_PIPELINE_RUN} OR pipeline_run IS NOT NULL
 )
 SELECT uid, parent_uid AS pipeline_run_uid FROM linked WHERE parent_uid IS NOT NULL
 UNION ALL
@@ -175,7 +180,8 @@ TASK_OUTCOMES_VIEW = f"""CREATE OR REPLACE VIEW _task_outcomes AS
 WITH outcomes AS (
     SELECT t.uid, {", ".join(f"t.{c}" for c in SCOPE_COLUMNS)}, t.pipeline, t.pipeline_task,
            t.task, t.created_at, t.status, i.input, r.attempts,
-           CASE WHEN t.status = 'Succeeded' THEN 'pass' WHEN t.status IN {_FAILED} THEN 'fail'
+           CASE WHEN t.status = {_quote(SUCCEEDED)} THEN 'pass'
+                WHEN t.status IN {_FAILED} THEN 'fail'
            END AS outcome
     FROM taskruns t
     LEFT JOIN _taskrun_parents tp USING (uid)
@@ -223,7 +229,7 @@ SELECT r.uid, r.kind, {", ".join(f"r.{c}" for c in SCOPE_COLUMNS)}, r.name, r.pi
        r.pipeline_run, r.pipeline_task, r.task, r.status, r.created_at,
        coalesce(a.started_at, r.started_at) AS started_at,
        epoch(coalesce(a.started_at, r.started_at)) - epoch(r.created_at) AS queued_seconds,
-       CASE WHEN r.kind = 'TaskRun' THEN epoch(s.started_at) - epoch(r.started_at)
+       CASE WHEN r.kind = {_quote(TASK_RUN)} THEN epoch(s.started_at) - epoch(r.started_at)
        END AS pod_pending_seconds
 FROM runs r
 LEFT JOIN first_attempt a USING (uid)
@@ -397,7 +403,7 @@ SELECT s.uid, {", ".join(f"t.{c}" for c in SCOPE_COLUMNS)}, coalesce(t.task, t.p
 FROM steps s JOIN taskruns t USING (uid)
 WHERE s.exit_code IS NOT NULL AND s.exit_code <> 0
   AND coalesce(s.termination_reason, '') <> 'Skipped'
-  AND coalesce(s.reason, '') NOT IN ('TaskRunCancelled', 'Cancelled')"""
+  AND coalesce(s.reason, '') NOT IN {_CANCEL_REASONS}"""
 
 
 STEP_FAILURES_VIEW = f"""CREATE OR REPLACE VIEW step_failures AS

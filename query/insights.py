@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.engine import Engine, jsonable
 from query.filters import FilterError, Filters, parse_filters
 from query.paging import (
@@ -273,8 +274,8 @@ def parse_request(
     group_by = _group_by(insight, given.pop("group_by", []), problems)
     kind = None
     for value in given.pop("kind", []):
-        if value not in ("TaskRun", "PipelineRun"):
-            problems.append(f"kind: {value!r} is not TaskRun or PipelineRun")
+        if value not in (TASK_RUN, PIPELINE_RUN):
+            problems.append(f"kind: {value!r} is not {TASK_RUN} or {PIPELINE_RUN}")
         kind = value
     drilled = {}
     for name, values in given.items():
