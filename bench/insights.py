@@ -150,6 +150,7 @@ def run(runs: int, repeat: int, out_dir: Path) -> dict[str, Any]:
         stored = sum(p.stat().st_size for p in Path(store_dir).rglob("*") if p.is_file())
         server, base = _serve(store_dir)
         timings = measure(base, repeat)
+        load = os.getloadavg()  # the machine is shared: how busy it was while timing
     finally:
         if server is not None:
             server.terminate()
@@ -159,6 +160,7 @@ def run(runs: int, repeat: int, out_dir: Path) -> dict[str, Any]:
         "runs": runs,
         "repeat": repeat,
         "machine": machine(),
+        "load_average": [round(x, 1) for x in load],
         "history": {**history, "store_bytes": stored},
         "timings": timings,
     }
