@@ -42,6 +42,8 @@ _INSIGHT_FILTERS = [
         "name": "page_size",
         "in": "query",
         "required": False,
+        # An empty value means the default, as an empty form field means no filter.
+        "allowEmptyValue": True,
         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
     }
 ]
