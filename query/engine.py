@@ -34,9 +34,9 @@ from botocore.exceptions import BotoCoreError
 from layout.keys import InvalidKeyPart, log_key
 from layout.logs import SizeCache, list_logs, read_log
 from layout.store import S3Store, Store, StoreError
-from query.scope import Readable
 from query.errorline import first_error_line
 from query.insight_views import ERROR_LINES, ERROR_LINES_TABLE, names_step_failures
+from query.scope import Readable
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
     LOG_OBJECTS,

@@ -14,9 +14,9 @@ from __future__ import annotations
 from layout.schema import FAILED, PENDING, PIPELINE_RUN, SUCCEEDED, TASK_RUN, TIMED_OUT
 from webhooks.status import CANCEL_REASONS, RULES
 
-# What every insight is grouped and confined by. Hook for issue 16: once `runs` has a
-# `cluster` column, make this ("cluster", "namespace") and every view below carries it.
-SCOPE_COLUMNS: tuple[str, ...] = ("namespace",)
+# What every insight is grouped and confined by: a query token reads (cluster, namespace)
+# pairs, and two clusters may hold a namespace and pipeline of the same name.
+SCOPE_COLUMNS: tuple[str, ...] = ("cluster", "namespace")
 _SCOPE = ", ".join(SCOPE_COLUMNS)
 
 INSIGHT_VIEWS: tuple[str, ...] = (
@@ -118,7 +118,7 @@ FROM tried"""
 # namespace created last before it (names of deleted runs can be used again).
 TASKRUN_PARENTS_VIEW = f"""CREATE OR REPLACE VIEW _taskrun_parents AS
 WITH owners AS (
-    SELECT uid, namespace, pipeline_run, created_at,
+    SELECT uid, {_SCOPE}, pipeline_run, created_at,
            labels['tekton.dev/pipelineRunUID'] AS labelled,
            CASE WHEN labels['tekton.dev/pipelineRunUID'] IS NULL
                 THEN json_extract_string("object", ['$.metadata.ownerReferences[0].kind',
@@ -126,7 +126,7 @@ WITH owners AS (
            END AS owner
     FROM taskruns
 ), linked AS (
-    SELECT uid, namespace, pipeline_run, created_at,
+    SELECT uid, {_SCOPE}, pipeline_run, created_at,
            coalesce(labelled, CASE WHEN owner[1] = {_PIPELINE_RUN} THEN owner[2] END)
                AS parent_uid
     FROM owners
@@ -137,7 +137,8 @@ UNION ALL
 -- apart, so that the name match is a hash join (with `parent_uid IS NULL` in its condition
 -- DuckDB plans a nested loop)
 SELECT l.uid, p.uid FROM linked l
-JOIN pipelineruns p ON p.namespace = l.namespace AND p.name = l.pipeline_run
+JOIN pipelineruns p ON p.cluster = l.cluster AND p.namespace = l.namespace
+    AND p.name = l.pipeline_run
 WHERE l.parent_uid IS NULL
 QUALIFY row_number() OVER (
     PARTITION BY l.uid ORDER BY p.created_at <= l.created_at DESC NULLS LAST,

@@ -2,8 +2,9 @@
 each insight is decided), rolled up where the endpoint groups them, and the runs behind any
 number.
 
-Filters: `namespace`, `pipeline`, `label`, `since` and `until` choose the runs an insight is
-computed over (the views read `runs` shadowed to just those, and to the token's namespaces);
+Filters: `cluster`, `namespace`, `pipeline`, `label`, `since` and `until` choose the runs an
+insight is computed over (the views read `runs` shadowed to just those, and to what the
+reader may read);
 `task` (and `kind` for queue times) then chooses rows. Rollups are plain sums, counts and
 percentiles over a view's rows, so a number and the runs behind it come from the same rows.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.engine import Engine, jsonable
 from query.filters import FilterError, Filters, parse_filters
+from query.insight_views import SCOPE_COLUMNS
 from query.paging import (
     ORDER_SQL,
     PageKey,
@@ -31,12 +33,14 @@ from query.paging import (
     fingerprint,
 )
 from query.runs import SUMMARY_COLUMNS, summary
+from query.scope import Readable
 from query.views import sql_string
 
 # The filters every insight takes (the rest of /v1/runs' filters would change what an
 # insight means: a flaky task counted over its failed runs only is not flaky any more).
-INSIGHT_FILTERS = ("namespace", "pipeline", "task", "label", "since", "until")
-_ROW_FILTERS = ("task",)  # the others scope the runs
+INSIGHT_FILTERS = ("cluster", "namespace", "pipeline", "task", "label", "since", "until")
+_SCOPE = ", ".join(SCOPE_COLUMNS)
+_SCOPE_ORDER = tuple((column, False) for column in SCOPE_COLUMNS)
 _SELECT_RUNS = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
 
 
@@ -104,12 +108,14 @@ class Request:
 
 _QUEUE_KEYS = {
     "day": "strftime(created_at, '%Y-%m-%d')",
+    "cluster": "cluster",
     "week": "strftime(date_trunc('week', created_at), '%Y-%m-%d')",
     "namespace": "namespace",
     "pipeline": "pipeline",
     "task": "coalesce(task, pipeline_task)",
 }
 _USAGE_KEYS = {
+    "cluster": "cluster",
     "namespace": "namespace",
     "day": "strftime(day, '%Y-%m-%d')",
     "week": "strftime(week, '%Y-%m-%d')",
@@ -148,7 +154,7 @@ def _grouping(insight: str, group_by: tuple[str, ...]) -> Grouping:
                     ("flips", True),
                     ("passed_on_retry", True),
                     ("failures", True),
-                    ("namespace", False),
+                    *_SCOPE_ORDER,
                     ("pipeline", False),
                     ("pipeline_task", False),
                 )
@@ -178,30 +184,31 @@ def _grouping(insight: str, group_by: tuple[str, ...]) -> Grouping:
         # Per pipeline, over every PipelineRun that has a path: how often each task is on it
         # and its share of their wall time (the task filter picks rows after that).
         return Grouping(
-            """WITH paths AS (SELECT * FROM critical_path),
+            f"""WITH paths AS (SELECT * FROM critical_path),
                pipelines AS (
-                   SELECT namespace, pipeline, count(*) AS pipeline_runs,
+                   SELECT {_SCOPE}, pipeline, count(*) AS pipeline_runs,
                           sum(wall_seconds) AS wall_seconds
-                   FROM (SELECT DISTINCT namespace, pipeline, pipeline_run, wall_seconds
+                   FROM (SELECT DISTINCT {_SCOPE}, pipeline, pipeline_run, wall_seconds
                          FROM paths)
                    GROUP BY ALL
                ), tasks AS (
-                   SELECT namespace, pipeline, pipeline_task, mode(task) AS task,
+                   SELECT {_SCOPE}, pipeline, pipeline_task, mode(task) AS task,
                           count(*) AS on_path, avg(duration_seconds) AS avg_seconds,
                           max(duration_seconds) AS max_seconds,
                           sum(duration_seconds) AS path_seconds
                    FROM paths GROUP BY ALL
                )
-               SELECT t.namespace, t.pipeline, t.pipeline_task, t.task, t.on_path,
-                      p.pipeline_runs, t.on_path / p.pipeline_runs AS on_path_rate,
+               SELECT {", ".join(f"t.{c}" for c in SCOPE_COLUMNS)}, t.pipeline, t.pipeline_task,
+                      t.task, t.on_path, p.pipeline_runs,
+                      t.on_path / p.pipeline_runs AS on_path_rate,
                       t.avg_seconds, t.max_seconds, t.path_seconds,
                       t.path_seconds / nullif(p.wall_seconds, 0) AS wall_share
-               FROM tasks t JOIN pipelines p USING (namespace, pipeline)
-               WHERE {where}""",
+               FROM tasks t JOIN pipelines p USING ({_SCOPE}, pipeline)
+               WHERE {{where}}""",
             Order(
                 (
                     ("path_seconds", True),
-                    ("namespace", False),
+                    *_SCOPE_ORDER,
                     ("pipeline", False),
                     ("pipeline_task", False),
                 )
@@ -224,7 +231,7 @@ def _grouping(insight: str, group_by: tuple[str, ...]) -> Grouping:
                 (
                     ("failures", True),
                     ("newest_at", True),
-                    ("namespace", False),
+                    *_SCOPE_ORDER,
                     ("task", False),
                     ("step", False),
                     ("exit_code", False),
@@ -323,7 +330,7 @@ def _group_by(insight: str, values: list[str], problems: list[str]) -> tuple[str
 
 
 def insight_page(
-    engine: Engine, request: Request, allowed: frozenset[str] | None
+    engine: Engine, request: Request, readable: Readable | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of an insight's rows (JSON-ready) and the next page's token, or None.
     Raises PageTokenError for a token made for other parameters."""
@@ -338,7 +345,7 @@ def insight_page(
         f"SELECT * FROM ({sql}) WHERE {after} ORDER BY {grouping.order.sql()} LIMIT ?",
         [*params, *after_params, filters.page_size + 1],
         partitions=filters.partitions(),
-        scope=scope_sql(filters, allowed),
+        scope=scope_sql(filters, readable),
     )
     token = None
     if len(rows) > filters.page_size:
@@ -383,7 +390,7 @@ DRILL_PARAMS = ("pipeline_task", "step", "exit_code", "measure")
 
 
 def runs_behind(
-    engine: Engine, request: Request, allowed: frozenset[str] | None
+    engine: Engine, request: Request, readable: Readable | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The runs a number of an insight counted (newest first, as /v1/runs pages them)."""
     view, uid_column, keys, measures = DRILL[request.insight]
@@ -416,7 +423,7 @@ def runs_behind(
         f"ORDER BY {ORDER_SQL} LIMIT ?",
         [*params, *row_params, *after_params, filters.page_size + 1],
         partitions=filters.partitions(),
-        scope=scope_sql(filters, allowed),
+        scope=scope_sql(filters, readable),
     )
     token = None
     if len(rows) > filters.page_size:
@@ -439,11 +446,11 @@ def _row_filters(request: Request, columns: tuple[str, ...]) -> tuple[str, list[
     return " AND ".join(conditions), params
 
 
-def scope_sql(filters: Filters, allowed: frozenset[str] | None) -> str:
+def scope_sql(filters: Filters, readable: Readable | None) -> str:
     """The runs an insight is computed over, as a condition with literals (query.filters
     writes it; this only inlines its parameters, which a view cannot take)."""
     scoping = replace(filters, task=None, kinds=[], statuses=[], pipeline_run=None, q=None)
-    condition, params = scoping.where(allowed)
+    condition, params = scoping.where(readable)
     pieces = condition.split("?")
     if len(pieces) != len(params) + 1:
         raise AssertionError("a filter condition holds a ? that is not a parameter")

@@ -1,7 +1,8 @@
 """GET /v1/insights/<insight> (retries, flaky, queue, critical-path, usage, step-failures):
 pages of the insight views, and GET /v1/insights/<insight>/runs: the runs behind a number.
 
-Both are confined to the namespaces of the request's query token, as every query endpoint.
+Both are confined to what the reader may read (query token or Kubernetes RBAC), as every
+query endpoint.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from layout.store import StoreError
 from query.engine import SqlError
-from query.http.access import allowed_namespaces
+from query.http.access import readable
 from query.http.context import get_engine, query_failed
 from query.insights import (
     DRILL_PARAMS,
@@ -38,7 +39,7 @@ def _request(insight: str, drill: tuple[str, ...] = ()) -> Request:
 
 @blueprint.get("/v1/insights/<insight>")
 def insight(insight: str) -> Response:
-    allowed = allowed_namespaces()
+    allowed = readable()
     parsed = _request(insight)
     try:
         rows, token = insight_page(get_engine(), parsed, allowed)
@@ -51,7 +52,7 @@ def insight(insight: str) -> Response:
 
 @blueprint.get("/v1/insights/<insight>/runs")
 def insight_runs(insight: str) -> Response:
-    allowed = allowed_namespaces()
+    allowed = readable()
     parsed = _request(insight, DRILL_PARAMS)
     try:
         runs, token = runs_behind(get_engine(), parsed, allowed)

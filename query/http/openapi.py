@@ -36,7 +36,16 @@ _FILTERS = [{"name": name, **_OPTIONAL, "schema": _STR} for name in FILTER_PARAM
 
 _INSIGHT_FILTERS = [
     {"name": name, "in": "query", "required": False, "schema": _STR}
-    for name in ("namespace", "pipeline", "task", "label", "since", "until", "page_token")
+    for name in (
+        "cluster",
+        "namespace",
+        "pipeline",
+        "task",
+        "label",
+        "since",
+        "until",
+        "page_token",
+    )
 ] + [
     {
         "name": "page_size",

@@ -14,6 +14,7 @@ import pytest
 from ingest.archive import import_document, import_objects
 from layout.store import Store
 from query.engine import Engine
+from query.scope import ANY, Readable
 from query.views import VIEWS
 from tests.helpers.insight_history import (
     crafted_history,
@@ -40,8 +41,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return _engine(store, crafted_history())
 
 
-def _rows(engine: Engine, sql: str, namespaces: frozenset[str] | None = None) -> list[dict]:
-    result = engine.sql(sql, limit=10_000, namespaces=namespaces)
+def _rows(engine: Engine, sql: str, readable: Readable | None = None) -> list[dict]:
+    result = engine.sql(sql, limit=10_000, readable=readable)
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
 
 
@@ -294,13 +295,13 @@ def test_insight_views_step_failures_without_a_stored_log(local_store) -> None:
 
 
 def test_insight_views_confined_token_sees_only_its_namespaces(crafted: Engine) -> None:
-    data = frozenset({"data"})
+    data = Readable(frozenset({(ANY, "data")}))
     for view in ("retries", "flaky_tasks", "queue_times", "critical_path", "usage"):
-        seen = _rows(crafted, f"SELECT DISTINCT namespace FROM {view}", namespaces=data)
+        seen = _rows(crafted, f"SELECT DISTINCT namespace FROM {view}", readable=data)
         assert seen in ([], [{"namespace": "data"}]), view
-    assert _rows(crafted, "SELECT count(*) AS n FROM critical_path", namespaces=data) == [{"n": 0}]
-    assert _rows(crafted, "SELECT count(*) AS n FROM flaky_tasks", namespaces=data) == [{"n": 0}]
-    failures = _rows(crafted, "SELECT newest_uid FROM step_failures", namespaces=data)
+    assert _rows(crafted, "SELECT count(*) AS n FROM critical_path", readable=data) == [{"n": 0}]
+    assert _rows(crafted, "SELECT count(*) AS n FROM flaky_tasks", readable=data) == [{"n": 0}]
+    failures = _rows(crafted, "SELECT newest_uid FROM step_failures", readable=data)
     assert failures == [{"newest_uid": "etl-fail-2"}]
     # the internal views behind them are not for user SQL
     assert "_task_outcomes" not in VIEWS

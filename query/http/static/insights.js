@@ -7,7 +7,7 @@
   const F = window.RunlakeFormat;
   const C = window.RunlakeCharts;
   // The filters an insight takes; the rest of the filter bar's fields are not sent.
-  const FILTERS = new Set(["namespace", "pipeline", "task", "label", "since", "until"]);
+  const FILTERS = new Set(["cluster", "namespace", "pipeline", "task", "label", "since", "until"]);
   const TOP = 15;
 
   class ApiFailure extends Error {
@@ -119,7 +119,7 @@
 
   function taskCell(row, name) {
     return h("td", {}, h("span", { class: "task-name" }, row[name] || "—"),
-      h("div", { class: "sub" }, [row.pipeline, row.namespace].filter(Boolean).join(" · ")));
+      h("div", { class: "sub" }, [row.pipeline, row.namespace, row.cluster].filter(Boolean).join(" · ")));
   }
 
   // ------------------------------------------------------------------------ the sections
@@ -132,7 +132,7 @@
     fill("flaky", table(
       [["Pipeline task"], ["Runs", 1], ["Failures", 1], ["Passed on retry", 1], ["Flips", 1], ["Flip rate", 1]],
       rows.map((r) => {
-        const keys = { namespace: r.namespace, pipeline: r.pipeline, pipeline_task: r.pipeline_task };
+        const keys = { cluster: r.cluster, namespace: r.namespace, pipeline: r.pipeline, pipeline_task: r.pipeline_task };
         const to = (measure) => behind("flaky", pairs, { ...keys, measure });
         return h("tr", { "data-task": r.pipeline_task, "data-pipeline": r.pipeline },
           taskCell(r, "pipeline_task"),
@@ -151,8 +151,8 @@
     fill("critical-path", table(
       [["Pipeline task"], ["On path", 1], ["Avg", 1], ["Total", 1], ["Share of wall", 1]],
       rows.map((r) => {
-        const on = behind("critical-path", pairs, { namespace: r.namespace, pipeline: r.pipeline, pipeline_task: r.pipeline_task, measure: "on_path" });
-        const all = behind("critical-path", pairs, { namespace: r.namespace, pipeline: r.pipeline });
+        const on = behind("critical-path", pairs, { cluster: r.cluster, namespace: r.namespace, pipeline: r.pipeline, pipeline_task: r.pipeline_task, measure: "on_path" });
+        const all = behind("critical-path", pairs, { cluster: r.cluster, namespace: r.namespace, pipeline: r.pipeline });
         return h("tr", { "data-task": r.pipeline_task, "data-pipeline": r.pipeline },
           taskCell(r, "pipeline_task"),
           h("td", { class: "num" }, link(on, String(r.on_path)), " of ", link(all, String(r.pipeline_runs))),
@@ -243,7 +243,7 @@
     fill("step-failures", table(
       [["Task · step"], ["Exit code", 1], ["Failures", 1], ["First error line of the newest"], ["Newest"]],
       rows.map((r) => {
-        const to = behind("step-failures", pairs, { namespace: r.namespace, task: r.task, step: r.step, exit_code: r.exit_code });
+        const to = behind("step-failures", pairs, { cluster: r.cluster, namespace: r.namespace, task: r.task, step: r.step, exit_code: r.exit_code });
         return h("tr", { "data-step": r.step, "data-task": r.task || "" },
           h("td", {}, h("span", { class: "task-name" }, (r.task || "—") + " · " + r.step), h("div", { class: "sub" }, r.namespace)),
           numberCell(r.exit_code, to),

@@ -4,6 +4,8 @@ confinement, and the runs behind each number."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from ingest.archive import import_objects
@@ -256,3 +258,49 @@ def test_insights_token_learns_nothing_of_other_namespaces(store) -> None:
     assert sql["rows"] == [[0]]
     everything = {"Authorization": "Bearer alltok"}
     assert client.get("/v1/insights/flaky", headers=everything).get_json()["rows"]
+
+
+def test_insights_two_clusters_with_the_same_names(tmp_path) -> None:
+    """The shop history archived from two clusters (same namespaces, names and commits, other
+    uids): each cluster's insights are its own, and a token for one learns nothing of the
+    other."""
+    store = LocalStore(str(tmp_path / "store"))
+    import_objects(store, crafted_history(), cluster="prod-eu")
+    staging = copy.deepcopy(crafted_history())
+    for obj in staging:
+        obj["metadata"]["uid"] = "stg-" + obj["metadata"]["uid"]
+        for owner in obj["metadata"].get("ownerReferences", []):
+            owner["uid"] = "stg-" + owner["uid"]
+    import_objects(store, staging, cluster="staging")
+    client = query_client(store, RUNLAKE_QUERY_TOKENS="eu=prod-eu/shop;all=*")
+    everything = {"Authorization": "Bearer all"}
+    rows = client.get("/v1/insights/flaky", headers=everything).get_json()["rows"]
+    test = [(r["cluster"], r["runs"], r["flips"]) for r in rows if r["pipeline_task"] == "test"]
+    # the same commit in two clusters is two inputs of two pipelines: no cross-cluster flip
+    assert sorted(test) == [("prod-eu", 4, 1), ("staging", 4, 1)]
+    paths = client.get(
+        "/v1/insights/critical-path", query_string={"cluster": "staging"}, headers=everything
+    ).get_json()["rows"]
+    assert {p["cluster"] for p in paths} == {"staging"} and len(paths) == 5
+    eu = {"Authorization": "Bearer eu"}
+    for insight in ("retries", "flaky", "critical-path", "step-failures"):
+        seen = client.get(f"/v1/insights/{insight}", headers=eu).get_json()["rows"]
+        assert {(r["cluster"], r["namespace"]) for r in seen} <= {("prod-eu", "shop")}, insight
+    usage = client.get(
+        "/v1/insights/usage", query_string={"group_by": "cluster,namespace"}, headers=eu
+    ).get_json()["rows"]
+    assert [(u["cluster"], u["namespace"], u["taskruns"]) for u in usage] == [
+        ("prod-eu", "shop", 19)
+    ]
+    assert (
+        client.get(
+            "/v1/insights/flaky", query_string={"cluster": "staging"}, headers=eu
+        ).get_json()["rows"]
+        == []
+    )
+    behind = client.get(
+        "/v1/insights/flaky/runs",
+        query_string={"pipeline": "diamond", "pipeline_task": "test", "measure": "flips"},
+        headers=eu,
+    ).get_json()["runs"]
+    assert [r["uid"] for r in behind] == ["pr-a3-test", "pr-a2-test", "pr-a1-test"]
