@@ -35,26 +35,15 @@ _OPTIONAL = {"in": "query", "required": False, "allowEmptyValue": True}
 _FILTERS = [{"name": name, **_OPTIONAL, "schema": _STR} for name in FILTER_PARAMS]
 
 _INSIGHT_FILTERS = [
-    {"name": name, "in": "query", "required": False, "schema": _STR}
-    for name in (
-        "cluster",
-        "namespace",
-        "pipeline",
-        "task",
-        "label",
-        "since",
-        "until",
-        "page_token",
-    )
+    {"name": name, **_OPTIONAL, "schema": _STR}
+    for name in ("cluster", "namespace", "pipeline", "task", "label", "since", "until")
 ] + [
+    {"name": "page_token", **_OPTIONAL, "schema": _STR},
     {
         "name": "page_size",
-        "in": "query",
-        "required": False,
-        # An empty value means the default, as an empty form field means no filter.
-        "allowEmptyValue": True,
+        **_OPTIONAL,
         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-    }
+    },
 ]
 # GET /v1/insights/<insight>, and whether it takes group_by (README: Insights lists values).
 _INSIGHT_GROUPED = {
@@ -88,12 +77,10 @@ def _insight_paths() -> dict[str, Any]:
     for insight, grouped in _INSIGHT_GROUPED.items():
         parameters = list(_INSIGHT_FILTERS)
         if grouped:
-            parameters.append(
-                {"name": "group_by", "in": "query", "required": False, "schema": _STR}
-            )
+            parameters.append({"name": "group_by", **_OPTIONAL, "schema": _STR})
         if insight == "queue":
             # A string, as for /v1/runs: an empty value means no filter.
-            parameters.append({"name": "kind", "in": "query", "required": False, "schema": _STR})
+            parameters.append({"name": "kind", **_OPTIONAL, "schema": _STR})
         name = insight.replace("-", "_")
         paths[f"/v1/insights/{insight}"] = {
             "get": {
@@ -109,7 +96,7 @@ def _insight_paths() -> dict[str, Any]:
             }
         }
         drill = [
-            {"name": key, "in": "query", "required": False, "schema": _STR}
+            {"name": key, **_OPTIONAL, "schema": _STR}
             for key in ("pipeline_task", "step", "exit_code", "measure")
         ]
         paths[f"/v1/insights/{insight}/runs"] = {
@@ -126,7 +113,6 @@ def _insight_paths() -> dict[str, Any]:
             }
         }
     return paths
-
 
 
 # grpc-gateway's error since Results v0.15: an empty `details` is left out.
@@ -363,7 +349,6 @@ SPEC: dict[str, Any] = {
             }
         },
         **_insight_paths(),
-
         "/v1/external-logs/{namespace}/{pod}/{container}": {
             "get": {
                 "operationId": "externalLogs",
