@@ -120,6 +120,79 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     return {column: jsonable(row.get(column)) for column in SUMMARY_COLUMNS}
 
 
+class RunNotFound(LookupError):
+    """No run answers to the reference (or none the caller may read: the same answer)."""
+
+
+class AmbiguousRun(LookupError):
+    """More than one run answers to the reference; `candidates` are their uid, cluster,
+    namespace, name, kind, status and created_at, newest first."""
+
+    def __init__(self, message: str, candidates: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+# A uid prefix must be this long, as git asks of a commit prefix: shorter ones name half the
+# archive and are more likely a typo than a choice.
+MIN_UID_PREFIX = 4
+
+
+def resolve_run(
+    engine: Engine,
+    ref: str,
+    namespace: str | None,
+    allowed: Readable | None,
+    cluster: str | None = None,
+) -> str:
+    """The uid of the run `ref` names, as `tkn` users name runs: a uid, a run's name (in
+    `namespace` and `cluster` when given), or a unique prefix of a uid; an exact uid wins over
+    a name, and a name over a prefix. Raises RunNotFound, or AmbiguousRun naming every
+    candidate."""
+    ref = ref.strip()
+    if not ref or (allowed is not None and not allowed.grants):
+        raise RunNotFound(_not_found(ref, namespace, cluster))
+    prefix = len(ref) >= MIN_UID_PREFIX and is_uid(ref)
+    where = ["(uid = ? OR name = ?" + (" OR starts_with(uid, ?))" if prefix else ")")]
+    params: list[Any] = [ref, ref, *([ref] if prefix else [])]
+    for column, value in (("namespace", namespace), ("cluster", cluster)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if allowed is not None:
+        where.append(allowed.sql())
+    # uid, name, namespace and cluster hold for every snapshot of a run: filtered below the
+    # ranking.
+    found = engine.query(
+        latest_sql(" AND ".join(where), "uid, cluster, namespace, name, kind, status, created_at")
+        + " ORDER BY created_at DESC NULLS LAST, uid",
+        params,
+    )
+    for matches in (
+        [row for row in found if row["uid"] == ref],
+        [row for row in found if row["name"] == ref],
+        found,
+    ):
+        if len(matches) == 1:
+            return matches[0]["uid"]
+        if matches:
+            raise _ambiguous(ref, [{k: jsonable(v) for k, v in row.items()} for row in matches])
+    raise RunNotFound(_not_found(ref, namespace, cluster))
+
+
+def _not_found(ref: str, namespace: str | None, cluster: str | None) -> str:
+    where = "".join(
+        f" in {what} {value!r}"
+        for what, value in (("cluster", cluster), ("namespace", namespace))
+        if value
+    )
+    return f"no run{where} has the uid, name or uid prefix {ref!r}"
+
+
+def _ambiguous(ref: str, runs: list[dict[str, Any]]) -> AmbiguousRun:
+    return AmbiguousRun(f"{ref!r} names {len(runs)} runs", runs)
+
+
 def get_run(engine: Engine, uid: str, allowed: Readable | None) -> dict[str, Any] | None:
     """The run's latest snapshot with `object`, `steps` and `logs`; None when unknown or
     where the caller may not read (the same answer, so nothing leaks)."""
