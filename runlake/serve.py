@@ -3,6 +3,8 @@ that concurrent events share files exactly as in production."""
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +45,32 @@ class _Server(BaseApplication):
         return self.application
 
 
+def ensure_free(host: str, port: int) -> None:
+    """Raise ValueError, in one line, when nothing could listen on host:port; gunicorn would
+    otherwise retry for seconds and end with a message naming neither a cause nor a way out."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ValueError(
+                f"port {port} on {host} is taken (another server runs there); "
+                f"choose another with --port, e.g. --port {port + 1}"
+            ) from None
+        raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _before_fork(server: Any, worker: Any) -> None:
+    """`import duckdb` opens DuckDB's default in-memory database (duckdb/_dbapi_type_object.py
+    parses type names through it), and its scheduler threads do not survive fork: the forked
+    worker then ends in std::terminate ("terminate called without an active exception",
+    SIGABRT) at exit. Close it in the arbiter, before each fork; the worker opens its own
+    databases, after the fork."""
+    import duckdb
+
+    duckdb.default_connection().close()
+
+
 def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 16) -> None:
     app = create_combined_app(config)
     _Server(
@@ -55,5 +83,6 @@ def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 1
             "timeout": 60,
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
+            "pre_fork": _before_fork,
         },
     ).run()
