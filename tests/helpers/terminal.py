@@ -34,6 +34,17 @@ def environment(store: Path | str | None = None, **more: str) -> dict[str, str]:
     return {**env, **more}
 
 
+def runlake(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
+    """`runlake ARGS` with stdout and stderr captured as text (not a terminal)."""
+    return subprocess.run(
+        [str(RUNLAKE), *args],
+        capture_output=True,
+        text=True,
+        env=environment() if env is None else env,
+        timeout=timeout,
+    )
+
+
 def in_terminal(
     *args: str, env: dict[str, str], columns: int = 100, timeout: float = 120
 ) -> Terminal:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from runlake.cli.main import main
 from tests.helpers.tekton import fixture_index, fixture_object
-from tests.helpers.terminal import RUNLAKE, environment, in_terminal
+from tests.helpers.terminal import RUNLAKE, environment, in_terminal, runlake
 from tests.runlake.conftest import makefile_demo_event
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,9 +181,7 @@ def test_cli_sql_prints_brackets_verbatim_in_every_format(archive):
     assert shown.code == 0 and "Traceback" not in shown.text, shown.text
     assert shown.lines[1].split("   ") == ["a [/] b", "[bold]x[/bold]"]
     for fmt, expected in (("json", '"a [/] b"'), ("csv", "a [/] b,[bold]x[/bold]")):
-        done = subprocess.run(
-            [str(RUNLAKE), "sql", query, "--format", fmt], capture_output=True, text=True, env=env
-        )
+        done = runlake("sql", query, "--format", fmt, env=env)
         assert done.returncode == 0 and expected in done.stdout
 
 
@@ -194,14 +192,12 @@ def test_cli_sql_table_of_whole_objects_has_no_line_of_thousands(archive):
     assert shown.code == 0
     assert max(len(line) for line in shown.lines) < 200
     assert "cut at 80 characters" in shown.text and "--format json" in shown.text
-    whole = subprocess.run(
-        [str(RUNLAKE), "sql", query, "--format", "json"], capture_output=True, text=True, env=env
-    )
+    whole = runlake("sql", query, "--format", "json", env=env)
     assert min(len(row["object"]) for row in json.loads(whole.stdout)) > 3000
 
 
 def test_cli_version():
-    done = subprocess.run([str(RUNLAKE), "--version"], capture_output=True, text=True)
+    done = runlake("--version")
     assert done.returncode == 0 and re.fullmatch(r"runlake \d+\.\d+\.\d+\n", done.stdout)
 
 
@@ -222,14 +218,12 @@ def _options_without_help(help_text: str) -> list[str]:
 
 
 def test_cli_every_flag_of_every_command_has_help():
-    listing = subprocess.run([str(RUNLAKE), "--help"], capture_output=True, text=True).stdout
+    listing = runlake("--help").stdout
     commands = re.findall(r"^  ([a-z]+)\s", listing.split("Commands:\n", 1)[1], re.M)
     assert {"runs", "get", "logs", "summary", "sql", "serve", "watch"} <= set(commands)
     bare = {}
     for command in commands:
-        text = subprocess.run(
-            [str(RUNLAKE), command, "--help"], capture_output=True, text=True
-        ).stdout
+        text = runlake(command, "--help").stdout
         if missing := _options_without_help(text):
             bare[command] = missing
     assert bare == {}
@@ -248,13 +242,7 @@ READ_COMMANDS = [
 
 @pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: a[0])
 def test_cli_a_store_that_does_not_exist_is_one_line_not_an_empty_answer(tmp_path, args):
-    done = subprocess.run(
-        [str(RUNLAKE), *args],
-        capture_output=True,
-        text=True,
-        env=environment(tmp_path / "typo"),
-        timeout=60,
-    )
+    done = runlake(*args, env=environment(tmp_path / "typo"), timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == (
         f"runlake: no store at {tmp_path / 'typo'}: does not exist (see --store or RUNLAKE_STORE)\n"
@@ -265,9 +253,7 @@ def test_cli_a_store_that_does_not_exist_is_one_line_not_an_empty_answer(tmp_pat
 @pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: a[0])
 def test_cli_a_store_that_is_a_file_is_one_line(tmp_path, args):
     (tmp_path / "file").write_text("not a store\n")
-    done = subprocess.run(
-        [str(RUNLAKE), *args], capture_output=True, text=True, env=environment(tmp_path / "file")
-    )
+    done = runlake(*args, env=environment(tmp_path / "file"), timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "is not a directory" in done.stderr
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.helpers.terminal import RUNLAKE, environment, in_terminal, reading_a_little
+from tests.helpers.terminal import RUNLAKE, environment, in_terminal, reading_a_little, runlake
 
 
 def _logs(archive, *args: str) -> subprocess.CompletedProcess:
@@ -19,12 +19,15 @@ def _logs(archive, *args: str) -> subprocess.CompletedProcess:
 
 
 def _failed_taskrun(archive) -> dict:
-    done = subprocess.run(
-        [str(RUNLAKE), "runs", "--kind", "TaskRun", "--status", "Failed", "--format", "json"],
-        capture_output=True,
-        text=True,
+    done = runlake(
+        "runs",
+        "--kind",
+        "TaskRun",
+        "--status",
+        "Failed",
+        "--format",
+        "json",
         env=environment(archive.store.root),
-        timeout=60,
     )
     return next(run for run in json.loads(done.stdout) if run["namespace"] != "fixtures")
 
@@ -47,14 +50,8 @@ def test_cli_logs_into_a_pipe_closed_early_exits_0_quietly(archive):
 
 def test_cli_logs_of_an_unknown_step_lists_the_steps_that_have_logs(archive):
     run = _failed_taskrun(archive)
-    stored = json.loads(
-        subprocess.run(
-            [str(RUNLAKE), "get", run["uid"], "--format", "json"],
-            capture_output=True,
-            env=environment(archive.store.root),
-            timeout=60,
-        ).stdout
-    )["logs"]
+    got = runlake("get", run["uid"], "--format", "json", env=environment(archive.store.root))
+    stored = json.loads(got.stdout)["logs"]
     shown = in_terminal("logs", run["name"], "--step", "build", env=environment(archive.store.root))
     assert "build" not in [log["step"] for log in stored] and stored
     assert shown.code == 1 and len(shown.lines) == 1, shown.text

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import re
-import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -18,7 +17,7 @@ from layout.store import LocalStore
 from runlake.cli.main import main
 from runlake.demo.write import write_demo
 from tests.helpers.expected import latest_runs, newest_first
-from tests.helpers.terminal import RUNLAKE, environment, in_terminal
+from tests.helpers.terminal import environment, in_terminal, runlake
 from tests.helpers.units import BAD_DURATIONS, DURATIONS
 from tests.runlake.conftest import BRACKETED
 
@@ -193,13 +192,7 @@ def test_cli_read_group_by_choices_are_the_apis():
 
 
 def _json(archive, *args: str):
-    done = subprocess.run(
-        [str(RUNLAKE), *args, "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=environment(archive.store.root),
-        timeout=120,
-    )
+    done = runlake(*args, "--format", "json", env=environment(archive.store.root))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -219,13 +212,7 @@ def test_cli_read_get_of_a_bracketed_tekton_error_shows_it_in_every_format(archi
     assert shown.code == 0 and "Traceback" not in shown.text, shown.text
     assert BRACKETED in shown.text
     assert _json(archive, "get", uid)["message"] == BRACKETED
-    csv_text = subprocess.run(
-        [str(RUNLAKE), "get", uid, "--format", "csv"],
-        capture_output=True,
-        text=True,
-        env=environment(archive.store.root),
-        timeout=60,
-    ).stdout
+    csv_text = runlake("get", uid, "--format", "csv", env=environment(archive.store.root)).stdout
     assert next(csv.DictReader(io.StringIO(csv_text)))["message"] == BRACKETED
 
 
@@ -304,13 +291,7 @@ def test_cli_read_tables_are_for_people_and_json_is_exact(archive):
 
 
 def test_cli_read_an_empty_answer_says_no_runs_on_stderr(archive):
-    done = subprocess.run(
-        [str(RUNLAKE), "runs", "--namespace", "no-such-namespace"],
-        capture_output=True,
-        text=True,
-        env=environment(archive.store.root),
-        timeout=60,
-    )
+    done = runlake("runs", "--namespace", "no-such-namespace", env=environment(archive.store.root))
     assert done.returncode == 0 and done.stdout == ""
     assert "no runs" in done.stderr and done.stderr.count("\n") == 1
     assert _json(archive, "runs", "--namespace", "no-such-namespace") == []
