@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import gzip
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +17,10 @@ from layout.records import write_records
 from layout.store import LocalStore
 from runlake.demo.write import write_demo
 from tests.helpers.apps import close_writer
-from tests.helpers.tekton import FIXTURES, fixture_object
+from tests.helpers.makefile import demo_event
+from tests.helpers.tekton import fixture_object
 from webhooks.snapshots import objects_to_rows
 
-MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 # A message as Tekton writes it when a workspace cannot be mounted: brackets and all.
 BRACKETED = (
     'failed to create task run pod "build-pod": translating TaskSpec to Pod: '
@@ -41,14 +39,6 @@ class Archive:
     noisy: tuple[str, str]  # (uid, step) of a step log of many megabytes
 
 
-def makefile_demo_event() -> tuple[dict[str, str], Path]:
-    """The headers and body file of the curl `make run` prints for the user to try."""
-    text = MAKEFILE.read_text()
-    headers = dict(re.findall(r"-H '(ce-[a-z]+|content-type): ([^']+)'", text))
-    body = re.search(r"--data @\.\./shared/fixtures/tekton/(\S+?\.json)", text).group(1)
-    return headers, FIXTURES / body
-
-
 def _renamed(obj: dict, uid: str, **metadata: str) -> dict:
     twin = copy.deepcopy(obj)
     twin["metadata"].update(uid=uid, **metadata)
@@ -60,7 +50,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     store = LocalStore(str(tmp_path_factory.mktemp("daily") / "store"))
     write_demo(store, 500, seed=7)  # what `make run` writes: `runlake demo`'s defaults
 
-    headers, body = makefile_demo_event()
+    headers, body = demo_event()
     app = create_app({"RUNLAKE_STORE": store.url})
     answer = app.test_client().post("/", headers=headers, data=body.read_bytes())
     assert answer.status_code == 202 and answer.json["accepted"] == 1, answer.json

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from runlake.cli.main import main
+from tests.helpers.makefile import demo_event
 from tests.helpers.tekton import fixture_index, fixture_object
 from tests.helpers.terminal import RUNLAKE, environment, in_terminal, runlake
-from tests.runlake.conftest import makefile_demo_event
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -292,7 +292,7 @@ def _tekton_event_type(body: dict) -> str:
 
 
 def test_cli_make_runs_demo_event_has_the_type_its_body_says():
-    headers, body = makefile_demo_event()
+    headers, body = demo_event()
     assert headers["ce-type"] == _tekton_event_type(json.loads(body.read_text()))
 
 
