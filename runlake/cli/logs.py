@@ -8,7 +8,7 @@ import sys
 import click
 
 from runlake.cli.common import Failed, fails_cleanly, store_option
-from runlake.cli.read import engine_for, resolve_ref
+from runlake.cli.read import engine_for, ref_options, resolve_ref
 
 
 @click.command()
@@ -17,13 +17,14 @@ from runlake.cli.read import engine_for, resolve_ref
     "--step",
     help="Print only this step's log, byte for byte (for a PipelineRun: <taskrun-name>/<step>).",
 )
-@click.option("--namespace", help="The run's namespace, when its name alone names several runs.")
+@ref_options
 @store_option
 @fails_cleanly
 def logs(
     run_ref: str,
     step: str | None,
     namespace: str | None,
+    cluster: str | None,
     store: str | None,
     s3_endpoint: str | None,
 ) -> None:
@@ -32,7 +33,7 @@ def logs(
     from query.logs import LogNotFound, open_logs, run_log_parts
 
     engine = engine_for(store, s3_endpoint)
-    uid = resolve_ref(engine, run_ref, namespace)
+    uid = resolve_ref(engine, run_ref, namespace, cluster)
     parts = run_log_parts(engine, uid, None)
     if parts is None:  # removed by retention between the two reads
         raise Failed(f"no run has the uid, name or uid prefix {run_ref!r}")

@@ -67,21 +67,37 @@ def engine_for(store: str | None, s3_endpoint: str | None):
     return Engine(open_configured_store(config), config["RUNLAKE_SQL_TIMEOUT_S"])
 
 
-def resolve_ref(engine, ref: str, namespace: str | None) -> str:
+def resolve_ref(engine, ref: str, namespace: str | None, cluster: str | None) -> str:
     """The uid RUN names (a uid, a name, a uid prefix), or one line saying why none."""
     from query.runs import AmbiguousRun, resolve_run
 
     try:
-        return resolve_run(engine, ref, namespace, None)
+        return resolve_run(engine, ref, namespace, None, cluster)
     except AmbiguousRun as exc:
+        runs = exc.candidates
+        clusters = len({run["cluster"] for run in runs}) > 1
         shown = ", ".join(
-            f"{run['namespace']}/{run['name']} ({run['kind']} {run['uid']})"
-            for run in exc.candidates[:10]
+            f"{run['cluster'] + ':' if clusters else ''}{run['namespace']}/{run['name']}"
+            f" ({run['kind']} {run['uid']})"
+            for run in runs[:10]
         )
-        more = f" and {len(exc.candidates) - 10} more" if len(exc.candidates) > 10 else ""
-        one_namespace = len({run["namespace"] for run in exc.candidates}) == 1
-        hint = "give its uid" if one_namespace else "add --namespace or give its uid"
+        more = f" and {len(runs) - 10} more" if len(runs) > 10 else ""
+        where = [
+            flag
+            for flag, column in (("--cluster", "cluster"), ("--namespace", "namespace"))
+            if len({run[column] for run in runs}) > 1
+        ]
+        hint = f"add {' or '.join(where)} or give its uid" if where else "give its uid"
         raise Failed(f"{exc}: {shown}{more}; {hint}") from exc
+
+
+def ref_options(command: Callable) -> Callable:
+    """--namespace and --cluster, for a RUN named by a name that several runs share."""
+    for flag, what in (("--cluster", "cluster"), ("--namespace", "namespace")):
+        command = click.option(
+            flag, help=f"The run's {what}, when its name alone names several runs."
+        )(command)
+    return command
 
 
 def _filters(paged: bool, **values: Any):
@@ -114,6 +130,7 @@ def _nothing(filters: dict[str, Any]) -> None:
 def _runs_table(runs: list[dict[str, Any]], now: datetime) -> str:
     rows = [
         [
+            run["cluster"],
             run["namespace"],
             run["name"],
             run["kind"],
@@ -124,7 +141,8 @@ def _runs_table(runs: list[dict[str, Any]], now: datetime) -> str:
         ]
         for run in runs
     ]
-    return table(("NAMESPACE", "NAME", "KIND", "STATUS", "AGE", "DURATION", "UID"), rows)
+    headers = ("CLUSTER", "NAMESPACE", "NAME", "KIND", "STATUS", "AGE", "DURATION", "UID")
+    return table(headers, rows)
 
 
 @click.command()
@@ -172,6 +190,7 @@ def _describe(run: dict[str, Any], now: datetime) -> str:
     seen = human.moment(run["received_at"])
     fields = [
         ("Name", run["name"]),
+        ("Cluster", run["cluster"]),
         ("Namespace", run["namespace"]),
         ("UID", run["uid"]),
         ("Kind", f"{run['kind']} ({run['api_version']})" if run["api_version"] else run["kind"]),
@@ -256,19 +275,24 @@ def _bytes(size: int) -> str:
 
 @click.command()
 @click.argument("run_ref", metavar="RUN")
-@click.option("--namespace", help="The run's namespace, when its name alone names several runs.")
+@ref_options
 @format_option
 @store_option
 @fails_cleanly
 def get(
-    run_ref: str, namespace: str | None, fmt: str, store: str | None, s3_endpoint: str | None
+    run_ref: str,
+    namespace: str | None,
+    cluster: str | None,
+    fmt: str,
+    store: str | None,
+    s3_endpoint: str | None,
 ) -> None:
     """Show one run: its summary, steps (or TaskRuns) and stored logs. RUN is a uid, a
     run's name or a unique uid prefix."""
     from query.runs import SUMMARY_COLUMNS, get_run
 
     engine = engine_for(store, s3_endpoint)
-    run = get_run(engine, resolve_ref(engine, run_ref, namespace), None)
+    run = get_run(engine, resolve_ref(engine, run_ref, namespace, cluster), None)
     if run is None:  # removed by retention between the two reads
         raise Failed(f"no run has the uid, name or uid prefix {run_ref!r}")
     if fmt == "table":

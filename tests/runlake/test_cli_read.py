@@ -73,6 +73,7 @@ def test_cli_read_runs_table_is_aligned(demo):
     result = _run(store, "runs", "--limit", "3", "--label", "tekton.dev/pipeline")
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and lines[0].split() == [
+        "CLUSTER",
         "NAMESPACE",
         "NAME",
         "KIND",
@@ -311,3 +312,20 @@ def test_cli_read_the_pending_demo_event_is_not_running_for_years(archive):
     shown = in_terminal("runs", "--name", "curl-run", env=environment(archive.store.root))
     row = next(line for line in shown.lines if archive.pending["metadata"]["uid"] in line)
     assert "Pending" in row and "running" not in row and "d " not in row
+
+
+def test_cli_read_a_name_in_two_clusters_asks_for_the_cluster(two_clusters):
+    from tests.helpers.clusters import EU, STAGING
+
+    store, twins = two_clusters
+    run = twins.first(STAGING, "TaskRun", with_steps=True)
+    env = environment(store.root)
+    shown = in_terminal("get", run["metadata"]["name"], env=env)
+    assert shown.code == 1 and len(shown.lines) == 1, shown.text
+    for cluster in (EU, STAGING):
+        twin = twins.twin_of(run, cluster)
+        assert f"{cluster}:{run['metadata']['namespace']}/" in shown.text
+        assert twin["metadata"]["uid"] in shown.text
+    assert "--cluster" in shown.text and "--namespace" not in shown.text
+    chosen = in_terminal("logs", run["metadata"]["name"], "--cluster", STAGING, env=env)
+    assert chosen.code == 0 and f"{STAGING}: the log of" in chosen.text
