@@ -10,11 +10,12 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from layout.schema import FINISHED_STATUSES, RUNNING
+
 # A run not heard of for longer than Tekton's default timeout (1h) may have ended long ago
 # without its last event reaching the archive: it is shown by when it was last seen, never as
 # running for ever longer.
 STALE_AFTER = timedelta(hours=1)
-FINISHED = frozenset({"Succeeded", "Failed", "Cancelled", "TimedOut"})
 
 
 def duration(seconds: float | None) -> str:
@@ -78,13 +79,13 @@ def progress(run: dict[str, Any], now: datetime) -> str:
     """A finished run's duration; a running one's time so far; nothing for one not running
     yet. A run not heard of for STALE_AFTER shows when it was last seen (its latest
     snapshot's receipt) instead: it may have ended long ago."""
-    if run.get("status") in FINISHED or run.get("duration_seconds") is not None:
+    if run.get("status") in FINISHED_STATUSES or run.get("duration_seconds") is not None:
         return duration(run.get("duration_seconds"))
     last_seen = parse_moment(run.get("received_at"))
     if last_seen is not None and now - last_seen > STALE_AFTER:
         return f"last seen {age(run['received_at'], now)} ago"
     started = parse_moment(run.get("started_at"))
-    if run.get("status") != "Running" or started is None:
+    if run.get("status") != RUNNING or started is None:
         return ""
     return f"running {duration((now - started).total_seconds())}"
 

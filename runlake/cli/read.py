@@ -197,7 +197,7 @@ def _describe(run: dict[str, Any], now: datetime) -> str:
         ("Status", human.status(run)),
         ("Message", run["message"]),
         ("Pipeline", run["pipeline"]),
-        ("PipelineRun", run["pipeline_run"]),
+        (PIPELINE_RUN, run["pipeline_run"]),
         ("Pipeline task", run["pipeline_task"]),
         ("Task", run["task"]),
         ("Created", f"{created} ({human.age(run['created_at'], now)} ago)" if created else ""),
