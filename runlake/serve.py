@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
 
 from ingest.app import INGEST_BLUEPRINTS, configure
 from query.http.app import QUERY_BLUEPRINTS
@@ -45,6 +47,21 @@ class _Server(BaseApplication):
         return self.application
 
 
+class _ThreadWorker(ThreadWorker):
+    """gunicorn's threaded worker, made safe to stop with SIGQUIT (and Ctrl-C).
+
+    gunicorn 27.0.1's gthread worker shuts its thread pool down inside its SIGQUIT handler.
+    The handler runs on the main thread wherever that was interrupted, and when that was
+    inside the pool's submit() (a request being queued) or inside a first such handler (Ctrl-C
+    reaches the worker from the terminal, then again as the arbiter's SIGQUIT), shutdown()
+    waits for ever on the lock the interrupted code holds, until the arbiter kills the worker
+    30 s later. Leaving from the handler without it is safe: the pool's threads are joined
+    when the interpreter exits."""
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        Worker.handle_quit(self, sig, frame)
+
+
 def ensure_free(host: str, port: int) -> None:
     """Raise ValueError, in one line, when nothing could listen on host:port; gunicorn would
     otherwise retry for seconds and end with a message naming neither a cause nor a way out."""
@@ -78,7 +95,7 @@ def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 1
         {
             "bind": f"{host}:{port}",
             "workers": 1,
-            "worker_class": "gthread",
+            "worker_class": _ThreadWorker,
             "threads": threads,
             "timeout": 60,
             "accesslog": "-",
