@@ -13,10 +13,12 @@ import io
 import json
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from query.engine import SqlResult
 from runlake.cli.human import number
+
+if TYPE_CHECKING:  # query.engine loads DuckDB, which `runlake --help` has no need of
+    from query.engine import SqlResult
 
 FORMATS = ("table", "json", "csv")
 COLUMN_GAP = "   "

@@ -201,6 +201,19 @@ def test_cli_version():
     assert done.returncode == 0 and re.fullmatch(r"runlake \d+\.\d+\.\d+\n", done.stdout)
 
 
+def test_cli_help_and_version_load_no_query_engine():
+    # `runlake --help` and `--version` answer at once: DuckDB and botocore load only for a
+    # command that reads the store.
+    probe = (
+        "import sys; from runlake.cli.main import main; "
+        "print(sorted(m for m in ('duckdb', 'botocore') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [str(RUNLAKE.with_name("python")), "-c", probe], capture_output=True, text=True
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
 def _options_without_help(help_text: str) -> list[str]:
     """Options in click's help listing (`  --name TEXT  what it does`) that say nothing."""
     body = help_text.split("Options:\n", 1)[1].splitlines()
