@@ -125,6 +125,14 @@ def test_insights_filters_scope_runs_and_pick_rows(client) -> None:
     assert {p["pipeline_run"] for p in early} == {"pr-a1", "pr-a2"}
 
 
+def test_insights_filter_values_are_data_even_with_quotes_and_nul(client) -> None:
+    # The scope is inlined into SQL (a view takes no parameters): no value may end it.
+    for value in ("it's", "a\x00'; select 1 --", "%00"):
+        response = client.get("/v1/insights/queue", query_string={"pipeline": value})
+        assert response.status_code == 200, response.json
+        assert response.json["rows"] == []
+
+
 def test_insights_refuse_bad_parameters(client) -> None:
     response = client.get(
         "/v1/insights/flaky",
