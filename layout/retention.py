@@ -44,9 +44,9 @@ import pyarrow.parquet as pq
 import yaml
 from deltalake.exceptions import DeltaError
 
-from layout.duck import sql_string
 from layout.evolution import ensure_layout
 from layout.keys import is_dns_label, is_uid, new_file_id
+from layout.literals import sql_string
 from layout.schema import PIPELINE_RUN
 from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables, partition_terms

@@ -31,7 +31,7 @@ from deltalake import (
 )
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
-from layout.duck import sql_string
+from layout.literals import sql_string
 from layout.schema import PARTITION_COLUMNS, TABLE_SCHEMA
 from layout.store import LocalStore, S3Store, Store, StoreError
 

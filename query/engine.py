@@ -34,10 +34,11 @@ import duckdb
 import pyarrow as pa
 
 from layout import duck
-from layout.duck import httpfs_path, sql_string
+from layout.duck import httpfs_path
 from layout.evolution import LayoutError, check_layout
 from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql, spooled
 from layout.keys import InvalidKeyPart, log_key
+from layout.literals import sql_string
 from layout.logs import SizeCache, list_logs, read_log
 from layout.schema import SNAPSHOT_SCHEMA
 from layout.store import ObjectInfo, Store, StoreError

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from layout.literals import sql_string
 from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.engine import Engine, jsonable
 from query.filters import FilterError, Filters, parse_filters
@@ -34,7 +35,6 @@ from query.paging import (
 )
 from query.runs import SUMMARY_COLUMNS, summary
 from query.scope import Readable
-from query.views import sql_string
 
 # The filters every insight takes (the rest of /v1/runs' filters would change what an
 # insight means: a flaky task counted over its failed runs only is not flaky any more).

@@ -178,9 +178,7 @@ def get_run(engine: Engine, uid: str, allowed: Readable | None) -> dict[str, Any
         return _with_details(engine, found)
 
 
-def _one_run(
-    engine: Engine, uid: str, confine: str, params: Sequence[Any] = ()
-) -> dict | None:
+def _one_run(engine: Engine, uid: str, confine: str, params: Sequence[Any] = ()) -> dict | None:
     """The run's row, read from its own partition (the uid index says which), if it meets
     `confine` (a condition with `params`)."""
     where = engine.locate(uid)

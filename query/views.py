@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from layout.duck import sql_string
 from layout.latest import LATEST_ORDER_SQL, latest_rank_sql
+from layout.literals import sql_string
 from layout.schema import (
     CUSTOM_RUN,
     DEFAULT_CLUSTER,

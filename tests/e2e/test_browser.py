@@ -25,8 +25,8 @@ import yaml
 from werkzeug.serving import make_server
 
 from ingest.app import create_app
-from layout.keys import log_key
 from layout.inbox import write_inbox
+from layout.keys import log_key
 from layout.store import LocalStore
 from runlake.demo.write import write_demo
 from runlake.serve import create_combined_app

@@ -12,8 +12,8 @@ import pytest
 
 from ingest.app import create_app
 from ingest.archive import import_document
-from layout.keys import log_key
 from layout.inbox import write_inbox
+from layout.keys import log_key
 from layout.store import LocalStore
 from runlake.demo.write import write_demo
 from tests.helpers.apps import close_writer
