@@ -25,11 +25,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: $(STAMP)
 	RUNLAKE_STORE="$(STORE)" $(BIN)/runlake demo --if-empty
+	@RUNLAKE_STORE="$(STORE)" $(BIN)/runlake serve --host $(HOST) --port $(PORT) --check \
+		|| { echo "runlake: make run PORT=$$(($(PORT) + 1)) picks another port" >&2; exit 1; }
 	@echo
 	@echo "runlake is starting on http://$(HOST):$(PORT) (store: $(STORE)). Try, in another shell:"
 	@echo "  curl -s http://$(HOST):$(PORT)/v1/sql -H 'content-type: application/json' -d '{\"sql\": \"SELECT status, count(*) AS n FROM runs GROUP BY 1\"}'"
 	@echo "  curl -s -X POST http://$(HOST):$(PORT)/ -H 'ce-specversion: 1.0' -H 'ce-id: demo-1' \\"
-	@echo "       -H 'ce-source: /demo' -H 'ce-type: dev.tekton.event.taskrun.successful.v1' \\"
+	@echo "       -H 'ce-source: /demo' -H 'ce-type: dev.tekton.event.taskrun.unknown.v1' \\"
 	@echo "       -H 'content-type: application/json' --data @../shared/fixtures/tekton/017_CloudEventBody_events-md-taskrun-pending.json"
 	@echo "  RUNLAKE_STORE=$(STORE) $(BIN)/runlake sql \"SELECT pipeline, status, count(*) FROM runs GROUP BY ALL ORDER BY 1, 2\""
 	@echo

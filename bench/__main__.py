@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> None:
             *(["--warm", "2", "--cold", "1"] if args.quick else []),
             *(["--no-postgres"] if args.no_postgres else []),
         )
+    for runs in sizes:
+        _run("bench.insights", "--runs", str(runs), "--out-dir", str(out_dir),
+             *(["--repeat", "2"] if args.quick else []))  # fmt: skip
     if not args.quick:  # its smoke size would overwrite bench/out/listing.json
         _run("bench.listing")
     for logs in ([], ["--logs"]):

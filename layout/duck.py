@@ -19,15 +19,11 @@ import botocore.session
 import duckdb
 from botocore.exceptions import BotoCoreError
 
+from layout.literals import sql_string
 from layout.store import S3Store, Store, StoreError
 
 # Settings httpfs copies from AWS_* variables when it loads; duckdb_settings() would show them.
 S3_CREDENTIAL_SETTINGS = ("s3_access_key_id", "s3_secret_access_key", "s3_session_token")
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def extension_path(name: str) -> str:

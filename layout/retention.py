@@ -46,6 +46,7 @@ from deltalake.exceptions import DeltaError
 
 from layout.evolution import ensure_layout
 from layout.keys import is_dns_label, is_uid, new_file_id
+from layout.literals import sql_string
 from layout.schema import PIPELINE_RUN
 from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, RUNS, SNAPSHOTS, Tables, partition_terms
@@ -416,7 +417,7 @@ def _carry_out(
                 tables,
                 path,
                 " OR ".join(
-                    f"({term} AND uid IN ({', '.join(_literal(u) for u in sorted(uids))}))"
+                    f"({term} AND uid IN ({', '.join(sql_string(u) for u in sorted(uids))}))"
                     for term, uids in chunk
                 ),
             )
@@ -424,7 +425,7 @@ def _carry_out(
         _delete(
             tables,
             INDEX,
-            "uid IN (" + ", ".join(_literal(u) for _, uids in chunk for u in sorted(uids)) + ")",
+            "uid IN (" + ", ".join(sql_string(u) for _, uids in chunk for u in sorted(uids)) + ")",
         )
     if before_logs is not None:
         before_logs()
@@ -458,7 +459,3 @@ def _delete(tables: Tables, path: str, predicate: str) -> None:
         table.delete(predicate)
     except (DeltaError, OSError) as exc:
         raise StoreError(f"cannot delete from {path}: {exc}") from exc
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -31,6 +31,7 @@ from deltalake import (
 )
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
+from layout.literals import sql_string
 from layout.schema import PARTITION_COLUMNS, TABLE_SCHEMA
 from layout.store import LocalStore, S3Store, Store, StoreError
 
@@ -287,11 +288,7 @@ def partition_terms(kind: str, day: str, alias: str = "") -> str:
     if not kind and not day:
         return "true"
     prefix = f"{alias}." if alias else ""
-    return f"{prefix}kind = {_literal(kind)} AND {prefix}date = {_literal(day)}"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return f"{prefix}kind = {sql_string(kind)} AND {prefix}date = {sql_string(day)}"
 
 
 def _state_of(store: Store, path: str, table: DeltaTable) -> TableState:

@@ -23,6 +23,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -33,13 +34,17 @@ import duckdb
 import pyarrow as pa
 
 from layout import duck
-from layout.duck import httpfs_path, sql_string
+from layout.duck import httpfs_path
 from layout.evolution import LayoutError, check_layout
 from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql, spooled
-from layout.logs import SizeCache, list_logs
+from layout.keys import InvalidKeyPart, log_key
+from layout.literals import sql_string
+from layout.logs import SizeCache, list_logs, read_log
 from layout.schema import SNAPSHOT_SCHEMA
 from layout.store import ObjectInfo, Store, StoreError
 from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
+from query.errorline import first_error_line
+from query.insight_views import ERROR_LINES, ERROR_LINES_TABLE, names_step_failures
 from query.scope import Readable
 from query.sqlguard import SqlError, SqlRefused, check_sql
 from query.views import (
@@ -130,6 +135,7 @@ class Engine:
         self._loader: duckdb.DuckDBPyConnection | None = None  # parses inbox spools
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
+        self._error_lines = threading.Lock()  # likewise for ERROR_LINES
 
     # -- public -----------------------------------------------------------------------
 
@@ -145,6 +151,8 @@ class Engine:
             check_sql(con, text, VIEWS)
             if readable is not None:
                 _confine(con, readable)
+            if names_step_failures(text):
+                self._read_error_lines(con)
             relation = con.sql(text)
             # One row past the limit tells whether more exist, without computing them all.
             return relation.columns, relation.limit(limit + 1).fetchall()
@@ -161,16 +169,23 @@ class Engine:
         sql: str,
         params: Sequence | Mapping | None = None,
         partitions: Partitions | None = None,
+        scope: str | None = None,
     ) -> list[dict[str, Any]]:
         """Run trusted SQL (written by runlake; user input only in `params`) over the views
         and the internal relations. Values are Python's (datetime, dict, ...). With
-        `partitions`, the views read only those partitions of the tables and the inbox."""
+        `partitions`, the views read only those partitions of the tables and the inbox.
+        With `scope`, a condition over `runs`' columns holding only literals (a view cannot
+        take parameters), every view sees just the runs it selects."""
 
         def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> list[dict[str, Any]]:
+            if getattr(self._local, "pinning", False):
+                _unshadow(con)  # a pinned cursor may carry an earlier query's shadows
             if partitions is not None:
                 _shadow(con, picture, partitions, sql)
-            elif getattr(self._local, "pinning", False):
-                _unshadow(con)  # a pinned cursor may carry an earlier query's shadows
+            if scope is not None:
+                _shadow_runs(con, scope)
+            if names_step_failures(sql):
+                self._read_error_lines(con)
             result = con.execute(sql, params)
             names = [column[0] for column in result.description]
             return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
@@ -435,6 +450,7 @@ class Engine:
             for statement in inbox_tables():
                 db.execute(statement)
             db.execute(LOG_OBJECTS_TABLE)
+            db.execute(ERROR_LINES_TABLE)
             for statement in _source_statements(self._picture):
                 db.execute(statement)
             for statement in view_statements():
@@ -494,6 +510,32 @@ class Engine:
             raise
         finally:
             cursor.close()
+
+    def _read_error_lines(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the first error line of the newest failure's log of each step_failures group
+        (as `con` sees them: confined, scoped) that no earlier query read, into ERROR_LINES.
+        A group has one such log, so a query reads at most one log per group, once."""
+        with self._error_lines:
+            wanted = con.execute(
+                f"SELECT DISTINCT g.namespace, g.newest_uid, g.step FROM step_failures g "
+                f"ANTI JOIN {ERROR_LINES} e ON e.uid = g.newest_uid AND e.step = g.step"
+            ).fetchall()
+            if not wanted:
+                return
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                lines = list(pool.map(lambda found: self._error_line(*found), wanted))
+            con.executemany(
+                f"INSERT OR IGNORE INTO {ERROR_LINES} VALUES (?, ?, ?)",
+                [[uid, step, line] for (_, uid, step), line in zip(wanted, lines, strict=True)],
+            )
+
+    def _error_line(self, namespace: str, uid: str, step: str) -> str | None:
+        try:
+            chunks = read_log(self.store, log_key(namespace, uid, step))
+        except (FileNotFoundError, InvalidKeyPart):  # never stored, or a name no key can have
+            return None
+        with contextlib.closing(chunks):  # the reader may stop before the end
+            return first_error_line(chunks)
 
 
 def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
@@ -564,7 +606,15 @@ def _shadow(
 
 
 def _unshadow(con: duckdb.DuckDBPyConnection) -> None:
-    for name in (*_SHADOWED, RUNS_TABLE, SNAPSHOTS_TABLE, RUNS_NEAR_INBOX, SNAPSHOTS_NEAR_INBOX):
+    shadows = (
+        *_SHADOWED,
+        RUNS_TABLE,
+        SNAPSHOTS_TABLE,
+        RUNS_NEAR_INBOX,
+        SNAPSHOTS_NEAR_INBOX,
+        "runs",
+    )
+    for name in shadows:
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
 
 
@@ -608,6 +658,16 @@ def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) ->
             value = column
         fields.append(f"{sql_string(name)}: {value}")
     return "CAST(to_json({" + ", ".join(fields) + "}) AS VARCHAR)"
+
+
+def _shadow_runs(con: duckdb.DuckDBPyConnection, condition: str) -> None:
+    """`runs`, in this connection only, as just the runs `condition` selects; the views built
+    on it (taskruns, steps, the insights, ...) resolve the name when a query runs."""
+    database = con.execute("SELECT current_database()").fetchone()[0]
+    con.execute(
+        f'CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM "{database}".main.runs '
+        f"WHERE {condition}"
+    )
 
 
 def jsonable(value: Any) -> Any:

@@ -79,11 +79,11 @@ def open_logs(store: Store, parts: list[LogPart], step: str | None) -> Iterator[
     if step is not None:
         chosen = [part for part in parts if part.label == step]
         if not chosen:
-            raise LogNotFound(f"no log stored for step {step!r}")
+            raise LogNotFound(_no_such_step(step, parts))
         try:
             return read_log(store, chosen[0].key)
         except FileNotFoundError as exc:
-            raise LogNotFound(f"no log stored for step {step!r}") from exc
+            raise LogNotFound(_no_such_step(step, parts)) from exc
     for index, part in enumerate(parts):
         try:
             first = read_log(store, part.key)
@@ -91,6 +91,13 @@ def open_logs(store: Store, parts: list[LogPart], step: str | None) -> Iterator[
             continue
         return _all_logs(store, part, first, parts[index + 1 :])
     raise LogNotFound("no step log is stored for this run")
+
+
+def _no_such_step(step: str, parts: list[LogPart]) -> str:
+    stored = ", ".join(part.label for part in parts)
+    return f"no log stored for step {step!r}; " + (
+        f"this run's stored logs: {stored}" if stored else "this run has no stored logs"
+    )
 
 
 def _all_logs(

@@ -7,6 +7,7 @@ else.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -93,6 +94,77 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
     return {column: jsonable(row.get(column)) for column in SUMMARY_COLUMNS}
 
 
+class RunNotFound(LookupError):
+    """No run answers to the reference (or none the caller may read: the same answer)."""
+
+
+class AmbiguousRun(LookupError):
+    """More than one run answers to the reference; `candidates` are their uid, cluster,
+    namespace, name, kind, status and created_at, newest first."""
+
+    def __init__(self, message: str, candidates: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+# A uid prefix must be this long, as git asks of a commit prefix: shorter ones name half the
+# archive and are more likely a typo than a choice.
+MIN_UID_PREFIX = 4
+
+
+def resolve_run(
+    engine: Engine,
+    ref: str,
+    namespace: str | None,
+    allowed: Readable | None,
+    cluster: str | None = None,
+) -> str:
+    """The uid of the run `ref` names, as `tkn` users name runs: a uid, a run's name (in
+    `namespace` and `cluster` when given), or a unique prefix of a uid; an exact uid wins over
+    a name, and a name over a prefix. Raises RunNotFound, or AmbiguousRun naming every
+    candidate."""
+    ref = ref.strip()
+    if not ref or (allowed is not None and not allowed.grants):
+        raise RunNotFound(_not_found(ref, namespace, cluster))
+    where = [allowed.sql() if allowed is not None else "true"]
+    params: list[Any] = []
+    for column, value in (("namespace", namespace), ("cluster", cluster)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    confine = " AND ".join(where)
+    with engine.pinned():
+        # An exact uid is one index lookup; only a name or a prefix reads the runs view.
+        if is_uid(ref) and _one_run(engine, ref, confine, params) is not None:
+            return ref
+        prefix = len(ref) >= MIN_UID_PREFIX and is_uid(ref)
+        found = engine.query(
+            "SELECT uid, cluster, namespace, name, kind, status, created_at FROM runs "
+            f"WHERE (name = ?{' OR starts_with(uid, ?)' if prefix else ''}) AND {confine} "
+            "ORDER BY created_at DESC NULLS LAST, uid",
+            [ref, *([ref] if prefix else []), *params],
+        )
+    for matches in ([row for row in found if row["name"] == ref], found):
+        if len(matches) == 1:
+            return matches[0]["uid"]
+        if matches:
+            raise _ambiguous(ref, [{k: jsonable(v) for k, v in row.items()} for row in matches])
+    raise RunNotFound(_not_found(ref, namespace, cluster))
+
+
+def _not_found(ref: str, namespace: str | None, cluster: str | None) -> str:
+    where = "".join(
+        f" in {what} {value!r}"
+        for what, value in (("cluster", cluster), ("namespace", namespace))
+        if value
+    )
+    return f"no run{where} has the uid, name or uid prefix {ref!r}"
+
+
+def _ambiguous(ref: str, runs: list[dict[str, Any]]) -> AmbiguousRun:
+    return AmbiguousRun(f"{ref!r} names {len(runs)} runs", runs)
+
+
 def get_run(engine: Engine, uid: str, allowed: Readable | None) -> dict[str, Any] | None:
     """The run's latest snapshot with `object`, `steps` and `logs`; None when unknown or
     where the caller may not read (the same answer, so nothing leaks)."""
@@ -106,15 +178,16 @@ def get_run(engine: Engine, uid: str, allowed: Readable | None) -> dict[str, Any
         return _with_details(engine, found)
 
 
-def _one_run(engine: Engine, uid: str, confine: str) -> dict | None:
-    """The run's row, read from its own partition (the uid index says which)."""
+def _one_run(engine: Engine, uid: str, confine: str, params: Sequence[Any] = ()) -> dict | None:
+    """The run's row, read from its own partition (the uid index says which), if it meets
+    `confine` (a condition with `params`)."""
     where = engine.locate(uid)
     if where is None:
         return None
     kind, day = where
     found = engine.query(
         f'SELECT {_SELECT}, "object", date FROM {RUNS_WITH_DATE} WHERE uid = ? AND {confine}',
-        [uid],
+        [uid, *params],
         partitions=Partitions((kind,), date.fromisoformat(day), date.fromisoformat(day)),
     )
     return found[0] if found else None

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from layout.keys import is_dns_label
-from query.views import sql_string
+from layout.literals import sql_string
 
 ANY = "*"
 

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from layout.duck import sql_string
 from layout.latest import LATEST_ORDER_SQL, latest_rank_sql
+from layout.literals import sql_string
 from layout.schema import (
     CUSTOM_RUN,
     DEFAULT_CLUSTER,
@@ -37,6 +37,7 @@ from layout.schema import (
     VIEW_COLUMNS,
     duckdb_type,
 )
+from query.insight_views import INSIGHT_VIEWS, insight_statements
 
 # Every view a user query may name.
 VIEWS: tuple[str, ...] = (
@@ -47,6 +48,7 @@ VIEWS: tuple[str, ...] = (
     "customruns",
     "steps",
     "logs",
+    *INSIGHT_VIEWS,
 )
 
 RUNS_TABLE = "_runs_table"
@@ -211,13 +213,15 @@ def view_statements() -> list[str]:
         f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'"
         for view, kind in kinds.items()
     ]
-    statements += [STEPS_MACRO, STEPS_VIEW, LOGS_VIEW]
+    statements += [STEPS_MACRO, STEPS_VIEW, LOGS_VIEW, *insight_statements()]
     return statements
 
 
 # status.steps[] of one TaskRun's object, in the order Tekton lists them (the order they ran).
 # A step is terminated {exitCode, reason, startedAt, finishedAt}, running {startedAt} or
-# waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query. One
+# waiting {reason}; TRY_CAST keeps one malformed value from failing a whole query.
+# termination_reason is Tekton's own word (Completed, Error, Skipped for a step not run
+# because an earlier one failed, TimeoutExceeded, ...; v0.50 on). One
 # definition for the `steps` view and for one run's steps (query.runs), which passes the
 # object it already read instead of scanning its partition again.
 STEPS_OF = "_steps_of"
@@ -233,16 +237,17 @@ WITH each_step AS (
            coalesce(step -> 'terminated' ->> 'reason', step -> 'waiting' ->> 'reason') AS reason,
            TRY_CAST(coalesce(step -> 'terminated' ->> 'startedAt',
                              step -> 'running' ->> 'startedAt') AS TIMESTAMPTZ) AS started_at,
-           TRY_CAST(step -> 'terminated' ->> 'finishedAt' AS TIMESTAMPTZ) AS finished_at
+           TRY_CAST(step -> 'terminated' ->> 'finishedAt' AS TIMESTAMPTZ) AS finished_at,
+           step ->> 'terminationReason' AS termination_reason
     FROM each_step
 )
 SELECT position, step, container, exit_code, reason, started_at, finished_at,
-       epoch(finished_at) - epoch(started_at) AS duration_seconds
+       epoch(finished_at) - epoch(started_at) AS duration_seconds, termination_reason
 FROM fields"""
 
 STEPS_VIEW = f"""CREATE OR REPLACE VIEW steps AS
 SELECT t.uid, t.namespace, t.name AS run_name, s.step, s.container, s.exit_code, s.reason,
-       s.started_at, s.finished_at, s.duration_seconds, t.cluster
+       s.started_at, s.finished_at, s.duration_seconds, t.cluster, s.termination_reason
 FROM taskruns t, LATERAL {STEPS_OF}(t."object") s
 ORDER BY t.namespace, t.uid, s.position"""
 

@@ -8,12 +8,16 @@ holds the store's writer lease and hands it over when `runlake compact` or `rete
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import ThreadWorker
 
 from ingest.app import INGEST_BLUEPRINTS, configure
 from query.http.app import QUERY_BLUEPRINTS
@@ -76,6 +80,47 @@ class _Materializing:
             self.thread.join(timeout=30)
 
 
+class _ThreadWorker(ThreadWorker):
+    """gunicorn's threaded worker, made safe to stop with SIGQUIT (and Ctrl-C).
+
+    gunicorn 27.0.1's gthread worker shuts its thread pool down inside its SIGQUIT handler.
+    The handler runs on the main thread wherever that was interrupted, and when that was
+    inside the pool's submit() (a request being queued) or inside a first such handler (Ctrl-C
+    reaches the worker from the terminal, then again as the arbiter's SIGQUIT), shutdown()
+    waits for ever on the lock the interrupted code holds, until the arbiter kills the worker
+    30 s later. Leaving from the handler without it is safe: the pool's threads are joined
+    when the interpreter exits."""
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        Worker.handle_quit(self, sig, frame)
+
+
+def ensure_free(host: str, port: int) -> None:
+    """Raise ValueError, in one line, when nothing could listen on host:port; gunicorn would
+    otherwise retry for seconds and end with a message naming neither a cause nor a way out."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ValueError(
+                f"port {port} on {host} is taken (another server runs there); "
+                f"choose another with --port, e.g. --port {port + 1}"
+            ) from None
+        raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _before_fork(server: Any, worker: Any) -> None:
+    """`import duckdb` opens DuckDB's default in-memory database (duckdb/_dbapi_type_object.py
+    parses type names through it), and its scheduler threads do not survive fork: the forked
+    worker then ends in std::terminate ("terminate called without an active exception",
+    SIGABRT) at exit. Close it in the arbiter, before each fork; the worker opens its own
+    databases, after the fork."""
+    import duckdb
+
+    duckdb.default_connection().close()
+
+
 def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 16) -> None:
     app = create_combined_app(config)
     materializing = _Materializing(app.config)
@@ -86,10 +131,11 @@ def run_server(config: Mapping[str, Any], host: str, port: int, threads: int = 1
             "worker_exit": lambda server, worker: materializing.end(worker),
             "bind": f"{host}:{port}",
             "workers": 1,
-            "worker_class": "gthread",
+            "worker_class": _ThreadWorker,
             "threads": threads,
             "timeout": 60,
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
+            "pre_fork": _before_fork,
         },
     ).run()

@@ -27,6 +27,7 @@ locals {
     { name = "pipeline_run", type = "string" },
     { name = "task", type = "string" },
     { name = "pipeline_task", type = "string" },
+    { name = "pipeline_run_uid", type = "string" },
     { name = "created_at", type = "timestamp" },
     { name = "started_at", type = "timestamp" },
     { name = "completed_at", type = "timestamp" },

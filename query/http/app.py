@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, jsonify
 
 from layout import settings
 from layout.store import StoreError
-from query.http import external_logs, logs, openapi, results, runs, sql, summary, web
+from query.http import external_logs, insights, logs, openapi, results, runs, sql, summary, web
 from query.http.context import get_engine, store_unreadable
 from service.errors import register_error_handlers
 
@@ -39,6 +39,7 @@ QUERY_BLUEPRINTS = (
     sql.blueprint,
     runs.blueprint,
     summary.blueprint,
+    insights.blueprint,
     logs.blueprint,
     results.blueprint,
     external_logs.blueprint,

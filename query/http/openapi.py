@@ -34,6 +34,87 @@ RUN = {
 _OPTIONAL = {"in": "query", "required": False, "allowEmptyValue": True}
 _FILTERS = [{"name": name, **_OPTIONAL, "schema": _STR} for name in FILTER_PARAMS]
 
+_INSIGHT_FILTERS = [
+    {"name": name, **_OPTIONAL, "schema": _STR}
+    for name in ("cluster", "namespace", "pipeline", "task", "label", "since", "until")
+] + [
+    {"name": "page_token", **_OPTIONAL, "schema": _STR},
+    {
+        "name": "page_size",
+        **_OPTIONAL,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+    },
+]
+# GET /v1/insights/<insight>, and whether it takes group_by (README: Insights lists values).
+_INSIGHT_GROUPED = {
+    "retries": False,
+    "flaky": False,
+    "queue": True,
+    "critical-path": True,
+    "usage": True,
+    "step-failures": False,
+}
+_PAGE = {
+    "type": "object",
+    "required": ["rows", "next_page_token"],
+    "properties": {
+        "rows": {"type": "array", "items": {"type": "object"}},
+        "next_page_token": {"type": "string", "nullable": True},
+    },
+}
+_RUNS_PAGE = {
+    "type": "object",
+    "required": ["runs", "next_page_token"],
+    "properties": {
+        "runs": {"type": "array", "items": {"$ref": "#/components/schemas/Run"}},
+        "next_page_token": {"type": "string", "nullable": True},
+    },
+}
+
+
+def _insight_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for insight, grouped in _INSIGHT_GROUPED.items():
+        parameters = list(_INSIGHT_FILTERS)
+        if grouped:
+            parameters.append({"name": "group_by", **_OPTIONAL, "schema": _STR})
+        if insight == "queue":
+            # A string, as for /v1/runs: an empty value means no filter.
+            parameters.append({"name": "kind", **_OPTIONAL, "schema": _STR})
+        name = insight.replace("-", "_")
+        paths[f"/v1/insights/{insight}"] = {
+            "get": {
+                "operationId": f"insight_{name}",
+                "parameters": parameters,
+                "responses": {
+                    "200": {
+                        "description": "a page of the insight's rows",
+                        "content": {"application/json": {"schema": _PAGE}},
+                    },
+                    **_REFUSED,
+                },
+            }
+        }
+        drill = [
+            {"name": key, **_OPTIONAL, "schema": _STR}
+            for key in ("pipeline_task", "step", "exit_code", "measure")
+        ]
+        paths[f"/v1/insights/{insight}/runs"] = {
+            "get": {
+                "operationId": f"insight_{name}_runs",
+                "parameters": [*parameters, *drill],
+                "responses": {
+                    "200": {
+                        "description": "the runs behind a number, newest first",
+                        "content": {"application/json": {"schema": _RUNS_PAGE}},
+                    },
+                    **_REFUSED,
+                },
+            }
+        }
+    return paths
+
+
 # grpc-gateway's error since Results v0.15: an empty `details` is left out.
 _GRPC_ERROR = {
     "type": "object",
@@ -267,6 +348,7 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        **_insight_paths(),
         "/v1/external-logs/{namespace}/{pod}/{container}": {
             "get": {
                 "operationId": "externalLogs",

@@ -1,5 +1,7 @@
 """The web page of the query service: `GET /` (runs), `/runs/<uid>` (one run and its logs),
-`/trends` (charts), and signing in with a query token.
+`/trends` (charts), `/insights` (flaky tasks, critical paths, queue times, usage, failing
+steps) and `/insights/runs` (the runs behind one of its numbers), and signing in with a
+query token.
 
 The pages are HTML shells whose script reads the JSON API (`/v1/runs`, `/v1/summary`,
 `/v1/runs/<uid>/logs`) from the browser, so the page can show nothing the API would not
@@ -162,6 +164,16 @@ def run_page(uid: str) -> Response | tuple[str, int]:
 @blueprint.get("/trends")
 def trends_page() -> Response | tuple[str, int]:
     return _page("trends.html", page="trends")
+
+
+@blueprint.get("/insights")
+def insights_page() -> Response | tuple[str, int]:
+    return _page("insights.html", page="insights")
+
+
+@blueprint.get("/insights/runs")
+def insight_runs_page() -> Response | tuple[str, int]:
+    return _page("insight_runs.html", page="insight-runs")
 
 
 @blueprint.post("/signin")

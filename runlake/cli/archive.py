@@ -53,7 +53,7 @@ def import_(
     database (and with --logs its stored logs) instead; a record that cannot be read is
     named on stderr and the others are archived."""
     config = resolve(store, s3_endpoint, RUNLAKE_CLUSTER=cluster)
-    target = open_configured_store(config)
+    target = open_configured_store(config, create=True)
     if dsn is not None:
         if file is not None:
             raise click.UsageError("give FILE or --from-results, not both")
@@ -149,7 +149,9 @@ def _parse_document(data: bytes) -> Any:
     type=click.IntRange(1),
     help="PipelineRuns and TaskRuns together.",
 )
-@click.option("--seed", default=7, show_default=True, type=int)
+@click.option(
+    "--seed", default=7, show_default=True, type=int, help="The same seed, the same history."
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing when the store already has runs.")
 @store_option
 @fails_cleanly
@@ -158,7 +160,7 @@ def demo(runs: int, seed: int, if_empty: bool, store: str | None, s3_endpoint: s
     from layout.inbox import list_inbox
     from runlake.demo.write import write_demo
 
-    target = open_configured_store(resolve(store, s3_endpoint))
+    target = open_configured_store(resolve(store, s3_endpoint), create=True)
     if if_empty and (list_inbox(target) or target.list("tables/")):
         click.echo(f"{target.url} already holds runs; no demo data written")
         return

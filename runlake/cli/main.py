@@ -12,6 +12,7 @@ import click
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="runlake", prog_name="runlake", message="%(prog)s %(version)s")
 def main() -> None:
     """runlake keeps the history of Tekton runs as Parquet and answers SQL over it."""
 

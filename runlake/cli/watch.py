@@ -82,8 +82,13 @@ def watch(
 ) -> None:
     """Archive every TaskRun, PipelineRun and CustomRun with its step logs, then (with
     --prune-after) delete archived runs from the cluster. One JSON line per action on stderr."""
+    # First, so that a signal during start-up (the API server may be retried for a while)
+    # also ends the watcher the quiet way.
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     from webhooks.watcher.metrics import ActionLog, WatchMetrics, serve_metrics
-    from webhooks.watcher.sink import Sink
+    from webhooks.watcher.sink import Sink, Stopped
     from webhooks.watcher.watch import Watcher, WatchOptions
 
     api_client = _api_client(kubeconfig)
@@ -99,9 +104,6 @@ def watch(
         log=log,
     )
     server = serve_metrics(metrics, metrics_port) if metrics_port else None
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     log(
         "watch_started",
         sink=sink,
@@ -112,10 +114,14 @@ def watch(
     )
     try:
         watcher.run(stop)
+    except Stopped:
+        watcher.join()  # stopped while still discovering the API: nothing else to wait for
     finally:
         if server is not None:
             server.shutdown()
         log("watch_stopped")
+    if watcher.failure is not None:
+        raise Failed(f"the watcher stopped: {watcher.failure}")
 
 
 def _api_client(kubeconfig: str | None):

@@ -169,6 +169,29 @@ _DEPLOY = (
 )
 
 
+# CPU each step of a Task requests (Kubernetes quantities); Tasks not listed request none, so
+# their pods get the namespace's LimitRange default, which no object records.
+STEP_CPU = {
+    "git-clone": "250m",
+    "golang-test": "2",
+    "golangci-lint": "1",
+    "python-lint": "500m",
+    "pytest": "1",
+    "npm-ci": "1",
+    "eslint": "500m",
+    "jest": "1",
+    "kaniko": "2",
+    "buildah": "2",
+    "trivy-scanner": "500m",
+    "trivy-fs": "500m",
+    "integration-tests": "1",
+    "cypress-e2e": "2",
+    "dbt-run": "1",
+    "dbt-test": "1",
+    "pg-backup": "500m",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineTask:
     name: str

@@ -13,6 +13,7 @@ Pure logic: no I/O, no clock except the default `now`, no global random state. T
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -20,6 +21,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cache
 from itertools import accumulate
 
 from runlake.demo.catalog import (
@@ -29,12 +31,14 @@ from runlake.demo.catalog import (
     PIPELINES,
     SERVICE_ACCOUNTS,
     STANDALONE,
+    STEP_CPU,
     TEAMS,
     TEKTON_RELEASE,
     Pipeline,
     PipelineTask,
     Standalone,
     Step,
+    T,
     Task,
 )
 
@@ -97,6 +101,40 @@ def _duration(rng: random.Random, step: Step) -> int:
 
 def _resolve(params: tuple[tuple[str, str], ...], ctx: dict[str, str]) -> list[dict]:
     return [{"name": name, "value": src[1:] if src[0] == "=" else ctx[src]} for name, src in params]
+
+
+@cache
+def _task_spec(task_name: str) -> dict:
+    """status.taskSpec as Tekton records the resolved Task: its steps and their requests."""
+    steps = []
+    for step in T[task_name].steps:
+        body: dict = {"name": step.name, "image": step.image_id.split("@")[0]}
+        if task_name in STEP_CPU:
+            body["computeResources"] = {"requests": {"cpu": STEP_CPU[task_name], "memory": "512Mi"}}
+        steps.append(body)
+    return {"steps": steps}
+
+
+@cache
+def _pipeline_spec(pipeline_name: str) -> dict:
+    """status.pipelineSpec as Tekton records the resolved Pipeline: each stage's tasks run after
+    every task of the stage before; finally tasks after them all."""
+    pl = next(p for p in PIPELINES if p.name == pipeline_name)
+    tasks: list[dict] = []
+    previous: list[str] = []
+    for stage in pl.stages:
+        for pt in stage:
+            body: dict = {"name": pt.name, "taskRef": _task_ref(pt.task)}
+            if previous:
+                body["runAfter"] = list(previous)
+            if pt.retries:
+                body["retries"] = pt.retries
+            tasks.append(body)
+        previous = [pt.name for pt in stage]
+    spec: dict = {"tasks": tasks}
+    if pl.final:
+        spec["finally"] = [{"name": pt.name, "taskRef": _task_ref(pt.task)} for pt in pl.final]
+    return spec
 
 
 def _task_ref(task: Task) -> dict:
@@ -685,6 +723,8 @@ def _render_taskrun(
         if cancel_msg:
             spec["statusMessage"] = cancel_msg
     status = _attempt_status(tr, current, ns, now, cancel_msg)
+    if tr.attempts[0].start <= now:
+        status["taskSpec"] = copy.deepcopy(_task_spec(tr.task.name))
     if done:
         status["retriesStatus"] = [_attempt_status(tr, a, ns, now, cancel_msg) for a in done]
     if current.end <= now and tr.results:
@@ -817,6 +857,7 @@ def _render_pipelinerun(
     }
     if not pr.pending:
         status["startTime"] = _ts(pr.start)
+        status["pipelineSpec"] = copy.deepcopy(_pipeline_spec(pl.name))
         if done:
             status["completionTime"] = _ts(pr.end)
         if children:

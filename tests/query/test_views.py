@@ -128,6 +128,7 @@ def test_views_steps_from_a_taskrun_with_terminated_steps(store, stage):
         "finished_at",
         "duration_seconds",
         "cluster",
+        "termination_reason",
     ]
     assert [r[3] for r in result.rows] == [s["name"] for s in obj["status"]["steps"]]
     build = result.rows[2]
@@ -143,6 +144,7 @@ def test_views_steps_from_a_taskrun_with_terminated_steps(store, stage):
         "2020-07-20T18:50:43Z",
         9.0,
         "default",  # rows without a cluster (written before it existed) are the default one
+        None,  # a 2020 Tekton wrote no terminationReason
     ]
     assert engine.sql(
         "SELECT step, exit_code, reason, started_at, finished_at FROM steps WHERE uid = 'tr-2'"

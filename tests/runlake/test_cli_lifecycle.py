@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -188,6 +189,7 @@ def test_cli_retention_bad_policy_exits_1_listing_problems(local_store, tmp_path
 
 
 def test_cli_compact_refuses_a_target_size_under_1kib_touching_nothing(local_store):
+    Path(local_store.root).mkdir()  # an empty store: only the size can be wrong
     result = _run(local_store, "compact", "--target-size", "12")
     assert result.exit_code == 1
     assert result.output == "runlake: target size 12 bytes is too small (at least 1KiB)\n"

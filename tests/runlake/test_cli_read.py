@@ -1,10 +1,13 @@
-"""`runlake runs`, `runlake get`, `runlake summary` as a user runs them."""
+"""`runlake runs`, `runlake get`, `runlake summary` as a user runs them: in-process for the
+answers, and through the installed entry point in a 100-column terminal for what a person
+sees."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +17,9 @@ from layout.store import LocalStore
 from runlake.cli.main import main
 from runlake.demo.write import write_demo
 from tests.helpers.expected import latest_runs, newest_first
+from tests.helpers.terminal import environment, in_terminal, runlake
 from tests.helpers.units import BAD_DURATIONS, DURATIONS
+from tests.runlake.conftest import BRACKETED
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +72,18 @@ def test_cli_read_runs_table_is_aligned(demo):
     store, _ = demo
     result = _run(store, "runs", "--limit", "3", "--label", "tekton.dev/pipeline")
     lines = result.stdout.splitlines()
-    assert result.exit_code == 0 and "uid" in lines[1] and "status" in lines[1]
-    assert len(lines) == 3 + 4 and "\x1b[" not in result.stdout  # no colour into a pipe
+    assert result.exit_code == 0 and lines[0].split() == [
+        "CLUSTER",
+        "NAMESPACE",
+        "NAME",
+        "KIND",
+        "STATUS",
+        "AGE",
+        "DURATION",
+        "UID",
+    ]
+    assert len(lines) == 1 + 3 and "\x1b[" not in result.stdout  # no colour into a pipe
+    assert len({line.index(line.split()[-1]) for line in lines}) == 1  # the uids line up
 
 
 def test_cli_read_get_json_and_table(demo):
@@ -86,7 +101,7 @@ def test_cli_read_get_json_and_table(demo):
 def test_cli_read_get_unknown_is_one_line_exit_1(demo):
     result = _run(demo[0], "get", "no-such-uid")
     assert result.exit_code == 1
-    assert result.stderr == "runlake: no run with uid 'no-such-uid'\n"
+    assert result.stderr == "runlake: no run has the uid, name or uid prefix 'no-such-uid'\n"
 
 
 def test_cli_read_summary_csv(demo):
@@ -153,7 +168,7 @@ def test_cli_read_cluster_filter_column_and_group_by(two_clusters):
     rows = list(csv.DictReader(io.StringIO(both.stdout)))
     assert len(rows) == len(twins.runs[EU]) + len(twins.runs[STAGING])
     table = _run(store, "runs", "--cluster", EU, "--limit", "3")
-    assert table.exit_code == 0 and "cluster" in table.stdout
+    assert table.exit_code == 0 and table.stdout.split()[0] == "CLUSTER"
     assert EU in table.stdout and STAGING not in table.stdout
     summary = _run(store, "summary", "--group-by", "cluster", "--format", "json")
     assert summary.exit_code == 0, summary.output
@@ -172,3 +187,145 @@ def test_cli_read_group_by_choices_are_the_apis():
 
     choice = next(p for p in summary.params if p.name == "group_by").type
     assert set(choice.choices) == set(GROUP_BY)
+
+
+# ------------------------------------------- as a person runs them: a 100-column terminal
+
+
+def _json(archive, *args: str):
+    done = runlake(*args, "--format", "json", env=environment(archive.store.root))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_cli_read_get_prints_the_demo_events_message_verbatim(archive):
+    shown = in_terminal(
+        "get", archive.pending["metadata"]["name"], env=environment(archive.store.root)
+    )
+    assert shown.code == 0, shown.text
+    message = archive.pending["status"]["conditions"][0]["message"]
+    assert "[place-tools]" in message and message in shown.text
+
+
+def test_cli_read_get_of_a_bracketed_tekton_error_shows_it_in_every_format(archive):
+    uid = archive.bracketed["metadata"]["uid"]
+    shown = in_terminal("get", uid, env=environment(archive.store.root))
+    assert shown.code == 0 and "Traceback" not in shown.text, shown.text
+    assert BRACKETED in shown.text
+    assert _json(archive, "get", uid)["message"] == BRACKETED
+    csv_text = runlake("get", uid, "--format", "csv", env=environment(archive.store.root)).stdout
+    assert next(csv.DictReader(io.StringIO(csv_text)))["message"] == BRACKETED
+
+
+def test_cli_read_runs_never_cut_a_uid_at_100_columns(archive):
+    listed = _json(archive, "runs", "--limit", "30")
+    shown = in_terminal("runs", "--limit", "30", env=environment(archive.store.root))
+    assert shown.code == 0, shown.text
+    assert "…" not in shown.text
+    for run in listed:
+        assert run["uid"] in shown.text and run["name"] in shown.text
+
+
+def test_cli_read_get_takes_a_name_or_a_unique_uid_prefix(archive):
+    env = environment(archive.store.root)
+    run = archive.bracketed
+    for ref in (run["metadata"]["name"], run["metadata"]["uid"][:8]):
+        shown = in_terminal("get", ref, env=env)
+        assert shown.code == 0, shown.text
+        assert "UID:" in shown.text and run["metadata"]["uid"] in shown.text
+
+
+def test_cli_read_a_name_in_two_namespaces_is_one_line_naming_both(archive):
+    env = environment(archive.store.root)
+    first, second = archive.twins
+    shown = in_terminal("get", first["metadata"]["name"], env=env)
+    assert shown.code == 1 and len(shown.lines) == 1, shown.text
+    for run in archive.twins:
+        assert f"{run['metadata']['namespace']}/{run['metadata']['name']}" in shown.text
+        assert run["metadata"]["uid"] in shown.text
+    assert "--namespace" in shown.text
+    chosen = in_terminal("get", first["metadata"]["name"], "--namespace", "ci", env=env)
+    assert chosen.code == 0 and second["metadata"]["uid"] in chosen.text
+
+
+def test_cli_read_a_name_made_twice_in_one_namespace_asks_for_the_uid(archive):
+    older, newer = archive.recreated
+    namespace = older["metadata"]["namespace"]
+    shown = in_terminal(
+        "get", "nightly-build", "--namespace", namespace, env=environment(archive.store.root)
+    )
+    assert shown.code == 1 and len(shown.lines) == 1, shown.text
+    assert older["metadata"]["uid"] in shown.text and newer["metadata"]["uid"] in shown.text
+
+
+def test_cli_read_an_ambiguous_uid_prefix_lists_its_candidates(archive):
+    # The two recreated runs' uids share their first 34 characters.
+    prefix = archive.recreated[0]["metadata"]["uid"][:12]
+    shown = in_terminal("get", prefix, env=environment(archive.store.root))
+    assert shown.code == 1 and len(shown.lines) == 1
+    assert all(run["metadata"]["uid"] in shown.text for run in archive.recreated)
+
+
+def test_cli_read_get_of_a_pipelinerun_lists_its_taskruns_with_their_uids(archive):
+    pipelinerun = _json(archive, "runs", "--kind", "PipelineRun", "--status", "Failed")[0]
+    children = _json(archive, "get", pipelinerun["uid"])["steps"]
+    shown = in_terminal("get", pipelinerun["name"], env=environment(archive.store.root))
+    assert shown.code == 0 and children
+    rows = {line.split()[-1]: line for line in shown.lines if line.split()}
+    for child in children:
+        assert child["uid"] in rows and child["name"] in rows[child["uid"]]
+
+
+def test_cli_read_tables_are_for_people_and_json_is_exact(archive):
+    env = environment(archive.store.root)
+    listed = _json(archive, "runs", "--status", "Succeeded", "--limit", "5")
+    shown = in_terminal("runs", "--status", "Succeeded", "--limit", "5", env=env)
+    for run in listed:
+        row = next(line for line in shown.lines if run["uid"] in line)
+        assert re.search(r"   (\d+m \d\ds|\d+(\.\d)?s|\d+h \d\dm)   ", row), row
+        assert str(run["duration_seconds"]) not in row.split()  # 185.0 is for programs
+    groups = _json(archive, "summary", "--group-by", "pipeline")
+    table = in_terminal("summary", "--group-by", "pipeline", env=env)
+    rate = groups[0]["success_rate"]
+    assert 0 < rate < 1 and isinstance(groups[0]["p95_duration_seconds"], float)
+    assert f"{rate * 100:.1f} %" in table.text and str(rate) not in table.text
+
+
+def test_cli_read_an_empty_answer_says_no_runs_on_stderr(archive):
+    done = runlake("runs", "--namespace", "no-such-namespace", env=environment(archive.store.root))
+    assert done.returncode == 0 and done.stdout == ""
+    assert "no runs" in done.stderr and done.stderr.count("\n") == 1
+    assert _json(archive, "runs", "--namespace", "no-such-namespace") == []
+
+
+def test_cli_read_a_run_unheard_of_for_30_days_is_shown_by_when_it_was_last_seen(archive):
+    uid = archive.stale["metadata"]["uid"]
+    env = environment(archive.store.root)
+    listed = in_terminal("runs", "--name", archive.stale["metadata"]["name"], env=env)
+    row = next(line for line in listed.lines if uid in line)
+    assert "last seen 30d ago" in row and "running" not in row
+    shown = in_terminal("get", uid, env=env)
+    assert "last seen 30d ago" in shown.text and "running" not in shown.text
+
+
+def test_cli_read_the_pending_demo_event_is_not_running_for_years(archive):
+    shown = in_terminal("runs", "--name", "curl-run", env=environment(archive.store.root))
+    row = next(line for line in shown.lines if archive.pending["metadata"]["uid"] in line)
+    assert "Pending" in row and "running" not in row and "d " not in row
+
+
+def test_cli_read_a_name_in_two_clusters_asks_for_the_cluster(two_clusters):
+    from tests.helpers.clusters import EU, STAGING
+
+    store, twins = two_clusters
+    run = twins.first(STAGING, "TaskRun", with_steps=True)
+    env = environment(store.root)
+    shown = in_terminal("get", run["metadata"]["name"], env=env)
+    assert shown.code == 1 and len(shown.lines) == 1, shown.text
+    for cluster in (EU, STAGING):
+        twin = twins.twin_of(run, cluster)
+        assert f"{cluster}:{run['metadata']['namespace']}/" in shown.text
+        assert twin["metadata"]["uid"] in shown.text
+    assert "--cluster" in shown.text and "--namespace" not in shown.text
+    chosen = in_terminal("logs", run["metadata"]["name"], "--cluster", STAGING, env=env)
+    assert chosen.code == 0 and f"{STAGING}: the log of" in chosen.text

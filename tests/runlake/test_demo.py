@@ -289,12 +289,29 @@ def test_demo_in_flight_runs_are_near_now(history: list[dict]) -> None:
     )
 
 
+def test_demo_pipelinerun_records_its_task_graph(history: list[dict]) -> None:
+    for o in history:
+        if o["kind"] != "PipelineRun" or "startTime" not in o["status"]:
+            continue
+        spec = o["status"]["pipelineSpec"]
+        names = [t["name"] for t in spec["tasks"]] + [t["name"] for t in spec.get("finally", [])]
+        children = {c["pipelineTaskName"] for c in o["status"].get("childReferences", [])}
+        assert children <= set(names)
+        for task in spec["tasks"]:
+            assert set(task.get("runAfter", [])) < set(names)
+
+
 def test_demo_taskrun_shape(history: list[dict]) -> None:
     for o in history:
         if o["kind"] != "TaskRun":
             continue
         spec, st = o["spec"], o["status"]
-        assert "taskSpec" not in spec and "taskSpec" not in st
+        # As Tekton records it: the resolved Task in status.taskSpec once the run started,
+        # its steps those of status.steps (what usage's CPU-hours read), never in spec.
+        assert "taskSpec" not in spec
+        if "startTime" in st:
+            names = [step["name"] for step in st["taskSpec"]["steps"]]
+            assert not st.get("steps") or names == [step["name"] for step in st["steps"]]
         assert spec["taskRef"] and spec["timeout"] and spec["serviceAccountName"]
         assert o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "tekton-pipelines"
         for step in st.get("steps", []):

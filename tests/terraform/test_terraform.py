@@ -252,7 +252,8 @@ def test_terraform_readme_athena_query_needs_no_window(local_store: Store) -> No
     every run arrived as Tekton sends it, running first, then finished."""
     import duckdb
 
-    from layout.duck import extension_path, sql_string
+    from layout.duck import extension_path
+    from layout.literals import sql_string
     from runlake.lifecycle import materialize_once
     from tests.helpers.rows import row
 

@@ -96,6 +96,7 @@ class Watcher:
         self._watches: set[k8s_watch.Watch] = set()
         self._threads: list[threading.Thread] = []
         self.stop_event = threading.Event()
+        self.failure: str | None = None  # why a thread died and stopped the watcher
 
     # ---------------------------------------------------------------------------- lifecycle
 
@@ -143,11 +144,9 @@ class Watcher:
             except Exception as exc:
                 # A thread that died would leave part of the cluster unwatched: stop the
                 # whole watcher instead, so its supervisor restarts it.
-                self.log(
-                    "watcher_failed",
-                    thread=threading.current_thread().name,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
+                error = f"{type(exc).__name__}: {exc}"
+                self.log("watcher_failed", thread=threading.current_thread().name, error=error)
+                self.failure = self.failure or error
                 self.stop_event.set()
 
         return run

@@ -48,6 +48,8 @@
       h("span", { class: "dot", "aria-hidden": "true" }), status || "Unknown");
   }
 
+  /* One error, said once: a headline for what happened, then the service's own words only
+     where they add something (a 503's cause, the problems of a 400). */
   function showNotice(err) {
     const box = document.getElementById("notice");
     if (!box) return;
@@ -59,11 +61,13 @@
         h("a", { href: "/" }, "Sign in again"));
       return;
     }
-    const what = err.status === 503 ? "The archive cannot be read right now; retry in a moment."
-      : err.status ? "The request failed (" + err.status + ")." : "";
-    box.append(h("strong", {}, what + " "), err.message);
-    if (err.details.length && err.details[0] !== err.message) {
-      box.append(h("ul", {}, err.details.map((d) => h("li", {}, d))));
+    const unreadable = err.status === 503;
+    box.append(h("strong", {}, unreadable ? "The archive cannot be read right now; retry in a moment."
+      : err.status ? err.message + " (" + err.status + ")" : err.message));
+    const details = err.details.filter((d) => d && d !== err.message);
+    if (details.length) {
+      box.append(details.length === 1 ? h("div", { class: "cause" }, details[0])
+        : h("ul", {}, details.map((d) => h("li", {}, d))));
     }
   }
 
@@ -75,9 +79,11 @@
     return pairs;
   }
 
-  /* Suggestions for the cluster, namespace and pipeline boxes, from what the token may read. */
+  /* Suggestions for the cluster, namespace, pipeline and task boxes, from what the token may
+     read. */
   async function fillSuggestions() {
-    for (const [group, id, kind] of [["cluster", "clusters", ""], ["namespace", "namespaces", ""], ["pipeline", "pipelines", "PipelineRun"]]) {
+    for (const [group, id, kind] of [["cluster", "clusters", ""], ["namespace", "namespaces", ""],
+      ["pipeline", "pipelines", "PipelineRun"], ["task", "tasks", "TaskRun"]]) {
       const list = document.getElementById(id);
       if (!list) continue;
       try {
@@ -102,7 +108,10 @@
     if (!form) return;
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const query = F.queryOf(formPairs(form, new Set(["page_token"])));
+      // One box takes several labels, `team=web, tier`: the API takes each as its own `label`.
+      const pairs = formPairs(form, new Set(["page_token"])).flatMap(([k, v]) =>
+        k === "label" ? v.split(",").map((one) => [k, one.trim()]) : [[k, v]]);
+      const query = F.queryOf(pairs);
       window.location.assign(window.location.pathname + (query ? "?" + query : ""));
     });
   }
@@ -141,10 +150,7 @@
           h("td", {}, run.namespace),
           h("td", {}, owner || "—", sub && sub !== owner ? h("div", { class: "sub" }, sub) : null),
           h("td", { title: F.formatTimestamp(run.created_at) }, F.relativeTime(run.created_at, now)),
-          h("td", { class: "num", title: run.duration_seconds === null ? "" : run.duration_seconds + " s" },
-            run.duration_seconds === null && run.started_at
-              ? h("span", { class: "muted" }, "running " + F.humanDuration((now - F.parseTime(run.started_at)) / 1000))
-              : F.humanDuration(run.duration_seconds)));
+          durationCell(run, now));
       }));
     }
     caption.textContent = body.runs.length
@@ -166,6 +172,15 @@
     }
   }
 
+  /* A finished run's duration; an unfinished one's time running, or when it was last seen. */
+  function durationCell(run, now) {
+    const progress = F.runProgress(run, now);
+    const title = progress.state === "done" ? (run.duration_seconds === null ? "" : run.duration_seconds + " s")
+      : "last seen " + F.formatTimestamp(run.received_at);
+    return h("td", { class: "num", title, "data-progress": progress.state },
+      progress.state === "done" ? progress.text : h("span", { class: "muted" }, progress.text));
+  }
+
   // ------------------------------------------------------------------------------ run page
 
   function field(label, value) {
@@ -175,6 +190,10 @@
 
   function runLink(uid, keep) {
     return "/runs/" + encodeURIComponent(uid) + (keep ? "?" + keep : "");
+  }
+
+  function failingStep(run) {
+    return (run.steps || []).find((s) => s.exit_code !== null && s.exit_code !== undefined && s.exit_code !== 0);
   }
 
   async function runPage() {
@@ -198,87 +217,227 @@
     document.getElementById("run-loading").remove();
     document.title = run.name + " · runlake";
     const obj = run.object || {};
-    const meta = obj.metadata || {};
-    const failedStep = (run.steps || []).find((s) => s.exit_code !== null && s.exit_code !== undefined && s.exit_code !== 0);
+    const now = Date.now();
 
-    const head = h("div", { class: "run-head" },
+    root.append(h("div", { class: "run-head" },
       h("div", {}, h("p", { class: "eyebrow" }, run.kind + " · " + run.cluster + " / " + run.namespace),
         h("h1", {}, run.name)),
-      statusPill(run.status));
-    const details = h("dl", { class: "facts" },
+      statusPill(run.status)));
+    root.append(summaryCard(run, obj, now));
+    if (run.kind === "PipelineRun") {
+      root.append(taskRunTimeline(run, now));
+      root.append(tasksSection(run, keep));
+    } else if (run.kind === "TaskRun") {
+      root.append(stepsTable(run));
+      root.append(logsSection(run, failingStep(run)));
+    }
+    for (const section of [paramsCard(obj), resultsCard(obj), workspacesCard(obj), attemptsCard(obj),
+      pairsCard("Labels", "labels", (obj.metadata || {}).labels || run.labels),
+      pairsCard("Annotations", "annotations", (obj.metadata || {}).annotations || run.annotations),
+      yamlCard(run)]) {
+      if (section) root.append(section);
+    }
+  }
+
+  /* What a Tekton user looks for first: status, where it ran, what it built, how long. */
+  function summaryCard(run, obj, now) {
+    const spec = obj.spec || {}, status = obj.status || {};
+    const source = F.source(obj);
+    const progress = F.runProgress(run, now);
+    const retries = (status.retriesStatus || []).length;
+    const timeout = spec.timeout || (spec.timeouts || {}).pipeline;
+    const serviceAccount = spec.serviceAccountName || (spec.taskRunTemplate || {}).serviceAccountName;
+    const details = h("dl", { class: "facts", id: "facts" },
       field("Status", run.reason && run.reason !== run.status ? run.status + " (" + run.reason + ")" : run.status),
       field("Cluster", run.cluster),
       field("Pipeline", run.pipeline),
       run.kind === "PipelineRun" ? null : field("Task", run.task || run.pipeline_task),
       run.kind === "PipelineRun" ? null : field("PipelineRun", run.pipeline_run),
+      source.revision ? field("Revision", h("code", {}, source.revision)) : null,
+      source.branch ? field("Branch", source.branch) : null,
+      source.author ? field("Author", source.author) : null,
       field("Created", F.formatTimestamp(run.created_at)),
       field("Started", F.formatTimestamp(run.started_at)),
       field("Completed", F.formatTimestamp(run.completed_at)),
-      field("Duration", F.humanDuration(run.duration_seconds)),
+      field("Duration", progress.text),
+      progress.state === "done" ? null : field("Last seen", F.formatTimestamp(run.received_at)),
+      run.kind === "TaskRun" ? field("Pod", status.podName ? h("code", {}, status.podName) : null) : null,
+      run.kind === "TaskRun" ? field("Retries", retries ? retries + " of " + (spec.retries || retries) : (spec.retries ? "0 of " + spec.retries : "none")) : null,
+      serviceAccount ? field("Service account", serviceAccount) : null,
+      timeout ? field("Timeout", timeout) : null,
       field("UID", h("code", {}, run.uid)));
-    root.append(head, h("section", { class: "card" }, details,
-      run.message ? h("p", { class: "message " + (run.status === "Succeeded" ? "" : "bad") }, run.message) : null));
-
-    const labels = Object.entries(meta.labels || run.labels || {});
-    if (labels.length) {
-      root.append(h("section", { class: "card" }, h("h2", {}, "Labels"),
-        h("ul", { class: "labels" }, labels.sort().map(([k, v]) => h("li", {}, h("span", { class: "k" }, k), h("span", { class: "v" }, v))))));
-    }
-
-    if (run.kind === "PipelineRun") {
-      root.append(taskRunTimeline(run, keep));
-    } else if (run.kind === "TaskRun") {
-      root.append(stepsTable(run));
-      root.append(logsSection(run, failedStep));
-    }
+    return h("section", { class: "card" }, details,
+      run.message ? h("p", { class: "message " + F.messageTone(run.status), "data-tone": F.messageTone(run.status) }, run.message) : null);
   }
 
-  function taskRunTimeline(run, keep) {
-    const section = h("section", { class: "card" }, h("h2", {}, "TaskRuns"));
+  function namedTable(id, title, headers, rows) {
+    return h("section", { class: "card", id },
+      h("h2", {}, title),
+      h("table", { class: "runs compact kv" },
+        h("thead", {}, h("tr", {}, headers.map((t) => h("th", {}, t)))),
+        h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, n) =>
+          h("td", { class: n === 0 ? "key" : "value" }, c)))))));
+  }
+
+  function paramsCard(obj) {
+    const params = F.params(obj);
+    return params.length ? namedTable("params", "Params", ["Name", "Value"],
+      params.map((p) => [p.name, h("code", {}, p.value)])) : null;
+  }
+
+  function resultsCard(obj) {
+    const results = F.results(obj);
+    return results.length ? namedTable("results", "Results", ["Name", "Value"],
+      results.map((r) => [r.name, h("code", {}, r.value)])) : null;
+  }
+
+  function workspacesCard(obj) {
+    const workspaces = F.workspaces(obj);
+    return workspaces.length ? namedTable("workspaces", "Workspaces", ["Name", "Backed by", "Sub-path"],
+      workspaces.map((w) => [w.name, w.source || "—", w.subPath || "—"])) : null;
+  }
+
+  /* A TaskRun's attempts: Tekton keeps each failed one in status.retriesStatus. */
+  function attemptsCard(obj) {
+    const attempts = F.attempts(obj);
+    return attempts.length ? namedTable("retries", "Attempts", ["#", "Outcome", "Pod", "Started", "Duration"],
+      attempts.map((a) => [String(a.attempt + 1), a.reason || "—", a.podName ? h("code", {}, a.podName) : "—",
+        F.formatTimestamp(a.started),
+        F.humanDuration(a.started && a.completed ? (F.parseTime(a.completed) - F.parseTime(a.started)) / 1000 : null)])) : null;
+  }
+
+  function pairsCard(title, id, mapping) {
+    const pairs = Object.entries(mapping || {});
+    if (!pairs.length) return null;
+    return h("section", { class: "card", id },
+      h("h2", {}, title),
+      h("ul", { class: "labels" }, pairs.sort().map(([k, v]) =>
+        h("li", {}, h("span", { class: "k" }, k), h("span", { class: "v" }, v)))));
+  }
+
+  /* The whole object, as `kubectl get -o yaml` would print it, with a copy button. */
+  function yamlCard(run) {
+    if (!run.object) return null;
+    const text = F.toYaml(run.object);
+    const pre = h("pre", { class: "yaml", id: "yaml-text" }, text);
+    const copy = h("button", { type: "button", class: "copy", id: "copy-yaml" }, "Copy YAML");
+    copy.addEventListener("click", async (event) => {
+      event.preventDefault();
+      copy.textContent = (await copyText(text, pre)) ? "Copied" : "Select and copy (Ctrl+C)";
+      setTimeout(() => { copy.textContent = "Copy YAML"; }, 2500);
+    });
+    const download = h("a", { class: "button", download: run.name + ".yaml",
+      href: "data:text/yaml;charset=utf-8," + encodeURIComponent(text) }, "Download");
+    return h("section", { class: "card", id: "yaml" },
+      h("details", { class: "yaml-box" },
+        h("summary", {}, h("h2", {}, "YAML"), h("span", { class: "muted" }, "the whole object as archived")),
+        h("div", { class: "toolbar" }, copy, download), pre));
+  }
+
+  async function copyText(text, node) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (err) { /* no clipboard permission (plain http, an older browser): select instead */ }
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    try { return document.execCommand("copy"); } catch (err) { return false; }
+  }
+
+  function taskRunTimeline(run, now) {
+    const section = h("section", { class: "card" }, h("h2", {}, "Timeline"));
     const children = run.steps || [];
     if (!children.length) {
       section.append(h("p", { class: "muted" }, "No TaskRuns of this PipelineRun are archived."));
       return section;
     }
-    const now = Date.now();
+    // Bars of unfinished TaskRuns end where the run is last known, not years later.
+    const until = F.knownUntil(run, now);
     const starts = children.map((c) => F.parseTime(c.started_at)).filter((t) => t !== null);
     const origin = Math.min(F.parseTime(run.started_at) || Infinity, ...starts);
-    const ends = children.map((c) => F.parseTime(c.completed_at) || (c.started_at ? now : null)).filter((t) => t !== null);
+    const ends = children.map((c) => F.parseTime(c.completed_at) || (c.started_at ? until : null)).filter((t) => t !== null);
     const finish = Math.max(F.parseTime(run.completed_at) || 0, ...ends, origin + 1000);
     const rows = children.map((c) => ({
       label: c.pipeline_task || c.name, status: c.status,
       start: F.parseTime(c.started_at), end: F.parseTime(c.completed_at),
-      duration: c.duration_seconds, href: runLink(c.uid, keep),
+      duration: c.duration_seconds, href: "#task-" + c.uid,
     }));
     const chart = h("div", { class: "timeline", id: "timeline" });
     section.append(chart);
     if (isFinite(origin)) C.timeline(chart, rows, origin, finish, F);
-    section.append(h("table", { class: "runs compact" },
-      h("thead", {}, h("tr", {}, ["Status", "Task", "TaskRun", "Started", "Duration"].map((t) => h("th", { class: t === "Duration" ? "num" : null }, t)))),
-      h("tbody", {}, children.map((c) => h("tr", { "data-uid": c.uid },
-        h("td", {}, statusPill(c.status)),
-        h("td", {}, c.pipeline_task || "—"),
-        h("td", { class: "name" }, h("a", { href: runLink(c.uid, keep) }, c.name),
-          c.reason && c.reason !== c.status ? h("div", { class: "sub" }, c.reason) : null),
-        h("td", {}, F.formatTimestamp(c.started_at)),
-        h("td", { class: "num" }, F.humanDuration(c.duration_seconds)))))));
     return section;
   }
 
-  function stepsTable(run) {
-    const section = h("section", { class: "card" }, h("h2", {}, "Steps"));
+  /* The PipelineRun's TaskRuns, each with its steps and their logs, as the Dashboard shows
+     them: task, then step, then log. The failed TaskRun opens by itself, with its failing
+     step's log; the others load when opened. */
+  function tasksSection(run, keep) {
+    const section = h("section", { class: "card", id: "tasks" }, h("h2", {}, "Tasks"));
+    const children = run.steps || [];
+    if (!children.length) {
+      section.append(h("p", { class: "muted" }, "No TaskRuns of this PipelineRun are archived."));
+      return section;
+    }
+    const failed = children.find((c) => c.status === "Failed" || c.status === "TimedOut");
+    const now = Date.now();
+    for (const child of children) {
+      const body = h("div", { class: "task-body" });
+      const box = h("details", { class: "task-box", id: "task-" + child.uid, "data-uid": child.uid,
+        "data-task": child.pipeline_task || child.name, "data-status": child.status },
+        h("summary", {}, statusPill(child.status),
+          h("span", { class: "task-name" }, child.pipeline_task || child.name),
+          h("a", { class: "taskrun-link", href: runLink(child.uid, keep) }, child.name),
+          h("span", { class: "muted log-state" }, F.runProgress(child, now).text)),
+        body);
+      let loaded = false;
+      box.addEventListener("toggle", () => {
+        if (!box.open || loaded) return;
+        loaded = true;
+        loadTask(child, body);
+      });
+      if (child === failed) box.open = true;
+      section.append(box);
+    }
+    return section;
+  }
+
+  async function loadTask(child, body) {
+    if (child.kind !== "TaskRun") {
+      body.append(h("p", { class: "muted" }, child.kind + ": it has no steps."));
+      return;
+    }
+    body.append(h("p", { class: "muted" }, "Loading…"));
+    let taskRun;
+    try {
+      taskRun = await getJson("/v1/runs/" + encodeURIComponent(child.uid));
+    } catch (err) {
+      body.replaceChildren(h("p", { class: "muted" }, err.message));
+      return;
+    }
+    const message = taskRun.message && taskRun.status !== "Succeeded"
+      ? h("p", { class: "message " + F.messageTone(taskRun.status) }, taskRun.message) : null;
+    body.replaceChildren(...[message, stepsTable(taskRun, true), logsSection(taskRun, failingStep(taskRun), true)]
+      .filter(Boolean));
+  }
+
+  function stepsTable(run, nested) {
+    const section = h(nested ? "div" : "section", { class: nested ? "steps-part" : "card" },
+      h(nested ? "h3" : "h2", {}, "Steps"));
     const steps = run.steps || [];
     if (!steps.length) {
       section.append(h("p", { class: "muted" }, "This TaskRun lists no steps."));
       return section;
     }
-    section.append(h("table", { class: "runs compact steps" },
+    section.append(h("table", { class: "runs compact steps", "data-uid": run.uid },
       h("thead", {}, h("tr", {}, ["Step", "Exit code", "Reason", "Started", "Duration"].map((t) => h("th", { class: t === "Exit code" || t === "Duration" ? "num" : null }, t)))),
       h("tbody", {}, steps.map((s) => {
         const code = s.exit_code;
         const cls = code === null || code === undefined ? "" : code === 0 ? "exit-ok" : "exit-bad";
         return h("tr", { "data-step": s.step },
-          h("td", {}, h("a", { href: "#log-" + s.step }, s.step)),
+          h("td", {}, h("a", { href: "#" + logId(run.uid, s.step) }, s.step)),
           h("td", { class: "num " + cls }, code === null || code === undefined ? "—" : String(code)),
           h("td", {}, s.reason || "—"),
           h("td", {}, F.formatTimestamp(s.started_at)),
@@ -287,8 +446,13 @@
     return section;
   }
 
-  function logsSection(run, failedStep) {
-    const section = h("section", { class: "card" }, h("h2", {}, "Logs"));
+  function logId(uid, step) {
+    return "log-" + uid + "-" + step;
+  }
+
+  function logsSection(run, failedStep, nested) {
+    const section = h(nested ? "div" : "section", { class: nested ? "logs-part" : "card" },
+      h(nested ? "h3" : "h2", {}, "Logs"));
     const stored = new Map((run.logs || []).map((l) => [l.step, l]));
     const names = (run.steps || []).map((s) => s.step);
     for (const log of run.logs || []) if (!names.includes(log.step)) names.push(log.step);
@@ -297,26 +461,98 @@
       return section;
     }
     const opened = failedStep ? failedStep.step : names[names.length - 1];
-    for (const step of names) {
-      const log = stored.get(step);
-      const size = log ? (log.size_bytes !== undefined ? log.size_bytes : log.stored_bytes) : null;
-      const available = log && log.available !== false;
-      const pre = h("div", { class: "log", role: "log", "data-step": step });
-      const state = h("span", { class: "muted log-state" }, available ? (size !== null ? formatBytes(size) + (log.size_bytes === undefined ? " compressed" : "") : "") : "not stored");
-      const box = h("details", { class: "log-box", id: "log-" + step, "data-step": step },
-        h("summary", {}, h("span", { class: "step-name" }, step), state),
-        available ? pre : h("p", { class: "muted" }, "This step's log was never stored (its pod may have been gone)."));
-      let loaded = false;
-      box.addEventListener("toggle", () => {
-        if (box.open && available && !loaded) {
-          loaded = true;
-          streamLog(run.uid, step, pre, state);
-        }
-      });
-      if (step === opened && available) box.open = true;
-      section.append(box);
-    }
+    for (const step of names) section.append(logBox(run, step, stored.get(step), step === opened));
     return section;
+  }
+
+  /* One step's log: opened, it streams in with line numbers, and a toolbar searches it,
+     toggles wrapping and links the raw text (to open or to download). */
+  function logBox(run, step, log, open) {
+    const size = log ? (log.size_bytes !== undefined ? log.size_bytes : log.stored_bytes) : null;
+    const available = Boolean(log) && log.available !== false;
+    const pre = h("div", { class: "log", role: "log", "data-step": step });
+    const state = h("span", { class: "muted log-state" }, available ? (size !== null ? formatBytes(size) + (log.size_bytes === undefined ? " compressed" : "") : "") : "not stored");
+    const box = h("details", { class: "log-box", id: logId(run.uid, step), "data-step": step, "data-uid": run.uid },
+      h("summary", {}, h("span", { class: "step-name" }, step), state));
+    if (!available) {
+      box.append(h("p", { class: "muted" }, "This step's log was never stored (its pod may have been gone)."));
+      return box;
+    }
+    const raw = "/v1/runs/" + encodeURIComponent(run.uid) + "/logs?step=" + encodeURIComponent(step);
+    box.append(logToolbar(pre, raw, run.name + "-" + step + ".log"), pre);
+    let loaded = false;
+    box.addEventListener("toggle", () => {
+      if (box.open && !loaded) {
+        loaded = true;
+        streamLog(raw, pre, state);
+      }
+    });
+    if (open) box.open = true;
+    return box;
+  }
+
+  function logToolbar(pre, raw, filename) {
+    const search = h("input", { type: "search", class: "log-search", placeholder: "Search this log", "aria-label": "Search this log" });
+    const count = h("span", { class: "muted log-count", "aria-live": "polite" });
+    const prev = h("button", { type: "button", class: "small", title: "Previous match (Shift+Enter)" }, "↑");
+    const next = h("button", { type: "button", class: "small", title: "Next match (Enter)" }, "↓");
+    const wrap = h("input", { type: "checkbox", class: "log-wrap", checked: "checked" });
+    wrap.addEventListener("change", () => pre.classList.toggle("nowrap", !wrap.checked));
+    const finder = logSearch(pre, count);
+    let timer = null;
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finder.find(search.value), 150);
+    });
+    search.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      clearTimeout(timer);
+      if (finder.query() !== search.value) finder.find(search.value);
+      else finder.step(event.shiftKey ? -1 : 1);
+    });
+    prev.addEventListener("click", () => finder.step(-1));
+    next.addEventListener("click", () => finder.step(1));
+    pre.addEventListener("log-loaded", () => { if (search.value) finder.find(search.value); });
+    return h("div", { class: "toolbar log-toolbar" }, search, prev, next, count,
+      h("label", { class: "check" }, wrap, "Wrap lines"),
+      h("a", { class: "button small", href: raw, target: "_blank", rel: "noopener" }, "Raw"),
+      h("a", { class: "button small", href: raw, download: filename }, "Download"));
+  }
+
+  /* Finds the lines of a log holding a text (any case), marks them and steps through them. */
+  function logSearch(pre, count) {
+    let hits = [], at = -1, query = "";
+    const show = () => {
+      pre.querySelectorAll(".line.current").forEach((l) => l.classList.remove("current"));
+      if (!hits.length) return;
+      const line = hits[at];
+      line.classList.add("current");
+      line.scrollIntoView({ block: "center" });
+      count.textContent = (at + 1) + " of " + hits.length;
+    };
+    return {
+      query: () => query,
+      find(text) {
+        query = text;
+        pre.querySelectorAll(".line.hit").forEach((l) => l.classList.remove("hit", "current"));
+        hits = [];
+        at = -1;
+        const needle = text.trim().toLowerCase();
+        if (!needle) { count.textContent = ""; return; }
+        for (const line of pre.querySelectorAll(".line")) {
+          if (line.textContent.toLowerCase().includes(needle)) { line.classList.add("hit"); hits.push(line); }
+        }
+        if (!hits.length) { count.textContent = "no match"; return; }
+        at = 0;
+        show();
+      },
+      step(by) {
+        if (!hits.length) return;
+        at = (at + by + hits.length) % hits.length;
+        show();
+      },
+    };
   }
 
   function formatBytes(n) {
@@ -326,11 +562,12 @@
   }
 
   /* Streams one step's log into `box`, rendering ANSI colours as it arrives: a long log shows
-     its first lines at once and grows as the rest is read. Each batch of whole lines becomes
-     its own block, which the browser lays out once (and skips while off screen), so a log of
-     many megabytes does not re-lay out everything read so far at every batch. */
-  async function streamLog(uid, step, box, state) {
-    const url = "/v1/runs/" + encodeURIComponent(uid) + "/logs?step=" + encodeURIComponent(step);
+     its first lines at once and grows as the rest is read. Each line is an element numbered
+     by its data-n (the number is drawn by CSS, so it is never copied with the text); each
+     batch of whole lines becomes its own block, which the browser lays out once (and skips
+     while off screen), so a log of many megabytes does not re-lay out everything read so far
+     at every batch. */
+  async function streamLog(url, box, state) {
     state.textContent = "loading…";
     box.setAttribute("aria-busy", "true");
     let response;
@@ -354,7 +591,8 @@
     let bytes = 0;
     let carry = ""; // the last, unfinished line: held so no block ends mid-line
     let html = "";
-    let lines = 0;
+    let lines = 0; // lines in `html`, not yet in a block
+    let numbered = 0; // lines numbered so far
     let scheduled = false;
     const flush = () => {
       scheduled = false;
@@ -368,7 +606,20 @@
       html = "";
       lines = 0;
     };
-    const countLines = (text) => { for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++; };
+    const addLines = (text, final) => {
+      const parts = text.split("\n");
+      const last = parts.pop(); // after the last newline: "" unless the text ends mid-line
+      for (const part of parts) {
+        numbered++;
+        lines++;
+        html += '<div class="line" data-n="' + numbered + '">' + renderer.feed(part, false) + "\n</div>";
+      }
+      if (final && last) {
+        numbered++;
+        lines++;
+        html += '<div class="line" data-n="' + numbered + '">' + renderer.feed(last, true) + "</div>";
+      }
+    };
     const reader = response.body.getReader();
     for (;;) {
       let chunk;
@@ -379,19 +630,16 @@
         break;
       }
       if (chunk.done) {
-        const rest = carry + decoder.decode();
-        countLines(rest + "\n");
-        html += renderer.feed(rest, true);
+        addLines(carry + decoder.decode(), true);
         carry = "";
-        state.textContent = formatBytes(bytes);
+        state.textContent = formatBytes(bytes) + " · " + numbered + " line" + (numbered === 1 ? "" : "s");
         break;
       }
       bytes += chunk.value.length;
       const text = carry + decoder.decode(chunk.value, { stream: true });
       const cut = text.lastIndexOf("\n") + 1;
       carry = text.slice(cut);
-      countLines(text.slice(0, cut));
-      html += renderer.feed(text.slice(0, cut), false);
+      addLines(text.slice(0, cut), false);
       state.textContent = "loading… " + formatBytes(bytes);
       if (!scheduled && html) { scheduled = true; requestAnimationFrame(flush); }
     }
@@ -399,6 +647,7 @@
     if (!bytes) box.append(h("span", { class: "muted" }, "(empty log)"));
     box.removeAttribute("aria-busy");
     box.dataset.loaded = "true";
+    box.dispatchEvent(new Event("log-loaded"));
   }
 
   // --------------------------------------------------------------------------- trends page
@@ -425,7 +674,14 @@
       return;
     }
     const range = [days[0].key, days[days.length - 1].key];
-    C.dailyChart(daily, fillDays(days, range), F);
+    // A bar, a part of it or a point opens the runs it counts: this page's filters, that day.
+    const runsOf = (key, extra) => {
+      const day = F.dayRange(key);
+      const kept = pairs.filter(([k]) => k !== "since" && k !== "until" && !extra.some(([e]) => e === k));
+      return day ? "/?" + F.queryOf([...kept, ...extra, ["since", day[0]], ["until", day[1]]]) : null;
+    };
+    C.dailyChart(daily, fillDays(days, range), F,
+      (key, statuses) => runsOf(key, (statuses || []).map((s) => ["status", s])));
     const totals = days.reduce((acc, d) => {
       acc.total += d.total; acc.failed += (d.failed || 0) + (d.timed_out || 0);
       acc.finished += d.succeeded + d.failed + d.cancelled + d.timed_out; return acc;
@@ -464,7 +720,8 @@
       try {
         const groups = (await getJson("/v1/summary?group_by=day&" +
           F.queryOf([...own, ["pipeline", name], ["kind", pipelineKind]]))).groups;
-        C.durationChart(box, name, fillDays(groups, range), F);
+        C.durationChart(box, name, fillDays(groups, range), F,
+          (key) => runsOf(key, [["pipeline", name], ["kind", pipelineKind]]));
         box.append(h("p", { class: "legend" }, h("span", { class: "key key-p50" }), "p50 ",
           h("span", { class: "key key-p95" }), "p95"));
       } catch (err) {

@@ -58,9 +58,44 @@
     return String(key).slice(5, 10); // MM-DD of a YYYY-MM-DD key
   }
 
+  /* Runs of consecutive points: a line must not draw straight across a day without runs, as
+     if it had had some. points: [{i (day index), x, y, key}]. */
+  function segments(points) {
+    const runs = [];
+    for (const p of points) {
+      const last = runs[runs.length - 1];
+      if (last && p.i === last[last.length - 1].i + 1) last.push(p);
+      else runs.push([p]);
+    }
+    return runs;
+  }
+
+  function polylines(svg, points, cls) {
+    for (const run of segments(points)) {
+      if (run.length < 2) continue;
+      el("polyline", {
+        points: run.map((p) => p.x + "," + p.y).join(" "), class: cls,
+        "data-days": run.map((p) => p.key).join(" "),
+      }, svg);
+    }
+  }
+
+  /* A link around `child` when there is somewhere to go (the runs a mark counts). */
+  function linked(parent, href) {
+    return href ? el("a", { href, class: "chart-link" }, parent) : parent;
+  }
+
   /* Stacked bars of runs per day (succeeded / failed+timed out / other) and a failure-rate line
-     on a 0-100 % right axis. days: [{key, total, succeeded, failed, timed_out, ...}]. */
-  function dailyChart(container, days, fmt) {
+     on a 0-100 % right axis. days: [{key, total, succeeded, failed, timed_out, ...}].
+     linkFor(key, statuses) gives the runs page of that day's runs of those statuses (all
+     statuses for null), so that a click on a bar, one of its parts or a point opens the runs
+     it counts. */
+  const OK_STATUSES = ["Succeeded"];
+  const BAD_STATUSES = ["Failed", "TimedOut"];
+  const OTHER_STATUSES = ["Cancelled", "Running", "Pending"];
+
+  function dailyChart(container, days, fmt, linkFor) {
+    linkFor = linkFor || (() => null);
     const W = 900, H = 280, L = 48, R = 52, T = 16, B = 40;
     const svg = svgFrame(container, W, H, "Runs per day and failure rate");
     const maxTotal = Math.max(1, ...days.map((d) => d.total));
@@ -91,13 +126,19 @@
       const ok = d.succeeded || 0;
       const other = Math.max(0, d.total - failed - ok);
       let base = 0;
-      const g = el("g", { class: "day" }, svg);
-      for (const [value, cls] of [[ok, "bar-ok"], [failed, "bar-bad"], [other, "bar-other"]]) {
+      const g = el("g", { class: "day", "data-day": d.key, "data-total": d.total }, svg);
+      if (d.total > 0) {
+        // The whole band opens the day's runs; each part of the bar, its statuses' runs.
+        el("rect", { x: cx - band / 2, y: T, width: band, height: plotH, class: "day-hit" },
+          linked(g, linkFor(d.key, null)));
+      }
+      for (const [value, cls, statuses] of [[ok, "bar-ok", OK_STATUSES],
+        [failed, "bar-bad", BAD_STATUSES], [other, "bar-other", OTHER_STATUSES]]) {
         if (value > 0) {
           el("rect", {
             x: cx - barW / 2, y: y(base + value), width: barW,
-            height: Math.max(0.5, y(base) - y(base + value)), class: cls,
-          }, g);
+            height: Math.max(0.5, y(base) - y(base + value)), class: cls, "data-count": value,
+          }, linked(g, linkFor(d.key, statuses)));
         }
         base += value;
       }
@@ -105,21 +146,24 @@
       const rate = finished ? failed / finished : null;
       title(g, d.key + ": " + d.total + " runs, " + ok + " succeeded, " + failed +
         " failed or timed out" + (rate === null ? "" : ", failure rate " + fmt.percent(rate)));
-      if (rate !== null) points.push([cx, yRate(rate)]);
+      if (rate !== null) points.push({ i, x: cx, y: yRate(rate), key: d.key });
       if (i % labelEvery === 0) {
         text(svg, cx, H - B + 16, dayLabel(d.key), { class: "axis", "text-anchor": "middle" });
       }
     });
-    if (points.length) {
-      el("polyline", { points: points.map((p) => p.join(",")).join(" "), class: "rate-line" }, svg);
-      for (const [px, py] of points) el("circle", { cx: px, cy: py, r: 2.5, class: "rate-dot" }, svg);
+    polylines(svg, points, "rate-line");
+    for (const p of points) {
+      el("circle", { cx: p.x, cy: p.y, r: 3, class: "rate-dot", "data-day": p.key },
+        linked(svg, linkFor(p.key, BAD_STATUSES)));
     }
     el("line", { x1: L, x2: W - R, y1: T + plotH, y2: T + plotH, class: "axis-line" }, svg);
     return svg;
   }
 
-  /* p50 and p95 duration per day of one pipeline. days: [{key, p50_duration_seconds, ...}]. */
-  function durationChart(container, name, days, fmt) {
+  /* p50 and p95 duration per day of one pipeline. days: [{key, p50_duration_seconds, ...}];
+     linkFor(key) gives the runs page of the runs a point counts. */
+  function durationChart(container, name, days, fmt, linkFor) {
+    linkFor = linkFor || (() => null);
     const W = 440, H = 200, L = 46, R = 22, T = 12, B = 30;
     const svg = svgFrame(container, W, H, "Duration of " + name + " per day");
     const values = days.flatMap((d) => [d.p50_duration_seconds, d.p95_duration_seconds])
@@ -142,14 +186,14 @@
     for (const [field, cls] of [["p95_duration_seconds", "p95"], ["p50_duration_seconds", "p50"]]) {
       const pts = [];
       days.forEach((d, i) => {
-        if (d[field] !== null && d[field] !== undefined) pts.push([x(i), y(d[field]), d]);
+        if (d[field] !== null && d[field] !== undefined) pts.push({ i, x: x(i), y: y(d[field]), key: d.key, d });
       });
-      if (pts.length > 1) {
-        el("polyline", { points: pts.map((p) => p[0] + "," + p[1]).join(" "), class: "line " + cls }, svg);
-      }
-      for (const [px, py, d] of pts) {
-        const dot = el("circle", { cx: px, cy: py, r: 3, class: "dot " + cls }, svg);
-        title(dot, d.key + " " + cls + ": " + fmt.humanDuration(d[field]));
+      polylines(svg, pts, "line " + cls);
+      for (const p of pts) {
+        const dot = el("circle", { cx: p.x, cy: p.y, r: 3.5, class: "dot " + cls, "data-day": p.key },
+          linked(svg, linkFor(p.key)));
+        title(dot, p.key + " " + cls + ": " + fmt.humanDuration(p.d[field]) + " (" + p.d.total +
+          " runs; open them)");
       }
     }
     el("line", { x1: L, x2: W - R, y1: T + plotH, y2: T + plotH, class: "axis-line" }, svg);
@@ -194,5 +238,5 @@
     return svg;
   }
 
-  root.RunlakeCharts = { dailyChart, durationChart, timeline, niceTicks };
+  root.RunlakeCharts = { dailyChart, durationChart, timeline, niceTicks, segments };
 })(window);

@@ -192,6 +192,181 @@
     return new AnsiRenderer().feed(text, true);
   }
 
+  /* What a run's duration says. A run not heard of for longer than Tekton's default timeout
+     (1h) may have ended long ago without its last event reaching the archive: it shows when it
+     was last seen (its latest snapshot's receipt), never running for ever longer. A run not
+     running yet shows nothing. runlake/cli/human.py writes the same for the CLI. */
+  const STALE_AFTER_MS = 3600 * 1000;
+  const FINISHED = new Set(["Succeeded", "Failed", "Cancelled", "TimedOut"]);
+
+  function runProgress(run, now) {
+    now = now === undefined ? Date.now() : now;
+    const duration = run.duration_seconds;
+    if (FINISHED.has(run.status) || (duration !== null && duration !== undefined)) {
+      return { text: humanDuration(duration), state: "done" };
+    }
+    const seen = parseTime(run.received_at);
+    if (seen !== null && now - seen > STALE_AFTER_MS) {
+      return { text: "last seen " + relativeTime(run.received_at, now), state: "stale" };
+    }
+    const started = parseTime(run.started_at);
+    if (run.status !== "Running" || started === null) return { text: "—", state: "waiting" };
+    return { text: "running " + humanDuration((now - started) / 1000), state: "running" };
+  }
+
+  /* Until when an unfinished run is known: now, or its last snapshot once it went quiet. */
+  function knownUntil(run, now) {
+    now = now === undefined ? Date.now() : now;
+    const seen = parseTime(run.received_at);
+    return seen !== null && now - seen > STALE_AFTER_MS ? seen : now;
+  }
+
+  /* How a condition message reads: an error only when the run failed; a pending or running
+     run's message ("Not all Steps ... have finished", "pod status ...") is information. */
+  function messageTone(status) {
+    return status === "Failed" || status === "TimedOut" ? "bad" : status === "Cancelled" ? "warn" : "info";
+  }
+
+  /* The day [key, next day) as the runs page's since/until (UTC dates, as summary keys are). */
+  function dayRange(key) {
+    const start = Date.parse(key + "T00:00:00Z");
+    if (isNaN(start)) return null;
+    return [key, new Date(start + 86400000).toISOString().slice(0, 10)];
+  }
+
+  // ---------------------------------------------------------- what a Tekton object holds
+
+  /* Param and result values are strings, arrays or objects (Tekton's ParamValue). */
+  function paramText(value) {
+    if (value === null || value === undefined) return "";
+    return typeof value === "string" ? value : JSON.stringify(value);
+  }
+
+  function params(obj) {
+    const spec = (obj && obj.spec) || {};
+    return (spec.params || []).map((p) => ({ name: p.name, value: paramText(p.value) }));
+  }
+
+  /* v1 `results`, v1beta1 `taskResults` (TaskRun) and `pipelineResults` (PipelineRun). */
+  function results(obj) {
+    const status = (obj && obj.status) || {};
+    const list = status.results || status.taskResults || status.pipelineResults || [];
+    return list.map((r) => ({ name: r.name, value: paramText(r.value) }));
+  }
+
+  /* Each workspace and what backs it, as `kubectl describe` would name the volume. */
+  function workspaces(obj) {
+    const spec = (obj && obj.spec) || {};
+    return (spec.workspaces || []).map((w) => {
+      let source = "";
+      if (w.persistentVolumeClaim) source = "PersistentVolumeClaim " + (w.persistentVolumeClaim.claimName || "");
+      else if (w.volumeClaimTemplate) {
+        const claim = w.volumeClaimTemplate.spec || {};
+        const size = ((claim.resources || {}).requests || {}).storage;
+        source = "volumeClaimTemplate" + (size ? " " + size : "") +
+          (claim.accessModes ? " " + claim.accessModes.join(",") : "");
+      } else if (w.emptyDir) source = "emptyDir";
+      else if (w.configMap) source = "ConfigMap " + (w.configMap.name || "");
+      else if (w.secret) source = "Secret " + (w.secret.secretName || "");
+      else if (w.csi) source = "CSI " + (w.csi.driver || "");
+      else if (w.projected) source = "projected";
+      return { name: w.name, source: source.trim(), subPath: w.subPath || "" };
+    });
+  }
+
+  function succeededCondition(status) {
+    return ((status && status.conditions) || []).find((c) => c.type === "Succeeded") || {};
+  }
+
+  /* A TaskRun's earlier attempts (status.retriesStatus), then the last one: what Tekton did
+     when the task failed and `retries` allowed another try. */
+  function attempts(obj) {
+    const status = (obj && obj.status) || {};
+    const earlier = status.retriesStatus || [];
+    if (!earlier.length) return [];
+    return [...earlier, status].map((s, n) => {
+      const c = succeededCondition(s);
+      return { attempt: n, reason: c.reason || c.status || "", podName: s.podName || "",
+        started: s.startTime || null, completed: s.completionTime || null, message: c.message || "" };
+    });
+  }
+
+  /* Where a run's source came from, from the params and annotations CI systems set:
+     Pipelines-as-Code (`pipelinesascode.tekton.dev/sha`, `/sender`, `/branch`), Tekton
+     catalog params (`revision`, `git-revision`, `commit`), and any `*author` annotation. */
+  const REVISION_KEY = /(^|[/_-])(sha|commit(-sha|_sha)?|revision)$/i;
+  const AUTHOR_KEY = /(^|[/_-])(sender|author)$/i;
+  const BRANCH_KEY = /(^|[/_-])(branch|source-branch)$/i;
+
+  function source(obj) {
+    const annotations = ((obj && obj.metadata) || {}).annotations || {};
+    const pairs = [...Object.entries(annotations), ...params(obj).map((p) => [p.name, p.value])];
+    const pick = (pattern) => {
+      const found = pairs.find(([k, v]) => pattern.test(k) && v && !/url$/i.test(k));
+      return found ? found[1] : null;
+    };
+    return { revision: pick(REVISION_KEY), author: pick(AUTHOR_KEY), branch: pick(BRANCH_KEY) };
+  }
+
+  // ------------------------------------------------------------------------------ YAML
+
+  const YAML_PLAIN = /^[A-Za-z_/][\w\-./@]*( [\w\-./@]+)*$/;
+  const YAML_SPECIAL = /^(y|n|yes|no|true|false|on|off|null|~)$/i;
+
+  function yamlScalar(value) {
+    if (value === null || value === undefined) return "null";
+    if (typeof value === "boolean" || typeof value === "number") return String(value);
+    const text = String(value);
+    if (YAML_PLAIN.test(text) && !YAML_SPECIAL.test(text) && !/:$/.test(text)) return text;
+    // A JSON string is a YAML double-quoted scalar, once the characters YAML reads as line
+    // breaks or refuses (C1 controls) are escaped too.
+    return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g,
+      (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  }
+
+  function yamlBlock(text, indent) {
+    // A literal block (|) keeps a script readable; its indicator says how its end reads.
+    const trailing = text.match(/\n*$/)[0].length;
+    const chomp = trailing === 0 ? "|-" : trailing === 1 ? "|" : "|+";
+    const body = text.slice(0, text.length - trailing).split("\n")
+      .concat(trailing > 1 ? Array(trailing - 1).fill("") : []);
+    return chomp + "\n" + body.map((line) => (line ? indent + line : "")).join("\n");
+  }
+
+  function blockable(text) {
+    return text.includes("\n") && !/^[ \n]/.test(text) && !/[\t\r]/.test(text) &&
+      !/ \n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(text);
+  }
+
+  function yamlNode(value, indent) {
+    const next = indent + "  ";
+    const item = (v) => {
+      if (Array.isArray(v)) return v.length ? "\n" + yamlNode(v, next) : " []";
+      if (v !== null && typeof v === "object") return Object.keys(v).length ? "\n" + yamlNode(v, next) : " {}";
+      if (typeof v === "string" && blockable(v)) return " " + yamlBlock(v, next);
+      return " " + yamlScalar(v);
+    };
+    if (Array.isArray(value)) {
+      return value.map((v) => {
+        if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) {
+          return indent + "- " + yamlNode(v, next).slice(next.length);
+        }
+        return indent + "-" + item(v);
+      }).join("\n");
+    }
+    if (value !== null && typeof value === "object") {
+      return Object.entries(value).map(([k, v]) => indent + yamlScalar(k) + ":" + item(v)).join("\n");
+    }
+    return indent + yamlScalar(value);
+  }
+
+  /* A Kubernetes object as YAML, the way `kubectl get -o yaml` shows it: keys in their order,
+     scripts as literal blocks, everything else plain or double-quoted so that it reads back as
+     the same JSON. */
+  function toYaml(value) {
+    return yamlNode(value, "") + "\n";
+  }
+
   /* The query string of a form's non-empty fields, in form order. */
   function queryOf(pairs) {
     const params = new URLSearchParams();
@@ -201,7 +376,8 @@
 
   const api = {
     statusClass, escapeHtml, humanDuration, shortDuration, parseTime, formatTimestamp,
-    relativeTime, percent, AnsiRenderer, ansiToHtml, queryOf,
+    relativeTime, percent, AnsiRenderer, ansiToHtml, queryOf, runProgress, knownUntil,
+    messageTone, dayRange, params, results, workspaces, attempts, source, toYaml,
   };
   root.RunlakeFormat = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;

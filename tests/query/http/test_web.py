@@ -18,6 +18,7 @@ from query.http.app import create_app
 from runlake.demo.write import write_demo
 from runlake.serve import create_combined_app
 from tests.helpers.servers import free_port
+from tests.helpers.tekton import fixture_files, fixture_object
 
 STATIC = Path(__file__).resolve().parents[3] / "query" / "http" / "static"
 TOKENS = "ops=web-frontend;admin=*"
@@ -62,7 +63,7 @@ def _assets(html: str) -> list[str]:
 def test_web_runs_page_shows_the_filter_bar_with_the_urls_filters(demo: FlaskClient) -> None:
     response = demo.get(
         "/?status=Failed&pipeline=web-frontend-ci&kind=TaskRun&since=7d"
-        "&q=lint&label=team%3Dweb&page_size=20"
+        "&q=lint&label=team%3Dweb&label=tier&task=eslint&page_size=20"
     )
     html = _html(response)
     assert response.status_code == 200
@@ -71,9 +72,11 @@ def test_web_runs_page_shows_the_filter_bar_with_the_urls_filters(demo: FlaskCli
     assert '<option value="7d" selected>' in html
     assert 'name="pipeline" list="pipelines" value="web-frontend-ci"' in html
     assert 'name="q" type="search" value="lint"' in html
+    assert 'name="task" list="tasks" value="eslint"' in html
+    assert 'name="label" value="team=web, tier"' in html  # one box, comma-separated
     # Filters without a control of their own still travel with the next submit.
-    assert '<input type="hidden" name="label" value="team=web">' in html
     assert '<input type="hidden" name="page_size" value="20">' in html
+    assert 'type="hidden" name="label"' not in html and 'type="hidden" name="task"' not in html
     assert 'id="runs-table"' in html
 
 
@@ -285,13 +288,20 @@ def test_web_session_key_is_shared_by_workers_with_the_same_tokens(tmp_path: Pat
 NODE = shutil.which("node")
 
 
-def _node(script: str) -> object:
+def _node(script: str, data: object = None) -> object:
+    """Evaluate `script` with format.js as F (and `data`, sent on stdin, as DATA)."""
     program = (
         f"const F = require({json.dumps(str(STATIC / 'format.js'))});\n"
+        "const DATA = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
         f"process.stdout.write(JSON.stringify(({script})));"
     )
     done = subprocess.run(
-        [NODE, "-e", program], capture_output=True, text=True, timeout=30, check=True
+        [NODE, "-e", program],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     return json.loads(done.stdout)
 
@@ -332,3 +342,76 @@ def test_web_durations_read_as_a_person_would_write_them() -> None:
         "2d 02h",
         "—",
     ]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_web_yaml_of_every_fixture_reads_back_as_the_object() -> None:
+    import yaml
+
+    objects = [json.loads(path.read_text()) for path in fixture_files()]
+    tricky = {
+        "scalars": ["", " lead", "trail ", "a: b", "#x", "- y", "yes", "No", "on", "1.5", "~"],
+        "more": ["null", "0x1f", "2021-01-29T14:47:57Z", "é\u2028x\x85", "tab\tin", "@at"],
+        "scripts": ["#!/bin/sh\necho hi\n", "no newline\nat end", "two\n\n", "  indented\nx"],
+        "numbers": [0, -1, 2.5, True, False, None],
+        "": "empty key",
+        "empty": [{}, []],
+    }
+    texts = _node("DATA.map((o) => F.toYaml(o))", [*objects, tricky])
+    for obj, text in zip([*objects, tricky], texts, strict=True):
+        assert yaml.safe_load(text) == obj
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_web_run_progress_of_running_stale_pending_and_finished_runs() -> None:
+    def run(status, started, seen, duration=None):
+        return {
+            "status": status,
+            "started_at": started,
+            "received_at": seen,
+            "duration_seconds": duration,
+        }
+
+    runs = [
+        run("Running", "2026-12-01T11:56:00Z", "2026-12-01T11:59:00Z"),
+        run("Running", "2020-08-27T15:21:37Z", "2026-11-01T12:00:00Z"),  # unheard of since
+        run("Pending", "2021-01-29T14:47:57Z", "2026-12-01T11:59:00Z"),  # make run's event
+        run("Succeeded", "2026-10-01T12:00:00Z", "2026-10-01T12:05:00Z", 185),
+    ]
+    now = "Date.parse('2026-12-01T12:00:00Z')"
+    progress = _node(f"DATA.map((r) => F.runProgress(r, {now}).text)", runs)
+    assert progress == ["running 4m 00s", "last seen 30 d ago", "—", "3m 05s"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_web_only_a_failed_runs_message_reads_as_an_error() -> None:
+    statuses = ["Failed", "TimedOut", "Cancelled", "Running", "Pending", "Succeeded"]
+    assert _node(f"{json.dumps(statuses)}.map(F.messageTone)") == [
+        "bad",
+        "bad",
+        "warn",
+        "info",
+        "info",
+        "info",
+    ]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_web_source_names_the_revision_author_and_branch_ci_systems_record() -> None:
+    pac = fixture_object("030_PipelineRun_konflux-pac-on-push-childrefs-when-v1.json")
+    found = _node("F.source(DATA)", pac)
+    annotations = pac["metadata"]["annotations"]
+    assert found["revision"] == annotations["pipelinesascode.tekton.dev/sha"]
+    assert found["author"] == annotations["pipelinesascode.tekton.dev/sender"]
+    assert found["branch"] == annotations["pipelinesascode.tekton.dev/branch"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_web_results_and_params_of_v1_and_v1beta1_runs() -> None:
+    v1 = fixture_object("029_TaskRun_konflux-succeeded-results-v1.json")
+    v1beta1 = fixture_object("004_TaskRun_ec-nodejs-build-container.json")
+    shown = _node("DATA.map(F.results)", [v1, v1beta1])
+    expected_v1 = v1["status"]["results"]
+    expected_v1beta1 = v1beta1["status"]["taskResults"]
+    assert [r["name"] for r in shown[0]] == [r["name"] for r in expected_v1]
+    assert [r["name"] for r in shown[1]] == [r["name"] for r in expected_v1beta1]

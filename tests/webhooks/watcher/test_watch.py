@@ -4,8 +4,15 @@ sending to a recording sink (or the real ingest app) over HTTP."""
 from __future__ import annotations
 
 import copy
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
+import pytest
 import requests
 
 from tests.helpers.kubeapi import FakeKube
@@ -22,6 +29,8 @@ from tests.helpers.watchkit import (
     watching,
 )
 from webhooks.watcher.metrics import WatchMetrics, serve_metrics
+
+RUNLAKE = Path(sys.executable).with_name("runlake")
 
 
 def _no_duplicates(sink: RecordingSink) -> None:
@@ -315,19 +324,12 @@ def test_watcher_container_never_started_is_unavailable_others_archived(kube, si
 
 
 def test_watch_command_archives_serves_metrics_and_stops_on_sigterm(kube, sink, tmp_path):
-    import json
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
     runs = demo_runs(10)
     add_with_pods(kube, runs)
     port = free_port()
-    runlake = Path(sys.executable).with_name("runlake")
     proc = subprocess.Popen(
         [
-            str(runlake),
+            str(RUNLAKE),
             "watch",
             "--sink",
             sink.url,
@@ -365,3 +367,34 @@ def _get(url: str) -> str | None:
         return requests.get(url, timeout=2).text
     except requests.ConnectionError:
         return None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize("phase", ["api-unreachable", "watching"])
+def test_watch_command_stopped_by_a_signal_exits_0_after_watch_stopped(
+    kube, sink, tmp_path, signum, phase
+):
+    config = kube.write_kubeconfig(tmp_path / "kubeconfig")
+    if phase == "api-unreachable":
+        kube.stop()  # the API server is still starting: discovery is being retried
+    err = (tmp_path / "stderr").open("w+")
+    proc = subprocess.Popen(
+        [str(RUNLAKE), "watch", "--sink", sink.url, "--kubeconfig", str(config)]
+        + ["--metrics-port", "0"],
+        stderr=err,
+        start_new_session=True,
+    )
+    waiting_for = "discovery_retry" if phase == "api-unreachable" else "resource_found"
+    try:
+        wait_for(lambda: waiting_for in (tmp_path / "stderr").read_text(), waiting_for, 30)
+        os.killpg(proc.pid, signum)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err.close()
+    text = (tmp_path / "stderr").read_text()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    assert json.loads(text.splitlines()[-1])["action"] == "watch_stopped"
