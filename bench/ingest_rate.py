@@ -40,9 +40,9 @@ def wait_until_up(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer yet
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
 
