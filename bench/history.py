@@ -337,6 +337,7 @@ class Materializing:
         self.seconds = 0.0
         self.steps: dict[str, float] = {}
         self.slowest_s = 0.0
+        self.each: list[tuple[int, float]] = []  # (rows, seconds) of every cycle
 
     def drain(self) -> None:
         while True:
@@ -349,6 +350,7 @@ class Materializing:
             self.runs_changed += report.runs_changed
             self.seconds += report.seconds
             self.slowest_s = max(self.slowest_s, report.seconds)
+            self.each.append((report.rows, round(report.seconds, 2)))
             previous = 0.0
             for name, at in report.steps.items():  # cumulative marks -> each step's time
                 self.steps[name] = self.steps.get(name, 0.0) + at - previous
@@ -368,6 +370,7 @@ class Materializing:
             "snapshots_per_s": round(self.rows / self.seconds, 1) if self.seconds else None,
             "slowest_cycle_s": round(self.slowest_s, 2),
             "step_seconds": {k: round(v, 1) for k, v in self.steps.items()},
+            "each_cycle_rows_seconds": self.each,
         }
 
 

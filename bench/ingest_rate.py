@@ -172,7 +172,7 @@ def main() -> None:
             {"RUNLAKE_STORE": str(local)},
             body,
             args,
-            lambda: sum(1 for _ in local.rglob("*.parquet")),
+            lambda: sum(1 for _ in (local / "inbox").glob("*.ndjson")),
         )
     )
 

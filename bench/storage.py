@@ -17,6 +17,7 @@ bench/out/storage_<runs>.json (bench/out/quick/ with --quick).
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import re
@@ -42,7 +43,6 @@ from bench.ingest_rate import body_template, free_port, peak_rss, run_wrk, wait_
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench/out"
 VENV_BIN = Path(sys.executable).parent
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 NAMESPACE = "ci"
 PIPELINE = "go-service-ci"
@@ -225,6 +225,14 @@ def ask(session: requests.Session, base: str, question: Question) -> tuple[float
     return time.perf_counter() - started, rows
 
 
+def faketime_library() -> str:
+    """Debian's libfaketime (multi-threaded flavour: gunicorn's gthread worker)."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    if not found:
+        raise RuntimeError("libfaketime not found: apt-get install -y libfaketime")
+    return found[0]
+
+
 class Server:
     """`gunicorn -c gunicorn.conf.py` (one worker) on a loopback port, its clock at `clock`."""
 
@@ -252,7 +260,7 @@ class Server:
             **os.environ,
             "RUNLAKE_STORE": str(store),
             "RUNLAKE_SQL_TIMEOUT_S": "900",
-            "LD_PRELOAD": FAKETIME_LIB,
+            "LD_PRELOAD": faketime_library(),
             "FAKETIME": "@" + clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
             "FAKETIME_DONT_RESET": "1",
             # file times as they are: the inbox's age is its objects' mtimes against the clock
@@ -628,6 +636,19 @@ def run(args: argparse.Namespace) -> dict:
     result["shape"] = store_shape(store_dir)
     uid = manifest["sample_uid"]
     qs = questions(uid, history.NOW)
+    result["questions"] = [
+        {
+            "name": q.name,
+            "label": q.label,
+            "target_ms": q.target_ms,
+            "method": q.method,
+            "path": q.path,
+            "params": q.params,
+            "body": q.body,
+            "all_pages": q.all_pages,
+        }
+        for q in qs
+    ]
 
     _say("floor")
     result["floor"] = floor(data_dir / "floor.parquet", qs, args.repeats)
@@ -678,53 +699,74 @@ def storage_per_run(result: dict) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+# Defaults of a real run and of --quick (a smoke size whose figures mean nothing); any flag
+# given on the command line wins over both.
+FULL = {
+    "runs": 1_000_000,
+    "repeats": 5,
+    "fresh": 3,
+    "stalled": 20_000,
+    "lag_seconds": 30,
+    "drain_limit": 600.0,
+    "cycle_rows": history.CYCLE_ROWS,
+}
+QUICK = {
+    "runs": 5000,
+    "repeats": 2,
+    "fresh": 1,
+    "stalled": 1000,
+    "lag_seconds": 3,
+    "drain_limit": 120.0,
+    "cycle_rows": 2000,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.storage", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, help=f"runs in the history ({FULL['runs']:,})")
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help="where the history is built and kept (default bench/data/)",
+        help="where the history is built and kept (default bench/data/storage_<runs>)",
     )
-    parser.add_argument("--repeats", type=int, default=5, help="warm repeats per question")
-    parser.add_argument("--fresh", type=int, default=3, help="fresh server processes")
+    parser.add_argument("--repeats", type=int, help="warm repeats per question (5)")
+    parser.add_argument("--fresh", type=int, help="fresh server processes (3)")
     parser.add_argument(
-        "--stalled",
-        type=int,
-        default=20_000,
-        help="inbox objects of a stopped materializer (0: skip)",
+        "--stalled", type=int, help="inbox objects of a stopped materializer (20,000; 0: skip)"
     )
     parser.add_argument(
         "--lag-seconds",
         type=int,
-        default=30,
-        help="seconds of ingest load beside the materializer (0: skip)",
+        help="seconds of ingest load beside the materializer (30; 0: skip)",
     )
     parser.add_argument(
-        "--drain-limit",
-        type=float,
-        default=600.0,
-        help="seconds to wait for the inbox to empty after the load",
+        "--drain-limit", type=float, help="seconds to wait for the inbox to empty after it (600)"
     )
-    parser.add_argument("--cycle-rows", type=int, default=history.CYCLE_ROWS)
+    parser.add_argument(
+        "--cycle-rows", type=int, help="rows per materializer cycle while building (100,000)"
+    )
     parser.add_argument("--no-postgres", dest="postgres", action="store_false")
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke size (5,000 runs, 2 repeats, 1,000 stalled objects, 3 s "
+        help="a smoke size (5,000 runs, 2 repeats, 1 fresh process, 1,000 stalled objects, 3 s "
         "of load) whose figures mean nothing; writes under bench/out/quick/",
     )
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    if args.quick:
-        args.runs, args.repeats, args.fresh = 5000, 2, 1
-        args.stalled, args.lag_seconds, args.drain_limit = 1000, 3, 120.0
-        args.cycle_rows = 2000
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     args.out_dir = args.out_dir or (OUT / "quick" if args.quick else OUT)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     result = run(args)
     for name, timing in result["runlake_warm"]["questions"].items():
         floor_ms = result["floor"][name]["warm_median_s"] * 1000
