@@ -316,6 +316,7 @@ def storage_per_run_section(results: list[dict]) -> list[str]:
                 f"{s['snapshots_table_bytes_per_run']:,.0f}",
                 f"{s['tables_bytes_per_run']:,.0f}",
                 f"{s['logs_gzip_bytes_per_run']:,.0f}",
+                f"{s['runlake_bytes_per_run']:,.0f}",
                 f"{s['floor_bytes_per_run']:,.0f}",
                 f"{s['raw_json_bytes_per_run']:,.0f}",
                 f"{s['postgres_bytes_per_run']:,.0f}" if "postgres" in s else "-",
@@ -326,8 +327,9 @@ def storage_per_run_section(results: list[dict]) -> list[str]:
             "runs",
             "runs table",
             "snapshots table",
-            "tables + logs + index",
+            "all tables (with Delta logs, uid index)",
             "step logs (gzip)",
+            "runlake total",
             "floor",
             "raw JSON",
             "PG records",
@@ -394,45 +396,83 @@ def render(out_dir: Path, profile_notes: str = "") -> str:
 
 
 PROFILE_NOTES = """\
-## Profiles: the slowest things found (100,000 runs)
+## What is slow in the storage code (found while measuring, 2026-12-01)
 
-Measured with py-spy (`py-spy record -f raw` around `bench.query.ask`) and DuckDB's
-`EXPLAIN ANALYZE`, 2026-11-25.
+Measured in-process on the 100,000-run history with the server's own code paths (the query
+functions behind each endpoint, timed per `Engine.query` call), DuckDB's JSON profiler and
+`EXPLAIN` on an engine whose configuration was left unlocked, and `py-spy dump` on the build.
+Figures are medians on this shared machine (load average 10-16): read them as ratios.
 
-1. **The `runs` view's de-duplication over the whole store** (p95 per task, and any question
-   the service cannot narrow to a few partitions). The `snapshots` QUALIFY becomes a hash
-   group-by on `event_id` carrying a struct of every column (0.15 s), the `runs` window then
-   sorts all 100,000 rows by uid (0.26 s), and only after both is `kind = 'TaskRun'` applied.
-   The same p95 straight over `_records` takes 21 ms; de-duplicated with `arg_max` on the
-   few columns it needs, 67 ms. Carrying wide columns through these operators is also what
-   makes the query process peak at ~600 MiB on a 32 MB store. Without partition pruning,
-   "runs of one pipeline" takes 4.1 s (0.6 s selecting only `uid`). What would speed it up:
-   de-duplicate on the narrow key columns (uid, event_id, status, resource_version,
-   received_at) and fetch the wide columns only for the surviving rows (late
-   materialization); let `taskruns`/`pipelineruns` read only their `kind=` directory and
-   apply filters on columns that every snapshot of a uid shares (namespace, kind, pipeline,
-   created_at) before the window; and let the views skip the window for files that
-   compaction has already reduced to the latest snapshot of each uid (`--latest-only-after`).
-2. **Turning rows into Python values.** On "runs of one pipeline, last 7 days" (845 rows,
-   7 partitions) about half of the warm time is `fetchall()` building dicts for the MAP
-   columns (labels, annotations) and tz-aware datetimes (pytz `localize`) for every
-   TIMESTAMPTZ; over the whole store the query takes 4.1 s with the maps, 1.6 s without.
-   What would speed it up: list pages that do not select the maps, or DuckDB rendering the
-   answer (`to_json`, or Arrow serialized directly) instead of one Python object per value.
+1. **The `runs` view reads every column, `object` included, whatever the query needs.** Its
+   `WITH inbox AS (...)` CTE is materialized, and with it DuckDB no longer prunes the columns
+   of the runs-table scan: `EXPLAIN` of `SELECT uid, namespace, name, created_at FROM runs
+   WHERE namespace = 'ci' ... LIMIT 51` projects all 25 columns; `count(*) FROM runs` takes
+   5.4 s against 0.56 s over `_runs_table` alone (100,000 runs; the `object` column alone is
+   1.4-1.9 s to decompress). The same first-page query: 2.3 s as is, 0.46 s with `WITH inbox
+   AS NOT MATERIALIZED`, 0.16 s with the merge written without a CTE (the table rows `ANTI
+   JOIN` the uids an inbox row beats, those found from the narrow columns of the partitions
+   near the inbox), 0.08 s for table plus inbox with no merge at all. Per question through the
+   query functions with only `NOT MATERIALIZED` added: p95 per task 2,974 -> 851 ms, summary
+   by pipeline 845 -> 364 ms, Results records list 3,677 -> 2,995 ms, list pages 5-15 %.
+2. **Every query looks at the whole store again.** Each `Engine.query` outside `pinned()`
+   lists the entire inbox (`LocalStore.list`: a pyarrow FileSelector with a stat per object)
+   and reloads three table states: 15-30 ms with 385 inbox objects, 45-170 ms per query under
+   load, and linear in the inbox (the stopped-materializer case lists 20,385 objects per
+   query). `list_runs` makes up to three queries (the 1-, 7-, 35-day widening), each paying
+   it; only `get_run` pins. A request-scoped pin, a listing cached for a second, or listing
+   only what is newer than the last seen key would take it off every request.
+3. **Every partition-narrowed query rebinds its sources.** `_shadow` re-creates five temp
+   views per query, each `read_parquet([...], union_by_name = true)` over its files, which
+   reads every file's schema at bind time: 13-100 ms per query here, before any row is read.
+4. **List pages select wide columns.** `SUMMARY_COLUMNS` carries `labels`, `annotations` and
+   `message` through the top-N: on the floor itself (one file, no merge) the first page of a
+   namespace at 100,000 runs is 390-485 ms with them, 201 ms without the maps, 38-72 ms with
+   six narrow columns. Fetching the page's uids first and then only their rows (late
+   materialization), or leaving the maps out of list pages, is the difference between the
+   floor's time and the 15 ms target.
+5. **`list_contains(?::VARCHAR[], namespace)` is not a scan filter.** query/filters.py binds
+   namespace, kind and status as list parameters; DuckDB cannot turn that into a min/max
+   comparison, so no row group is skipped although the files are z-ordered by namespace.
+   `namespace = ?` halves the narrow first page on the floor (72 -> 38 ms).
+6. **The Results records list pays for two scans and JSON.** `records_cte` scans `runs` twice
+   (scoped and owners, ASOF-joined) and parses `ownerReferences` for runs whose
+   `tekton.dev/pipelineRun` matches no archived PipelineRun; a label filter compiles to a map
+   lookup that is not pushed into the scan. The floor with the same SQL takes 4.5 s at
+   100,000 runs: the SQL, not the storage, is the cost. Translating
+   `data.metadata.labels["tekton.dev/pipeline"]` to the `pipeline` column and storing each
+   run's result uid as a column at materialize time would make it a filtered top-N.
+7. **The materializer spends half its time reading JSON.** Building 100,000 runs (3 cycles of
+   ~100,000 snapshots): read 66 s (DuckDB `read_json` of the objects, event_id dedup,
+   placing), snapshots append 27 s, runs MERGE 29 s, delete 3 s, index 1 s of 125 s.
+   `max_rows` (MAX_ROWS) is never used by `_take`, which limits only files: a backlog of 5,000
+   objects of 500 rows is one 2.5-million-row cycle.
+8. **A stopped materializer's first query is very slow.** With 20,385 inbox objects the
+   first answer after the server started took 71 s (every object read into `_inbox_rows` in
+   one transaction); later answers 2.3-11.7 s; the worker peaked at 801 MiB, under the 1 GiB
+   target. /readyz and ingest's /metrics said exactly what was wrong.
+9. **A duplicate event rewrites its run.** An event sent again (same ce-id) in a later cycle
+   adds no snapshot (anti-joined on event_id) but `_commit_runs` still ranks it, and its later
+   `received_at` beats the stored row: a MERGE (a new `runs` version, the partition's file
+   rewritten) for nothing, after which `runs.received_at` differs from the snapshot's
+   (reproduced on a one-run store). Anti-joining `candidates` against the stored events, as
+   `_commit_snapshots` does, would skip it.
+10. Small: the materializer's DuckDB connection keeps the progress bar, so `runlake
+    materialize` prints progress bars into its log during long cycles; `list_inbox` sorts by
+    key, whose first part is the writer (host-pid), so "oldest first" holds per writer only
+    and a backlog larger than `max_files` takes one writer's objects first.
 
-PostgreSQL's slowest (run by uid ~1 s, p95 per task ~2.6 s at 100,000 runs) are sequential
-scans that detoast and parse every row's jsonb `data`: only expression indexes or generated
-columns would help, and Tekton Results creates neither (its users' RDS-at-100 %-CPU issue).
-A cold runlake process spends 0.2-0.4 s importing (not counted above) and 0.1-0.2 s opening
-DuckDB and binding the views.
+PostgreSQL's slowest (run by uid, p95 per task, the summary) are sequential scans that detoast
+and parse every row's jsonb `data`: only expression indexes or generated columns would help,
+and Tekton Results creates neither.
 
 ## Reproducing
 
-`make bench` (both sizes, about half an hour for 1,000,000 runs on 2 cores, and ~6 GB of
-temporary disk), `make bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run
-into bench/out/quick/. One size alone: `.venv/bin/python -m bench.query --runs 1000000`, then
-`.venv/bin/python -m bench.report`. PostgreSQL (Debian's) and wrk must be installed; the
-benchmark starts and removes its own PostgreSQL.
+`make bench` (100,000 and 1,000,000 runs; the 1,000,000-run history takes about an hour to
+build on this shared machine, ~8 GB of disk under bench/data/, reused by later runs), `make
+bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run into bench/out/quick/.
+One size alone: `.venv/bin/python -m bench.storage --runs 1000000 [--data-dir DIR]`, then
+`.venv/bin/python -m bench.report`. PostgreSQL (Debian's), wrk and libfaketime must be
+installed (`make bench` installs them); the benchmark starts and removes its own servers.
 """
 
 

@@ -17,6 +17,7 @@ bench/out/storage_<runs>.json (bench/out/quick/ with --quick).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,6 +79,13 @@ class _Capture:
     def query(self, sql: str, params: Any = None, partitions: Any = None) -> list:
         self.calls.append((sql, list(params or [])))
         return []
+
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[None]:
+        yield
+
+    def newest_day(self, kinds: Any) -> None:
+        return None
 
 
 def _iso(moment: datetime) -> str:
