@@ -398,68 +398,75 @@ def render(out_dir: Path, profile_notes: str = "") -> str:
 PROFILE_NOTES = """\
 ## What is slow in the storage code (found while measuring, 2026-12-01)
 
-Measured in-process on the 100,000-run history with the server's own code paths (the query
-functions behind each endpoint, timed per `Engine.query` call), DuckDB's JSON profiler and
-`EXPLAIN` on an engine whose configuration was left unlocked, and `py-spy dump` on the build.
-Figures are medians on this shared machine (load average 10-16): read them as ratios.
+Measured on the 100,000-run history with the storage branch at 1d808b3, in-process through
+the same query functions the endpoints call (each `Engine.query` timed; the query split into
+its shadow views, DuckDB's execution with its JSON profiler, and `fetchall`), under libfaketime
+like the server, and with `py-spy dump` on the build. This machine's load average was 10-19
+throughout: read the figures as ratios.
 
-1. **The `runs` view reads every column, `object` included, whatever the query needs.** Its
-   `WITH inbox AS (...)` CTE is materialized, and with it DuckDB no longer prunes the columns
-   of the runs-table scan: `EXPLAIN` of `SELECT uid, namespace, name, created_at FROM runs
-   WHERE namespace = 'ci' ... LIMIT 51` projects all 25 columns; `count(*) FROM runs` takes
-   5.4 s against 0.56 s over `_runs_table` alone (100,000 runs; the `object` column alone is
-   1.4-1.9 s to decompress). The same first-page query: 2.3 s as is, 0.46 s with `WITH inbox
-   AS NOT MATERIALIZED`, 0.16 s with the merge written without a CTE (the table rows `ANTI
-   JOIN` the uids an inbox row beats, those found from the narrow columns of the partitions
-   near the inbox), 0.08 s for table plus inbox with no merge at all. Per question through the
-   query functions with only `NOT MATERIALIZED` added: p95 per task 2,974 -> 851 ms, summary
-   by pipeline 845 -> 364 ms, Results records list 3,677 -> 2,995 ms, list pages 5-15 %.
-2. **Every query looks at the whole store again.** Each `Engine.query` outside `pinned()`
-   lists the entire inbox (`LocalStore.list`: a pyarrow FileSelector with a stat per object)
-   and reloads three table states: 15-30 ms with 385 inbox objects, 45-170 ms per query under
-   load, and linear in the inbox (the stopped-materializer case lists 20,385 objects per
-   query). `list_runs` makes up to three queries (the 1-, 7-, 35-day widening), each paying
-   it; only `get_run` pins. A request-scoped pin, a listing cached for a second, or listing
-   only what is newer than the last seen key would take it off every request.
-3. **Every partition-narrowed query rebinds its sources.** `_shadow` re-creates five temp
-   views per query, each `read_parquet([...], union_by_name = true)` over its files, which
-   reads every file's schema at bind time: 13-100 ms per query here, before any row is read.
-4. **List pages select wide columns.** `SUMMARY_COLUMNS` carries `labels`, `annotations` and
-   `message` through the top-N: on the floor itself (one file, no merge) the first page of a
-   namespace at 100,000 runs is 390-485 ms with them, 201 ms without the maps, 38-72 ms with
-   six narrow columns. Fetching the page's uids first and then only their rows (late
-   materialization), or leaving the maps out of list pages, is the difference between the
-   floor's time and the 15 ms target.
-5. **`list_contains(?::VARCHAR[], namespace)` is not a scan filter.** query/filters.py binds
-   namespace, kind and status as list parameters; DuckDB cannot turn that into a min/max
-   comparison, so no row group is skipped although the files are z-ordered by namespace.
-   `namespace = ?` halves the narrow first page on the floor (72 -> 38 ms).
-6. **The Results records list pays for two scans and JSON.** `records_cte` scans `runs` twice
-   (scoped and owners, ASOF-joined) and parses `ownerReferences` for runs whose
-   `tekton.dev/pipelineRun` matches no archived PipelineRun; a label filter compiles to a map
-   lookup that is not pushed into the scan. The floor with the same SQL takes 4.5 s at
-   100,000 runs: the SQL, not the storage, is the cost. Translating
-   `data.metadata.labels["tekton.dev/pipeline"]` to the `pipeline` column and storing each
-   run's result uid as a column at materialize time would make it a filtered top-N.
-7. **The materializer spends half its time reading JSON.** Building 100,000 runs (3 cycles of
-   ~100,000 snapshots): read 66 s (DuckDB `read_json` of the objects, event_id dedup,
-   placing), snapshots append 27 s, runs MERGE 29 s, delete 3 s, index 1 s of 125 s.
+1. **Every request looks at the whole inbox before it knows nothing changed.** `_sync` lists
+   the inbox (`LocalStore.list`: a pyarrow FileSelector, a stat per object) and loads three
+   table states on every query outside `pinned()`: 8-80 ms with 385 objects (78 ms of a
+   212 ms run-by-uid), 488 ms with 20,000 (measured on its own), which is most of what the
+   stopped-materializer case adds to each warm answer (first page 0.43 -> 0.87 s). A listing
+   kept for a second, or one that asks only for keys after the newest seen, would take it off
+   the request.
+2. **List pages pay for wide rows in Python.** Runs of one pipeline over 7 days (814 rows):
+   DuckDB executes in 42-88 ms, then `fetchall` takes 116-138 ms building Python dicts of the
+   `labels` and `annotations` maps and tz-aware datetimes, then `summary()` and Flask's JSON
+   again. The first page of a namespace without the two maps: 17-50 ms against 58-180 ms with
+   them. Arrow (or DuckDB's own JSON) straight to the response, or list pages without the maps,
+   would cut most of it.
+3. **Each partition-narrowed query rebinds its views.** `_shadow` creates the temp views of its
+   partitions anew for every query (13-54 ms for the first page's two days, 4-24 ms for a
+   pipeline's week): a cache keyed by the partition set and the picture would spare it.
+4. **A run by uid reads two whole files.** `locate` reads `_run_index` (one 100,000-row file:
+   89 ms), then the row is read from its partition with `object` (114 ms); its steps, now from
+   the object, are 8.5 ms. A point lookup that reads one row group of each (the bloom filters
+   are written; the uid index is one file sorted by uid) is what the 10 ms target needs.
+5. **The Results records list is its SQL.** 2.4 s warm at 100,000 runs; the floor, running the
+   same SQL over one deduplicated file, takes 4.5 s. `records_cte` scans `runs` twice (scoped,
+   owners), ASOF-joins them, parses `ownerReferences` JSON for runs whose
+   `tekton.dev/pipelineRun` matches no archived PipelineRun, and the label filter is a map
+   lookup DuckDB cannot push into the scan. Translating `data.metadata.labels
+   ["tekton.dev/pipeline"]` (and the other label columns) to the `pipeline` column, and storing
+   each run's result uid at materialize time, would make it a filtered top-N.
+6. **A fresh process's first answer is the first sync.** 1.5-3.2 s for the first question
+   (the first page) at 100,000 runs: opening DuckDB, reading the 385 inbox objects with
+   `read_json`, defining the sources and working out the inbox's runs; gunicorn itself took
+   3-6 s to answer /healthz (imports on a loaded machine). Later first answers: 0.05-1.4 s.
+7. **A stopped materializer's first answer takes a minute.** With 20,385 inbox objects the
+   first query after the server started took 65 s (all of them read into `_inbox_rows` in one
+   transaction); later answers 0.26-2.8 s; the worker peaked at 664 MiB (target 1 GiB). /readyz
+   and ingest's /metrics said what was wrong. Loading the inbox in bounded steps (and answering
+   from what is loaded) would keep the first answer short.
+8. **The materializer spends half its time reading JSON.** Building 100,000 runs (3 cycles of
+   ~100,000 snapshots, 2,535 snapshots/s): read 50 s (`read_json` of the objects, event_id
+   dedup, placing), snapshots append 30 s, runs MERGE 22 s, delete 2 s, index 1 s of 104 s.
    `max_rows` (MAX_ROWS) is never used by `_take`, which limits only files: a backlog of 5,000
    objects of 500 rows is one 2.5-million-row cycle.
-8. **A stopped materializer's first query is very slow.** With 20,385 inbox objects the
-   first answer after the server started took 71 s (every object read into `_inbox_rows` in
-   one transaction); later answers 2.3-11.7 s; the worker peaked at 801 MiB, under the 1 GiB
-   target. /readyz and ingest's /metrics said exactly what was wrong.
-9. **A duplicate event rewrites its run.** An event sent again (same ce-id) in a later cycle
-   adds no snapshot (anti-joined on event_id) but `_commit_runs` still ranks it, and its later
-   `received_at` beats the stored row: a MERGE (a new `runs` version, the partition's file
-   rewritten) for nothing, after which `runs.received_at` differs from the snapshot's
-   (reproduced on a one-run store). Anti-joining `candidates` against the stored events, as
-   `_commit_snapshots` does, would skip it.
-10. Small: the materializer's DuckDB connection keeps the progress bar, so `runlake
+9. **Compaction leaves one-file partitions as the materializer wrote them.** `_ripe` takes
+   partitions of two or more small files; a partition a cycle wrote in one file keeps its
+   snappy, 1,024-row-group file and is never z-ordered. At 100,000 runs (cycles of ~11 days)
+   only 4 partitions were compacted and the runs table is 682 bytes per run against the floor's
+   ~300 (zstd).
+10. **A duplicate event rewrites its run.** An event sent again (same ce-id) in a later cycle
+    adds no snapshot (anti-joined on event_id), but `_commit_runs` still ranks it and its later
+    `received_at` beats the stored row: a MERGE (a new `runs` version, the partition's file
+    rewritten) for nothing, after which `runs.received_at` differs from the snapshot's
+    (reproduced on a one-run store). Anti-joining the candidates against the stored events, as
+    `_commit_snapshots` does, would skip it.
+11. Small: the materializer's DuckDB connection keeps the progress bar, so `runlake
     materialize` prints progress bars into its log during long cycles; `list_inbox` sorts by
     key, whose first part is the writer (host-pid), so "oldest first" holds per writer only
     and a backlog larger than `max_files` takes one writer's objects first.
+
+Found on the storage branch as it was when this benchmark began (11c473e) and fixed since by
+12bca70: the `runs` view's materialized `WITH inbox AS (...)` CTE stopped DuckDB from pruning
+the runs-table scan's columns, so every query read `object` (count(*) over runs 5.4 s against
+0.56 s over the table alone); with 1d808b3 the summary by pipeline went from 1,608 to 83 ms and
+p95 per task from 3,652 to 171 ms warm at 100,000 runs, both now faster than the floor (which
+runs runlake's own SQL).
 
 PostgreSQL's slowest (run by uid, p95 per task, the summary) are sequential scans that detoast
 and parse every row's jsonb `data`: only expression indexes or generated columns would help,
