@@ -239,6 +239,7 @@ def storage_section(data: dict) -> list[str]:
 
 def stalled_lines(data: dict) -> list[str]:
     stalled = data["stalled"]
+    labels = {q["name"]: q["label"] for q in data.get("questions", [])}
     inbox = stalled["readyz"].get("inbox", {})
     lines = [
         f"### Stopped materializer: {stalled['objects_added']:,} more single-event objects",
@@ -259,7 +260,7 @@ def stalled_lines(data: dict) -> list[str]:
         base = data["runlake_warm"]["questions"].get(name, {})
         rows.append(
             [
-                name,
+                labels.get(name, name),
                 _ms(timing["first_s"]),
                 _ms(timing["warm_median_s"]),
                 _ms(base.get("warm_median_s")),
