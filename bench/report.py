@@ -22,6 +22,8 @@ RESULTS = ROOT / "bench/RESULTS.md"
 
 # Findings from profiling, which no JSON holds: kept here so regenerating keeps them.
 INGEST_NOTES = """\
+Files per 1,000 events are inbox objects (layout 2: one JSON-lines object per group-commit
+flush). The profile below was taken on layout 1, when each flush wrote a Parquet file.
 Where the time goes (one worker, `wrk -c32`, CPU time of the worker per request, read from
 /proc): bare app 0.54-0.67 ms, of which gunicorn's gthread worker is ~0.5 ms (the same Flask
 app called in-process takes 0.09 ms); ingest without the write 0.83-0.88 ms (decode and
