@@ -538,6 +538,9 @@ def build(runs: int, data_dir: Path, cycle_rows: int = CYCLE_ROWS, progress: boo
         "live_write_s": round(live_s, 1),
         "floor_s": round(floor_s, 1),
         "build_s": round(time.perf_counter() - began, 1),
+        # CPU seconds of this process and of `runlake compact`: on a shared machine the wall
+        # time says as much about the neighbours as about the build
+        "build_cpu_s": round(_cpu_seconds(), 1),
         "load_average_after": os.getloadavg(),
     }
     manifest_path.write_text(json.dumps(manifest, indent=2))
@@ -563,6 +566,14 @@ def _latest(
         logs["text_bytes"] += text
         logs["gzip_bytes"] += gz
     counts["runs_seen"] += 1
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _say(text: str) -> None:

@@ -178,7 +178,9 @@ def storage_section(data: dict) -> list[str]:
         "",
         "Build"
         + (" (reused from an earlier run; its times are that run's)" if built.get("reused") else "")
-        + f": {built['build_s']:,} s in all. Materializer {materializer['seconds']:,} s for "
+        + f": {built['build_s']:,} s in all"
+        + (f" ({built['build_cpu_s']:,} s of CPU)" if "build_cpu_s" in built else "")
+        + ". Materializer {materializer['seconds']:,} s for "
         f"{materializer['rows_read']:,} snapshots = **{materializer['snapshots_per_s']:,} "
         f"snapshots/s** (slowest cycle {materializer['slowest_cycle_s']} s; by step, s: "
         + ", ".join(f"{k} {v}" for k, v in materializer["step_seconds"].items())
