@@ -47,6 +47,9 @@ test: $(STAMP) $(CHECKOV)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 		&& ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver postgresql)
+	@# The benchmark's smoke test loads ingest with wrk and sets the query server's clock.
+	@command -v wrk >/dev/null && ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq wrk libfaketime)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -57,10 +60,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-logo
 
 # `make bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run; needs root the
-# first time, to install Debian's PostgreSQL and wrk.
+# first time, to install Debian's PostgreSQL, wrk and libfaketime (the query server's clock is
+# set to the benchmark history's end).
 bench: $(STAMP)
 	@command -v wrk >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-		|| (apt-get update && apt-get install -y postgresql wrk)
+		&& ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 \
+		|| (apt-get update && apt-get install -y postgresql wrk libfaketime)
 	$(BIN)/python -m bench $(if $(RUNS),--runs $(RUNS)) $(if $(QUICK),--quick)
 
 # The Lambda image's build context (Dockerfile, pinned requirements, sources); built too when

@@ -1,10 +1,10 @@
 """`make bench`: every benchmark in bench/, each writing its raw JSON under bench/out/, then
 bench/RESULTS.md from all of them.
 
-    .venv/bin/python -m bench [--runs 100000,1000000] [--quick] [--no-postgres]
+    .venv/bin/python -m bench [--runs 100000,1000000] [--quick] [--no-postgres] [--data-dir DIR]
 
 Each benchmark runs in its own process, so one's memory and threads do not colour the next.
-`--quick` is a smoke size (a few seconds of load, 2,000 runs) that proves the scripts work;
+`--quick` is a smoke size (a few seconds of load, 5,000 runs) that proves the scripts work;
 its figures mean nothing.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from bench import report
 
 ROOT = Path(__file__).resolve().parents[1]
-QUICK_RUNS = 2000
+QUICK_RUNS = 5000
 
 
 def _sizes(text: str) -> list[int]:
@@ -46,13 +46,19 @@ def main(argv: list[str] | None = None) -> None:
         "--runs",
         type=_sizes,
         default=[100_000, 1_000_000],
-        help="comma-separated run counts for the query benchmark",
+        help="comma-separated run counts for the storage benchmark",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke size: minutes, not hours")
     parser.add_argument(
         "--no-postgres",
         action="store_true",
-        help="skip PostgreSQL (Tekton Results' design) in the query benchmark",
+        help="skip PostgreSQL (Tekton Results' design) in the storage benchmark",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=ROOT / "bench/data",
+        help="where each size's history is built once and reused (not committed)",
     )
     args = parser.parse_args(argv)
     sizes = [QUICK_RUNS] if args.quick else args.runs
@@ -71,19 +77,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     for runs in sizes:
         _run(
-            "bench.query",
-            "--runs",
-            str(runs),
+            "bench.storage",
+            *(["--quick"] if args.quick else ["--runs", str(runs)]),
+            "--data-dir",
+            str(args.data_dir / f"storage_{runs}"),
             "--out-dir",
             str(out_dir),
-            *(["--warm", "2", "--cold", "1"] if args.quick else []),
             *(["--no-postgres"] if args.no_postgres else []),
         )
     for runs in sizes:
         _run("bench.insights", "--runs", str(runs), "--out-dir", str(out_dir),
              *(["--repeat", "2"] if args.quick else []))  # fmt: skip
-    if not args.quick:  # its smoke size would overwrite bench/out/listing.json
-        _run("bench.listing")
     for logs in ([], ["--logs"]):
         records = "2000" if args.quick else ("20000" if logs else "100000")
         name = "results_import_logs.json" if logs else "results_import.json"

@@ -99,9 +99,9 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=10)
             return
-        except requests.RequestException:  # refused, or too slow to answer yet
+        except requests.RequestException:  # not listening yet, or too busy to answer yet
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
 

@@ -72,10 +72,18 @@ _DURATION = (
 _REASON = "(data->'status'->'conditions'->0->>'reason')"
 
 
-def queries(namespace: str, uid: str, pipeline: str, now: datetime) -> dict[str, tuple]:
-    """Each benchmark question as Results would run it: (sql, params)."""
+def queries(
+    namespace: str, uid: str, pipeline: str, now: datetime, page: int = 1000
+) -> dict[str, tuple]:
+    """Each benchmark question (bench.storage) as Results would run it: (sql, params)."""
     week_ago = (now - timedelta(days=7)).isoformat()
     month_ago = (now - timedelta(days=30)).isoformat()
+    pipeline_week = (
+        "SELECT * FROM records WHERE ((type = 'tekton.dev/v1.PipelineRun') AND "
+        "((data->'metadata'->'labels'->>'tekton.dev/pipeline') = %s) AND "
+        f"({_CREATED} > %s::TIMESTAMP WITH TIME ZONE)) "
+        "ORDER BY created_time DESC, id DESC"
+    )
     return {
         # GET parents/<ns>/results/-/records?page_size=50&order_by=create_time desc
         "first_page_namespace": (
@@ -89,32 +97,39 @@ def queries(namespace: str, uid: str, pipeline: str, now: datetime) -> dict[str,
             (uid,),
         ),
         # filter=data_type == PIPELINE_RUN && data.metadata.labels['tekton.dev/pipeline'] == p
-        #        && data.metadata.creationTimestamp > timestamp(now - 7d)
-        "pipeline_last_7_days": (
-            "SELECT * FROM records WHERE ((type = 'tekton.dev/v1.PipelineRun') AND "
-            "((data->'metadata'->'labels'->>'tekton.dev/pipeline') = %s) AND "
-            f"({_CREATED} > %s::TIMESTAMP WITH TIME ZONE)) "
-            "ORDER BY created_time DESC, id DESC",
-            (pipeline, week_ago),
-        ),
-        # records/summary?summary=total,failed&group_by=day, grouped by pipeline as well
-        "failure_rate_per_pipeline_day": (
-            "SELECT data->'metadata'->'labels'->>'tekton.dev/pipeline' AS pipeline, "
-            f"EXTRACT(EPOCH FROM DATE_TRUNC('day', {_CREATED})) AS group_value, "
-            f"COUNT(*) AS total, COUNT(CASE WHEN {_REASON} = 'Failed' THEN 1 END) AS failed, "
-            f"COUNT(CASE WHEN {_REASON} = 'Failed' THEN 1 END)::float / COUNT(*) AS failure_rate "
-            "FROM records WHERE ((type = 'tekton.dev/v1.PipelineRun') AND "
-            f"({_CREATED} > %s::TIMESTAMP WITH TIME ZONE)) "
-            "GROUP BY 1, 2 ORDER BY 1, 2",
+        #        && data.metadata.creationTimestamp > timestamp(now - 7d), one page / all
+        "pipeline_7d": (f"{pipeline_week} LIMIT {page + 1}", (pipeline, week_ago)),
+        "pipeline_7d_all_pages": (pipeline_week, (pipeline, week_ago)),
+        # records/summary?group_by=pipeline over 30 days, grouped by the pipeline alone as
+        # runlake's /v1/summary is (Results' groups by namespace/pipeline), with the
+        # percentiles runlake gives (Results' aggregator has none: percentile_cont)
+        "summary_pipeline_30d": (
+            "SELECT data->'metadata'->'labels'->>'tekton.dev/pipeline' AS group_value, "
+            f"COUNT(*) AS total, COUNT(CASE WHEN {_REASON} = 'Succeeded' THEN 1 END) "
+            f"AS succeeded, COUNT(CASE WHEN {_REASON} = 'Failed' THEN 1 END) AS failed, "
+            f"AVG(EXTRACT(EPOCH FROM {_DURATION})) AS avg_duration, "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM {_DURATION})) "
+            "AS p50, "
+            f"percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM {_DURATION})) "
+            "AS p95 FROM records WHERE ((type = 'tekton.dev/v1.PipelineRun') AND "
+            f"({_CREATED} > %s::TIMESTAMP WITH TIME ZONE)) GROUP BY 1 ORDER BY 2 DESC",
             (month_ago,),
         ),
         # Results has no percentile summary; the same jsonb expressions, in percentile_cont
-        "p95_duration_per_task": (
+        "p95_per_task_sql": (
             "SELECT data->'metadata'->'labels'->>'tekton.dev/task' AS task, "
             f"percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM {_DURATION})) "
             "AS p95_seconds FROM records WHERE (type = 'tekton.dev/v1.TaskRun') "
             "GROUP BY 1 ORDER BY 1",
             (),
+        ),
+        # GET parents/-/results/-/records?filter=data.metadata.labels["tekton.dev/pipeline"]
+        #     == "<p>"&page_size=50 (cel2sql's jsonb path; Results pages in id order)
+        "results_records_label": (
+            "SELECT * FROM records WHERE "
+            "((data->'metadata'->'labels'->>'tekton.dev/pipeline') = %s) "
+            "ORDER BY id ASC LIMIT 51",
+            (pipeline,),
         ),
     }
 

@@ -20,14 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench/out"
 RESULTS = ROOT / "bench/RESULTS.md"
 
-QUESTIONS = {
-    "first_page_namespace": "first page of runs in one namespace (50 newest)",
-    "run_by_uid": "one run by uid",
-    "pipeline_last_7_days": "runs of one pipeline, last 7 days",
-    "failure_rate_per_pipeline_day": "failure rate per pipeline per day, 30 days",
-    "p95_duration_per_task": "p95 duration per task",
-}
-
 # Findings from profiling, which no JSON holds: kept here so regenerating keeps them.
 INGEST_NOTES = """\
 What was tried, each measured this way (several interleaved rounds, CPU ms per event from
@@ -72,20 +64,25 @@ object, on top of the workers' ~0.9 ms (pyarrow's S3 client included) and wrk's.
 bare app's ~0.45 ms per event that bounds the ratio near 0.3 whatever ingest does; real S3
 costs this machine nothing per PUT but latency, which group commit absorbs."""
 
-QUERY_NOTES = """\
-How it is measured: runlake runs each question through `query.engine.Engine.query` over a
-local store the way the query service asks it (a first page reads the newest partitions
-first, widening from 1 to 7 to 35 days; a run by uid is located from the `uid` column, then
-its one partition is read; date-bounded questions read only their partitions). Warm: one
-process, one Engine, the median of the repeats after a first run. Cold: a new Python process
-per run, timed from creating the Engine (DuckDB opened, views bound) to the last row; the
-interpreter's start and imports (~0.2-0.4 s) are not counted. PostgreSQL: Tekton Results'
-schema (`results`, `records` with jsonb `data`, only the primary-key and unique indexes),
-queries as Results' lister, CEL-to-SQL and summary aggregator write them (jsonb paths such as
-`data->'metadata'->>'namespace'`); warm is one connection repeating, cold a new connection
-(a new backend process) per run. PostgreSQL's shared buffers (1 GB) and the OS page cache
-stay warm between "cold" runs for both systems. The ratio is PostgreSQL's median over
-runlake's: above 1, runlake is faster."""
+STORAGE_NOTES = """\
+How it is measured. The history: every demo run as the CloudEvents Tekton sends (started; running
+for 60 % of finished runs, 5 % of those after the final one; final; 2 % of all events sent twice
+with the same ce-id), each with its own ce-id and resourceVersion, in arrival order
+(bench/history.py). Everything before the last hour went through `inbox/` in objects of 50-500
+rows (group commit under load) and one materializer cycle per 100,000 waiting rows, then
+`runlake compact` once; the last hour is left as one inbox object per event, each with its arrival
+time as its mtime. runlake: `gunicorn -c gunicorn.conf.py -w 1 'query.http.app:create_app()'`
+(gthread, 32 threads) under libfaketime, its clock starting at the history's end, asked over HTTP
+with keep-alive from the benchmark process. Warm: the median of the repeats after a first answer,
+one server. Fresh: a new server per round (the time until /healthz answers is listed apart), each
+question's first answer in the order of the table, so the first question also pays for opening
+the engine. Peak RSS: VmHWM of the worker after the warm runs. The floor: DuckDB in-process over
+one Parquet file of the same runs (one row per run, its latest snapshot, sorted by namespace,
+created_at), the SQL runlake runs for each question, fetched to Python; "first" is a new
+connection (OS page cache warm). PostgreSQL: Tekton Results' schema and jsonb queries
+(bench/postgres.py), warm on one connection, cold on a new connection per run; its summary
+groups by the pipeline alone and computes the percentiles runlake gives, which Results' own
+aggregator cannot. Ratios are runlake's time over the floor's, from the same run."""
 
 
 def machine() -> dict[str, Any]:
@@ -250,142 +247,208 @@ def _profile_table(profiles: list[dict], rate_hz: int) -> list[str]:
     ]
 
 
-def query_section(data: dict) -> list[str]:
-    runs = data["runs"]
-    dataset = data["dataset"]
-    timings = data["runlake"]["timings"]
-    postgres = data.get("postgres", {}).get("timings", {})
+def _rows_cell(*counts: Any) -> str:
+    return " / ".join("-" if c is None else str(c) for c in counts)
+
+
+def _times(name: str, data: dict) -> tuple:
+    warm = data["runlake_warm"]["questions"][name]
+    fresh = data["runlake_fresh"]["questions"][name]
+    floor = data["floor"][name]
+    pg = data.get("postgres", {}).get("timings", {}).get(name, {})
+    return warm, fresh, floor, pg
+
+
+def storage_section(data: dict) -> list[str]:
+    runs, built, shape = data["runs"], data["history"], data["shape"]
+    labels = {q["name"]: q for q in data.get("questions", [])}
+    load = data.get("load_average", {})
+    materializer = built["materializer"]
     lines = [
-        f"## Query latency, {runs:,} runs",
+        f"## Storage engine (layout 2), {runs:,} runs",
         "",
         _machine_line(data.get("machine")),
+        "Load average (1, 5, 15 min; other engineers share the 2 cores): "
+        + "; ".join(f"{when} {' '.join(str(x) for x in values)}" for when, values in load.items())
+        + ".",
         "",
-        f"`.venv/bin/python -m bench.query --runs {runs} --warm {data['warm_repeats']} "
-        f"--cold {data['cold_repeats']}`: demo history (`runlake.demo.generate`, seed "
-        f"{dataset['seed']}, {dataset['days']} days up to {dataset['now'][:10]}), written "
-        f"through `ingest.archive.import_objects` in {dataset['runlake_write_s']} s"
-        + (
-            f"; COPY into PostgreSQL and VACUUM ANALYZE took {data['postgres']['load_s']} s"
-            if "postgres" in data
-            else ""
-        )
-        + f". The whole benchmark took {data.get('elapsed_s', '?')} s.",
+        f"`.venv/bin/{data['command']}` (whole run {data.get('elapsed_s', '?')} s). History: "
+        f"seed {built['seed']}, {built['days']} days up to {built['now']}; "
+        f"{built['snapshots']:,} snapshots ({built['snapshots_per_run']} per run, "
+        f"{built['duplicate_events']:,} duplicate events); {built['history_inbox_objects']:,} "
+        f"batched inbox objects materialized in {materializer['cycles']} cycles; "
+        f"{built['live_inbox_objects']:,} single-event objects of the last hour left in the inbox. "
+        f"Tables after compaction: runs {shape['runs']['files']:,} files in "
+        f"{shape['runs']['partitions']} partitions ({_mib(shape['runs']['bytes'])}, "
+        f"{shape['runs']['rows']:,} rows), snapshots {shape['snapshots']['files']:,} files "
+        f"({_mib(shape['snapshots']['bytes'])}, {shape['snapshots']['rows']:,} rows), uid index "
+        f"{shape['index']['files']} file(s); floor {_mib(data['floor_bytes'])}.",
+        "",
+        "Build"
+        + (" (reused from an earlier run; its times are that run's)" if built.get("reused") else "")
+        + f": {built['build_s']:,} s in all"
+        + (f" ({built['build_cpu_s']:,} s of CPU)" if "build_cpu_s" in built else "")
+        + ". Materializer {materializer['seconds']:,} s for "
+        f"{materializer['rows_read']:,} snapshots = **{materializer['snapshots_per_s']:,} "
+        f"snapshots/s** (slowest cycle {materializer['slowest_cycle_s']} s; by step, s: "
+        + ", ".join(f"{k} {v}" for k, v in materializer["step_seconds"].items())
+        + f"); `runlake compact` {built['compact_s']} s ({built['compact_output']}); the "
+        f"generator, events and rows for the rest of the {built['history_s']:,} s of the "
+        f"history; floor sort {built['floor_s']} s.",
         "",
     ]
     rows = []
-    for name, timing in timings.items():
-        pg = postgres.get(name, {})
+    for name, warm in data["runlake_warm"]["questions"].items():
+        warm, fresh, floor, pg = _times(name, data)
+        target = labels.get(name, {}).get("target_ms")
         rows.append(
             [
-                QUESTIONS.get(name, name),
-                timing["rows"],
-                _ms(timing["warm_median_s"]),
-                _ms(timing["cold_median_s"]),
+                labels.get(name, {}).get("label", name),
+                f"{target:g} ms" if target else "-",
+                _ms(warm["warm_median_s"]),
+                _ms(floor["warm_median_s"]),
+                _ratio(warm["warm_median_s"] / floor["warm_median_s"]),
+                _ms(fresh["median_s"]),
+                _ms(floor["first_s"]),
                 _ms(pg.get("warm_median_s")),
                 _ms(pg.get("cold_median_s")),
-                _ratio(timing.get("postgres_over_runlake_warm")),
-                _ratio(timing.get("postgres_over_runlake_cold")),
+                _rows_cell(warm["rows"], floor["rows"], pg.get("rows")),
             ]
         )
     lines += _table(
         [
             "question",
-            "rows",
+            "target (warm)",
             "runlake warm",
-            "runlake cold",
+            "floor warm",
+            "runlake / floor",
+            "runlake fresh process",
+            "floor new connection",
             "PostgreSQL warm",
             "PostgreSQL cold",
-            "PG / runlake warm",
-            "PG / runlake cold",
+            "rows runlake / floor / PG",
         ],
         rows,
     )
-    mismatched = [
-        name
-        for name, timing in timings.items()
-        if name in postgres and postgres[name]["rows"] != timing["rows"]
+    fresh = data["runlake_fresh"]
+    peak = data["runlake_warm"]["worker_peak_rss_bytes"]
+    lines += [
+        "",
+        f"Fresh process: {len(fresh['server_up_s'])} rounds; gunicorn took "
+        + ", ".join(f"{s:.1f}" for s in fresh["server_up_s"])
+        + " s to answer /healthz (not counted above); target for each first answer: under "
+        "1 s. Query worker peak RSS after the warm runs: "
+        f"**{_mib(peak)}** (target under 1 GiB). The floor fetches `LIMIT page_size + 1` rows, "
+        "as runlake's SQL does, hence one row more on paged questions.",
+        "",
     ]
-    if mismatched:
-        lines += [
-            "",
-            "Row counts differ between the two systems for: " + ", ".join(mismatched) + ".",
-        ]
+    if "stalled" in data:
+        lines += stalled_lines(data)
+    if "lag" in data:
+        lines += lag_lines(data["lag"])
+    return lines
+
+
+def stalled_lines(data: dict) -> list[str]:
+    stalled = data["stalled"]
+    labels = {q["name"]: q["label"] for q in data.get("questions", [])}
+    inbox = stalled["readyz"].get("inbox", {})
+    lines = [
+        f"### Stopped materializer: {stalled['objects_added']:,} more single-event objects",
+        "",
+        f"The next {stalled['objects_added']:,} events after the history (other runs, the "
+        f"same rate), each its own inbox object, on top of the last hour's; the server's clock "
+        f"at the last one ({stalled['clock']}). /readyz said: `materializer: "
+        f"{inbox.get('materializer')}`, {inbox.get('objects'):,} objects, "
+        f"{_mib(inbox.get('bytes'))}, oldest {inbox.get('oldest_age_seconds'):,} s"
+        + (f' ("{inbox["problem"]}")' if inbox.get("problem") else "")
+        + ". Ingest's /metrics on the same store: "
+        + ", ".join(f"`{k} {v:,.0f}`" for k, v in stalled["metrics"].items())
+        + f". Worker peak RSS: **{_mib(stalled['worker_peak_rss_bytes'])}**.",
+        "",
+    ]
+    rows = []
+    for name, timing in stalled["questions"].items():
+        base = data["runlake_warm"]["questions"].get(name, {})
+        rows.append(
+            [
+                labels.get(name, name),
+                _ms(timing["first_s"]),
+                _ms(timing["warm_median_s"]),
+                _ms(base.get("warm_median_s")),
+                _ms(data["floor"][name]["warm_median_s"]),
+                timing["rows"],
+            ]
+        )
+    lines += _table(
+        ["question", "first answer", "warm", "warm, last hour only", "floor warm", "rows"], rows
+    )
     return lines + [""]
 
 
-def storage_section(results: list[dict]) -> list[str]:
+def lag_lines(lag: dict) -> list[str]:
+    wrk = lag["wrk"]
+    return [
+        "### Materializer behind ingest",
+        "",
+        f"Ingest on `gunicorn -c gunicorn.conf.py` (2 gthread workers) on a new local store, "
+        f"loaded by `wrk -t2 -c{lag['connections']} -d{lag['load_s']}s` (bench/post_event.lua, a "
+        f"2 KB TaskRun event each) while `runlake materialize` (5 s interval) runs beside it; "
+        f"the inbox listed every second. Accepted **{wrk['events_per_s']:,.0f} events/s** "
+        f"(p50 {wrk['p50']}, p99 {wrk['p99']}, {wrk['non_2xx']} non-2xx). Oldest inbox object "
+        f"during the load: median {lag['lag_during_median_s']} s, max "
+        f"**{lag['lag_during_max_s']} s** (at most {lag['inbox_objects_during_max']} objects "
+        f"waiting); the inbox was empty **{lag['inbox_empty_after_load_s']} s** after the load "
+        f"ended (limit {lag['drain_limit_s']:g} s). The materializer ran "
+        f"{lag['materializer_cycles']} cycles, {lag['materializer_rows']:,} snapshots in "
+        f"{lag['materializer_busy_s']} s of cycles = {lag['materializer_rows_per_busy_s']} "
+        "snapshots/s.",
+        "",
+    ]
+
+
+def storage_per_run_section(results: list[dict]) -> list[str]:
     lines = [
         "## Storage per run",
         "",
-        "Bytes on disk per run. runlake: records Parquet (zstd, one file per partition "
-        "and batch) plus step logs (gzip objects; measured on a sample of runs, "
-        "`runlake demo`'s logs). Raw JSON: each object as compact JSON. PostgreSQL: "
-        "`pg_total_relation_size('records')` (heap + TOAST + indexes); logs live outside "
-        "PostgreSQL in Tekton Results too (S3/GCS/PVC), so add the same log bytes to "
-        "compare whole archives.",
+        "Bytes per run after compaction. runlake: the `runs` and `snapshots` tables' current "
+        "files, plus their Delta logs and the uid index; step logs are gzip objects measured on "
+        "a sample of runs (`runlake demo`'s logs). Floor: the one deduplicated Parquet file. "
+        "Raw JSON: each run's latest object as compact JSON. PostgreSQL: "
+        "`pg_total_relation_size('records')` (heap + TOAST + indexes, one record per run); "
+        "Tekton Results keeps logs outside PostgreSQL too.",
         "",
     ]
     rows = []
     for data in results:
         s = data["storage"]
-        pg = s.get("postgres", {})
         rows.append(
             [
-                f"{s['runs']:,}",
-                f"{s['runlake_records_bytes_per_run']:,.0f}",
+                f"{data['runs']:,}",
+                f"{s['runs_table_bytes_per_run']:,.0f}",
+                f"{s['snapshots_table_bytes_per_run']:,.0f}",
+                f"{s['tables_bytes_per_run']:,.0f}",
                 f"{s['logs_gzip_bytes_per_run']:,.0f}",
                 f"{s['runlake_bytes_per_run']:,.0f}",
+                f"{s['floor_bytes_per_run']:,.0f}",
                 f"{s['raw_json_bytes_per_run']:,.0f}",
-                f"{pg['heap'] / s['runs']:,.0f}" if pg else "-",
-                f"{pg['toast'] / s['runs']:,.0f}" if pg else "-",
-                f"{pg['indexes'] / s['runs']:,.0f}" if pg else "-",
-                f"{s['postgres_bytes_per_run']:,.0f}" if pg else "-",
-                _ratio(s["postgres_bytes_per_run"] / s["runlake_records_bytes_per_run"])
-                if pg
-                else "-",
+                f"{s['postgres_bytes_per_run']:,.0f}" if "postgres" in s else "-",
             ]
         )
     lines += _table(
         [
             "runs",
-            "runlake records",
-            "logs (gzip)",
+            "runs table",
+            "snapshots table",
+            "all tables (with Delta logs, uid index)",
+            "step logs (gzip)",
             "runlake total",
+            "floor",
             "raw JSON",
-            "PG heap",
-            "PG TOAST",
-            "PG indexes",
-            "PG records total",
-            "PG / runlake records",
+            "PG records",
         ],
         rows,
     )
-    return lines + [""]
-
-
-def memory_section(results: list[dict], ingest: dict | None) -> list[str]:
-    lines = [
-        "## Memory",
-        "",
-        "Peak RSS (`getrusage` ru_maxrss of the process) of the query process (one "
-        "Engine running the whole question set, warm repeats included) on each store; "
-        "ingest: VmHWM of each gunicorn worker after the ingest-rate load.",
-        "",
-    ]
-    rows = [
-        [f"query process, {data['runs']:,} runs", _mib(data["runlake"]["peak_rss_bytes"])]
-        for data in results
-    ]
-    ingest = ingest or {}
-    for result in ingest.get("summary") or ingest.get("results", []):
-        if result.get("worker_peak_rss_bytes"):
-            rows.append(
-                [
-                    f"gunicorn worker, {result['name']}",
-                    " / ".join(_mib(w) for w in result["worker_peak_rss_bytes"]),
-                ]
-            )
-    lines += _table(["process", "peak RSS"], rows)
     return lines + [""]
 
 
@@ -496,8 +559,8 @@ def generic_section(name: str, data: Any) -> list[str]:
 def render(out_dir: Path, profile_notes: str = "") -> str:
     files = {path.name: json.loads(path.read_text()) for path in sorted(out_dir.glob("*.json"))}
     ingest = files.pop("ingest_rate.json", None)
-    queries = sorted(
-        (files.pop(name) for name in list(files) if name.startswith("query_")),
+    storage = sorted(
+        (files.pop(name) for name in list(files) if name.startswith("storage_")),
         key=lambda data: data["runs"],
     )
     lines = [
@@ -510,15 +573,13 @@ def render(out_dir: Path, profile_notes: str = "") -> str:
         "with each other.",
         "",
     ]
+    for data in storage:
+        lines += storage_section(data)
+    if storage:
+        lines += [STORAGE_NOTES, ""]
+        lines += storage_per_run_section(storage)
     if ingest:
         lines += ingest_section(ingest)
-    for data in queries:
-        lines += query_section(data)
-    if queries:
-        lines += [QUERY_NOTES, ""]
-        lines += storage_section(queries)
-    if queries or ingest:
-        lines += memory_section(queries, ingest)
     imports = [files.pop(name) for name in list(files) if name.startswith("results_import")]
     if imports:
         lines += results_import_section(imports)
@@ -534,45 +595,90 @@ def render(out_dir: Path, profile_notes: str = "") -> str:
 
 
 PROFILE_NOTES = """\
-## Profiles: the slowest things found (100,000 runs)
+## What is slow in the storage code (found while measuring, 2026-12-01)
 
-Measured with py-spy (`py-spy record -f raw` around `bench.query.ask`) and DuckDB's
-`EXPLAIN ANALYZE`, 2026-11-25.
+Measured on the 100,000-run history with the storage branch at 1d808b3, in-process through
+the same query functions the endpoints call (each `Engine.query` timed; the query split into
+its shadow views, DuckDB's execution with its JSON profiler, and `fetchall`), under libfaketime
+like the server, and with `py-spy dump` on the build. This machine's load average was 10-19
+throughout: read the figures as ratios.
 
-1. **The `runs` view's de-duplication over the whole store** (p95 per task, and any question
-   the service cannot narrow to a few partitions). The `snapshots` QUALIFY becomes a hash
-   group-by on `event_id` carrying a struct of every column (0.15 s), the `runs` window then
-   sorts all 100,000 rows by uid (0.26 s), and only after both is `kind = 'TaskRun'` applied.
-   The same p95 straight over `_records` takes 21 ms; de-duplicated with `arg_max` on the
-   few columns it needs, 67 ms. Carrying wide columns through these operators is also what
-   makes the query process peak at ~600 MiB on a 32 MB store. Without partition pruning,
-   "runs of one pipeline" takes 4.1 s (0.6 s selecting only `uid`). What would speed it up:
-   de-duplicate on the narrow key columns (uid, event_id, status, resource_version,
-   received_at) and fetch the wide columns only for the surviving rows (late
-   materialization); let `taskruns`/`pipelineruns` read only their `kind=` directory and
-   apply filters on columns that every snapshot of a uid shares (namespace, kind, pipeline,
-   created_at) before the window; and let the views skip the window for files that
-   compaction has already reduced to the latest snapshot of each uid (`--latest-only-after`).
-2. **Turning rows into Python values.** On "runs of one pipeline, last 7 days" (845 rows,
-   7 partitions) about half of the warm time is `fetchall()` building dicts for the MAP
-   columns (labels, annotations) and tz-aware datetimes (pytz `localize`) for every
-   TIMESTAMPTZ; over the whole store the query takes 4.1 s with the maps, 1.6 s without.
-   What would speed it up: list pages that do not select the maps, or DuckDB rendering the
-   answer (`to_json`, or Arrow serialized directly) instead of one Python object per value.
+1. **Every request looks at the whole inbox before it knows nothing changed.** `_sync` lists
+   the inbox (`LocalStore.list`: a pyarrow FileSelector, a stat per object) and loads three
+   table states on every query outside `pinned()`: 8-80 ms with 385 objects (78 ms of a
+   212 ms run-by-uid), 488 ms with 20,000 (measured on its own), which is most of what the
+   stopped-materializer case adds to each warm answer (first page 0.43 -> 0.87 s). A listing
+   kept for a second, or one that asks only for keys after the newest seen, would take it off
+   the request.
+2. **List pages pay for wide rows in Python.** Runs of one pipeline over 7 days (814 rows):
+   DuckDB executes in 42-88 ms, then `fetchall` takes 116-138 ms building Python dicts of the
+   `labels` and `annotations` maps and tz-aware datetimes, then `summary()` and Flask's JSON
+   again. The first page of a namespace without the two maps: 17-50 ms against 58-180 ms with
+   them. Arrow (or DuckDB's own JSON) straight to the response, or list pages without the maps,
+   would cut most of it.
+3. **Each partition-narrowed query rebinds its views.** `_shadow` creates the temp views of its
+   partitions anew for every query (13-54 ms for the first page's two days, 4-24 ms for a
+   pipeline's week): a cache keyed by the partition set and the picture would spare it.
+4. **A run by uid reads two whole files.** `locate` reads `_run_index` (one 100,000-row file:
+   89 ms), then the row is read from its partition with `object` (114 ms); its steps, now from
+   the object, are 8.5 ms. A point lookup that reads one row group of each (the bloom filters
+   are written; the uid index is one file sorted by uid) is what the 10 ms target needs.
+5. **The Results records list is its SQL.** 2.4 s warm at 100,000 runs; the floor, running the
+   same SQL over one deduplicated file, takes 4.5 s. `records_cte` scans `runs` twice (scoped,
+   owners), ASOF-joins them, parses `ownerReferences` JSON for runs whose
+   `tekton.dev/pipelineRun` matches no archived PipelineRun, and the label filter is a map
+   lookup DuckDB cannot push into the scan. Translating `data.metadata.labels
+   ["tekton.dev/pipeline"]` (and the other label columns) to the `pipeline` column, and storing
+   each run's result uid at materialize time, would make it a filtered top-N.
+6. **A fresh process's first answer is the first sync.** 1.5-3.2 s for the first question
+   (the first page) at 100,000 runs: opening DuckDB, reading the 385 inbox objects with
+   `read_json`, defining the sources and working out the inbox's runs; gunicorn itself took
+   3-6 s to answer /healthz (imports on a loaded machine). Later first answers: 0.05-1.4 s.
+7. **A stopped materializer's first answer takes a minute.** With 20,385 inbox objects the
+   first query after the server started took 65 s (all of them read into `_inbox_rows` in one
+   transaction); later answers 0.26-2.8 s; the worker peaked at 664 MiB (target 1 GiB). /readyz
+   and ingest's /metrics said what was wrong. Loading the inbox in bounded steps (and answering
+   from what is loaded) would keep the first answer short.
+8. **The materializer spends half its time reading JSON.** Building 100,000 runs (3 cycles of
+   ~100,000 snapshots, 2,535 snapshots/s): read 50 s (`read_json` of the objects, event_id
+   dedup, placing), snapshots append 30 s, runs MERGE 22 s, delete 2 s, index 1 s of 104 s.
+   `max_rows` (MAX_ROWS) is never used by `_take`, which limits only files: a backlog of 5,000
+   objects of 500 rows is one 2.5-million-row cycle.
+9. **Compaction leaves one-file partitions as the materializer wrote them.** `_ripe` takes
+   partitions of two or more small files; a partition a cycle wrote in one file keeps its
+   snappy, 1,024-row-group file and is never z-ordered. At 100,000 runs (cycles of ~11 days)
+   only 4 partitions were compacted and the runs table is 682 bytes per run against the floor's
+   ~300 (zstd).
+10. **A duplicate event rewrites its run.** An event sent again (same ce-id) in a later cycle
+    adds no snapshot (anti-joined on event_id), but `_commit_runs` still ranks it and its later
+    `received_at` beats the stored row: a MERGE (a new `runs` version, the partition's file
+    rewritten) for nothing, after which `runs.received_at` differs from the snapshot's
+    (reproduced on a one-run store). Anti-joining the candidates against the stored events, as
+    `_commit_snapshots` does, would skip it.
+11. Small: the materializer's DuckDB connection keeps the progress bar, so `runlake
+    materialize` prints progress bars into its log during long cycles; `list_inbox` sorts by
+    key, whose first part is the writer (host-pid), so "oldest first" holds per writer only
+    and a backlog larger than `max_files` takes one writer's objects first.
 
-PostgreSQL's slowest (run by uid ~1 s, p95 per task ~2.6 s at 100,000 runs) are sequential
-scans that detoast and parse every row's jsonb `data`: only expression indexes or generated
-columns would help, and Tekton Results creates neither (its users' RDS-at-100 %-CPU issue).
-A cold runlake process spends 0.2-0.4 s importing (not counted above) and 0.1-0.2 s opening
-DuckDB and binding the views.
+Found on the storage branch as it was when this benchmark began (11c473e) and fixed since by
+12bca70: the `runs` view's materialized `WITH inbox AS (...)` CTE stopped DuckDB from pruning
+the runs-table scan's columns, so every query read `object` (count(*) over runs 5.4 s against
+0.56 s over the table alone); with 1d808b3 the summary by pipeline went from 1,608 to 83 ms and
+p95 per task from 3,652 to 171 ms warm at 100,000 runs, both now faster than the floor (which
+runs runlake's own SQL).
+
+PostgreSQL's slowest (run by uid, p95 per task, the summary) are sequential scans that detoast
+and parse every row's jsonb `data`: only expression indexes or generated columns would help,
+and Tekton Results creates neither.
 
 ## Reproducing
 
-`make bench` (both sizes, about half an hour for 1,000,000 runs on 2 cores, and ~6 GB of
-temporary disk), `make bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run
-into bench/out/quick/. One size alone: `.venv/bin/python -m bench.query --runs 1000000`, then
-`.venv/bin/python -m bench.report`. PostgreSQL (Debian's) and wrk must be installed; the
-benchmark starts and removes its own PostgreSQL.
+`make bench` (100,000 and 1,000,000 runs; the 1,000,000-run history takes about an hour to
+build on this shared machine, ~8 GB of disk under bench/data/, reused by later runs), `make
+bench RUNS=100000` for one size, `make bench QUICK=1` for a smoke run into bench/out/quick/.
+One size alone: `.venv/bin/python -m bench.storage --runs 1000000 [--data-dir DIR]`, then
+`.venv/bin/python -m bench.report`. PostgreSQL (Debian's), wrk and libfaketime must be
+installed (`make bench` installs them); the benchmark starts and removes its own servers.
 """
 
 

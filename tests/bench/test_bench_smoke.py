@@ -1,50 +1,134 @@
-"""The query benchmark's code paths at a tiny size, so bench/ does not rot between real runs
-(those need minutes and PostgreSQL, and are not part of `make test`)."""
+"""The storage benchmark's code paths at a tiny size (`bench.storage --quick` with fewer runs),
+so bench/ does not rot between real runs (those take an hour and PostgreSQL, and are not part
+of `make test`). Needs wrk and libfaketime, which `make test` installs."""
 
 from __future__ import annotations
 
 import json
+import random
 
-from bench import ingest_rate, postgres, query, report
+import pytest
 
-RUNS = 300
+from bench import history, ingest_rate, postgres, report, storage
+from runlake.demo import generate
+
+RUNS = 1500
+STALLED = 300
 
 
-def test_query_bench_answers_every_question_and_reports(tmp_path):
-    out = tmp_path / "out"
-    result = query.run(RUNS, None, with_postgres=False, warm_repeats=1, cold_repeats=1, out_dir=out)
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    args = storage.parse_args(
+        [
+            "--quick",
+            "--runs",
+            str(RUNS),
+            "--stalled",
+            str(STALLED),
+            "--no-postgres",
+            "--data-dir",
+            str(root / "data"),
+            "--out-dir",
+            str(root / "out"),
+        ]
+    )
+    return storage.run(args), root
 
-    timings = result["runlake"]["timings"]
-    assert set(timings) == set(query.questions("x"))
-    assert timings["run_by_uid"]["rows"] == 1
-    assert 0 < timings["first_page_namespace"]["rows"] <= 51
-    assert timings["p95_duration_per_task"]["rows"] > 0
-    assert result["runlake"]["peak_rss_bytes"] > 0
-    assert result["storage"]["runlake_records_bytes_per_run"] > 0
-    assert json.loads((out / f"query_{RUNS}.json").read_text())["runs"] == RUNS
 
-    markdown = report.render(out)
-    assert f"## Query latency, {RUNS} runs" in markdown
-    assert "one run by uid" in markdown
+def test_storage_bench_answers_every_question_as_the_floor_does(quick):
+    result, _ = quick
+    warm, floor = result["runlake_warm"]["questions"], result["floor"]
+
+    assert list(warm) == [q["name"] for q in result["questions"]] == list(floor)
+    assert warm["run_by_uid"]["rows"] == floor["run_by_uid"]["rows"] == 1
+    # runlake's SQL fetches one row past the page, which the API keeps for the next token
+    assert warm["first_page_namespace"]["rows"] == 50 == floor["first_page_namespace"]["rows"] - 1
+    assert warm["results_records_label"]["rows"] == 50
+    for name in ("pipeline_7d_all_pages", "summary_pipeline_30d", "p95_per_task_sql"):
+        assert warm[name]["rows"] == floor[name]["rows"] > 0, name
+    assert result["runlake_warm"]["worker_peak_rss_bytes"] > 0
+    fresh = result["runlake_fresh"]["questions"]
+    assert all(timing["median_s"] > 0 for timing in fresh.values())
+
+
+def test_storage_bench_history_arrives_as_tekton_sends_it(quick):
+    result, _ = quick
+    built = result["history"]
+
+    assert built["floor_rows"] == built["records"] == RUNS
+    assert 2.3 < built["snapshots_per_run"] < 3.0
+    assert built["duplicate_events"] > 0
+    assert built["materializer"]["rows_read"] == built["history_snapshots"]
+    assert built["snapshots"] == built["history_snapshots"] + built["live_inbox_objects"]
+    assert result["shape"]["inbox"]["objects"] == built["live_inbox_objects"] > 0
+    assert result["shape"]["runs"]["rows"] <= RUNS
+
+
+def test_storage_bench_stalled_inbox_answers_and_says_behind(quick):
+    result, root = quick
+    stalled, live = result["stalled"], result["history"]["live_inbox_objects"]
+
+    assert stalled["objects_added"] == STALLED
+    assert stalled["readyz"]["inbox"]["materializer"] == "behind"
+    assert stalled["metrics"]["runlake_inbox_objects"] == STALLED + live
+    assert stalled["questions"]["run_by_uid"]["rows"] == 1
+    # the stalled objects are removed again: the cached history is as it was built
+    assert len(list((root / "data/store/inbox").iterdir())) == live
+
+
+def test_storage_bench_materializer_drains_after_the_ingest_load(quick):
+    lag = quick[0]["lag"]
+
+    assert lag["wrk"]["requests"] > 0 and lag["wrk"]["non_2xx"] == 0
+    # wrk counts the answers it read; a request cut off at the end may still have been stored
+    assert lag["materializer_rows"] >= lag["wrk"]["requests"]
+    assert lag["inbox_empty_after_load_s"] is not None
+
+
+def test_storage_bench_reuses_its_history_and_reports(quick):
+    result, root = quick
+
+    again = history.build(RUNS, root / "data", cycle_rows=storage.QUICK["cycle_rows"])
+    assert again["reused"] and again["snapshots"] == result["history"]["snapshots"]
+    written = json.loads((root / f"out/storage_{RUNS}.json").read_text())
+    markdown = report.render(root / "out")
+    assert written["runs"] == RUNS
+    assert f"## Storage engine (layout 2), {RUNS:,} runs" in markdown
+    assert "| one run by uid | 10 ms |" in markdown
+    assert "### Stopped materializer: 300 more single-event objects" in markdown
     assert "## Storage per run" in markdown
 
 
-def test_query_bench_dataset_feeds_postgres_copy(tmp_path):
-    manifest = query.build_dataset(RUNS, tmp_path, postgres_files=True)
+def test_history_run_events_are_tekton_snapshots_of_one_run():
+    final = next(
+        obj
+        for obj in generate(20, seed=history.SEED, now=history.NOW, days=history.DAYS)
+        if obj["status"].get("completionTime") and obj["kind"] == "TaskRun"
+    )
+    rng = random.Random(1)
+    events = []
+    while not any(e.ce_type.endswith(".running.v1") for e in events):
+        events = history.run_events(final, rng, history.NOW.timestamp(), iter(range(100)))
+    rows = {e.ce_type.rsplit(".", 2)[-2]: history.event_row(e) for e in events}
 
-    records = (tmp_path / "records.tsv").read_text().splitlines()
-    assert len(records) == RUNS
-    assert all(len(line.split("\t")) == 10 for line in records)
-    results = (tmp_path / "results.tsv").read_text().splitlines()
-    assert len(results) == manifest["results"] < RUNS  # TaskRuns share their PipelineRun's
-    assert query.build_dataset(RUNS, tmp_path) == manifest  # reused, not rebuilt
+    assert {rows[s]["uid"] for s in rows} == {final["metadata"]["uid"]}
+    assert rows["started"]["status"] == rows["running"]["status"] == "Running"
+    assert rows["successful"]["status"] == "Succeeded"
+    assert [
+        int(rows[s]["resource_version"]) for s in ("started", "running", "successful")
+    ] == sorted(int(rows[s]["resource_version"]) for s in rows)
+    assert len({e.ce_id for e in events}) == len(rows)  # a twin repeats its event's ce-id
+    assert [e.latest for e in events if e.ce_type.endswith(".successful.v1")][0]
 
 
 def test_postgres_questions_are_results_jsonb_sql():
-    sql = postgres.queries("ci", "uid-1", "go-service-ci", query.NOW)
+    sql = postgres.queries("ci", "uid-1", "go-service-ci", history.NOW)
+    names = [q.name for q in storage.questions("uid-1", history.NOW)]
 
-    assert set(sql) == set(query.questions("x"))
+    assert list(sql) == names
     assert "(data->'metadata'->>'uid') = %s" in sql["run_by_uid"][0]
+    assert "LIMIT 1001" in sql["pipeline_7d"][0]
     assert sql["first_page_namespace"][1] == ("ci",)
 
 
