@@ -125,6 +125,10 @@ class Data:
     scalars: Mapping[tuple, str] = field(default_factory=dict)  # path -> VARCHAR column
     moments: Mapping[tuple, str] = field(default_factory=dict)  # path -> TIMESTAMPTZ column
     maps: Mapping[tuple, str] = field(default_factory=dict)  # path -> MAP(VARCHAR, VARCHAR)
+    # path -> VARCHAR column equal to the field wherever the field is not empty: an equality
+    # with a non-empty string reads the same over it, and a narrow column is far cheaper
+    # to scan than the map (and its statistics skip files).
+    nonempty: Mapping[tuple, str] = field(default_factory=dict)
     schema: Mapping[tuple, str] | None = None  # known paths and their types (a Log), or any
 
 
@@ -150,6 +154,13 @@ _RUN_DATA = Data(
         ("status", "completionTime"): "completed_at",
     },
     maps={("metadata", "labels"): "labels", ("metadata", "annotations"): "annotations"},
+    # webhooks.normalize's label columns; `task` is left out, as it also takes
+    # tekton.dev/clusterTask.
+    nonempty={
+        ("metadata", "labels", "tekton.dev/pipeline"): "pipeline",
+        ("metadata", "labels", "tekton.dev/pipelineRun"): "pipeline_run",
+        ("metadata", "labels", "tekton.dev/pipelineTask"): "pipeline_task",
+    },
 )
 
 # The Log record's JSON (tektoncd/results pkg/apis/v1alpha3/types.go), as query.http.results
@@ -340,10 +351,13 @@ def _where(text: str, pos: int) -> tuple[int, int]:
 
 
 class _Translator:
-    def __init__(self, text: str, scope: Scope, params: Params) -> None:
+    def __init__(
+        self, text: str, scope: Scope, params: Params, positive: frozenset[int] = frozenset()
+    ) -> None:
         self.source = text
         self.scope = scope
         self.params = params
+        self.positive = positive  # `_positive`'s equalities
 
     # -- errors, worded as cel-go's checker and cel2sql word them
 
@@ -527,6 +541,10 @@ class _Translator:
             return Sql(f"({self.text(other)} IS {'' if op == '==' else 'NOT '}NULL)", BOOL)
         if op == "==" and right.key is not None and left.type == STRING:
             left, right = right, left
+        if op == "==" and id(node) in self.positive:
+            column = self.nonempty_column(left, right) or self.nonempty_column(right, left)
+            if column is not None:
+                return column
         if op == "==" and left.key is not None and right.type == STRING:
             # Results: `m @> '{"k": "v"}'`, false (not NULL) where the key is absent.
             return Sql(f"coalesce({left.text} = {right.text}, false)", BOOL)
@@ -538,6 +556,18 @@ class _Translator:
         if left.type == BOOL and op not in ("==", "!="):
             raise self.no_overload(node, f"_{op}_", left.type, right.type)
         return Sql(f"({left.text} {_COMPARE[op]} {right.text})", BOOL)
+
+    def nonempty_column(self, field: Sql, value: Sql) -> Sql | None:
+        """`field == value` over the column that holds the field, where `value` is a
+        non-empty string literal. The two differ only where the field is empty (false over
+        the field, NULL over the column), which a filter cannot tell apart where the
+        equality is positive (`_positive`)."""
+        data = self.scope.data
+        column = data.nonempty.get(field.path) if data and field.type == DYN else None
+        literal = value.type == STRING and value.is_literal and value.text
+        if column is None or not literal or not value.literal:
+            return None
+        return Sql(f"({column} = {value.text})", BOOL)
 
     def check_comparable(self, node: Node, left: Sql, right: Sql) -> None:
         kinds = {left.type, right.type}
@@ -749,9 +779,18 @@ def translate(text: str | None, scope: Scope, params: Params) -> str:
         tree = parse(text)
     except CelError as exc:
         raise CelError(f"error compiling CEL filters: {exc}") from None
-    translator = _Translator(text, scope, params)
+    translator = _Translator(text, scope, params, _positive(tree))
     translator.check_names(tree)
     return translator.boolean(tree).text
+
+
+def _positive(tree: Node) -> frozenset[int]:
+    """The ids of the `==` nodes reached from the root through && and || alone: whether the
+    filter holds depends only on whether each of them is true, so false and NULL answer
+    alike there (under !, a ternary or another comparison they do not)."""
+    if isinstance(tree, Binary) and tree.op in ("&&", "||"):
+        return _positive(tree.left) | _positive(tree.right)
+    return frozenset([id(tree)] if isinstance(tree, Binary) and tree.op == "==" else [])
 
 
 def record_types(text: str | None) -> frozenset[str] | None:

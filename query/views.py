@@ -80,17 +80,27 @@ _TABLE_COLUMNS = ", ".join(f'"{name}"' for name in TABLE_SCHEMA.names)
 @dataclass(frozen=True)
 class Partitions:
     """The (kind, date) partitions a query needs: `kinds` by name (TaskRun, ...), dates from
-    `first` to `last` inclusive (None: unbounded)."""
+    `first` to `last` inclusive (None: unbounded), and, with `only`, just those (kind, date)
+    pairs among them (the partitions of a page's runs, say)."""
 
     kinds: tuple[str, ...]
     first: date | None = None
     last: date | None = None
+    only: frozenset[tuple[str, str]] | None = None
+
+    @classmethod
+    def of(cls, pairs: set[tuple[str, str]]) -> Partitions:
+        """Exactly these (kind, date) partitions."""
+        days = [date.fromisoformat(day) for _, day in pairs]
+        kinds = tuple(sorted({kind for kind, _ in pairs}))
+        return cls(kinds, min(days), max(days), frozenset(pairs))
 
     def holds(self, kind: str, day: str) -> bool:
         return (
             kind in self.kinds
             and (self.first is None or day >= self.first.isoformat())
             and (self.last is None or day <= self.last.isoformat())
+            and (self.only is None or (kind, day) in self.only)
         )
 
     def condition(self) -> str:
@@ -102,6 +112,9 @@ class Partitions:
             terms.append(f"date >= {sql_string(self.first.isoformat())}")
         if self.last is not None:
             terms.append(f"date <= {sql_string(self.last.isoformat())}")
+        if self.only is not None:
+            pairs = ", ".join(sql_string(f"{kind}/{day}") for kind, day in sorted(self.only))
+            terms.append(f"list_contains([{pairs}]::VARCHAR[], kind || '/' || date)")
         return " AND ".join(terms)
 
 

@@ -69,8 +69,11 @@ from query.http.results_sql import (
     record_columns,
     records_cte,
     results_cte,
+    run_objects_sql,
+    unread_columns,
 )
 from query.logs import LogNotFound, results_log, run_log_parts
+from query.views import Partitions
 from service.errors import RETRY_AFTER_S, ApiError, http_error_response
 
 API = "/apis/results.tekton.dev"
@@ -455,13 +458,32 @@ def _record_rows(
     where = _filter(scope, params)
     in_result = _result_condition(result, params)
     logs_only = f"data_type = '{LOG_TYPE}'" if only_logs else "true"
+    # The page is chosen without the runs' objects unless the filter reads them; then only
+    # the page's own objects are read.
+    leave_out = unread_columns(where)
     sql = (
-        records_cte(parent_sql, with_logs)
-        + f" SELECT {record_columns(with_logs)} FROM records WHERE {in_result} AND {logs_only}"
-        f" AND {where} AND {keyset_sql(page.order, page.after, params)}"
+        records_cte(parent_sql, with_logs, leave_out)
+        + f" SELECT {record_columns(with_logs)}, date FROM records WHERE {in_result}"
+        f" AND {logs_only} AND {where} AND {keyset_sql(page.order, page.after, params)}"
         f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
     )
-    return _query(sql, params)
+    with get_engine().pinned():  # the objects as of the page's own picture of the store
+        rows = _query(sql, params)
+        if '"object"' in leave_out:
+            _add_objects(rows)
+    return rows
+
+
+def _add_objects(rows: list[dict[str, Any]]) -> None:
+    """Fill in the stored objects of the run records among `rows`, read from just the
+    partitions those runs are in."""
+    runs = {row["uid"]: row for row in rows if row["kind"] != "Log"}
+    if not runs:
+        return
+    partitions = Partitions.of({(row["kind"], row["date"]) for row in runs.values()})
+    found = get_engine().query(run_objects_sql(list(runs)), partitions=partitions)
+    for row in found:
+        runs[row["uid"]]["object"] = row["object"]
 
 
 @blueprint.get("/<parent>/results/<result>/records")

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from layout.literals import sql_string
 from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.cel import Params, status_sql
 from query.views import RUNS_WITH_DATE
@@ -46,17 +48,34 @@ def _uuid3_sql(namespace: str, name: str) -> str:
 LOG_UID_SQL = _uuid3_sql("result_uid", "uid")
 
 
-def records_cte(parent_sql: str, with_logs: bool = False) -> str:
+# The columns that hold most of a run's bytes: a query that names none of them need not read
+# them (the object of a page's runs is read afterwards, `RUN_OBJECTS_SQL`).
+HEAVY_COLUMNS: dict[str, str] = {
+    '"object"': "VARCHAR",
+    "labels": "MAP(VARCHAR, VARCHAR)",
+    "annotations": "MAP(VARCHAR, VARCHAR)",
+}
+
+
+def unread_columns(sql: str) -> tuple[str, ...]:
+    """The heavy columns that this SQL (a translated filter, say) does not name."""
+    return tuple(column for column in HEAVY_COLUMNS if column not in sql)
+
+
+def records_cte(parent_sql: str, with_logs: bool = False, leave_out: Sequence[str] = ()) -> str:
     """`records`: one row per run (its latest snapshot) with the Results names, and, with
     `with_logs`, one Log record per run whose logs are stored (a PipelineRun's are its
-    TaskRuns'). A run's result is the PipelineRun that owns it, else the run itself. The
-    owner is the PipelineRun its ownerReferences name (stored with each snapshot as
-    `pipeline_run_uid`); for a run stored without them, the PipelineRun its
-    tekton.dev/pipelineRun label names in its cluster and namespace, created last before the
-    run (names are reused once the old run is deleted, and other clusters have their own)."""
+    TaskRuns'). The heavy columns in `leave_out` are NULL in the runs' records. A run's
+    result is the PipelineRun that owns it, else the run itself. The owner is the
+    PipelineRun its ownerReferences name (stored with each snapshot as `pipeline_run_uid`);
+    for a run stored without them, the PipelineRun its tekton.dev/pipelineRun label names in
+    its cluster and namespace, created last before the run (names are reused once the old
+    run is deleted, and other clusters have their own)."""
+    nulls = ", ".join(f"NULL::{HEAVY_COLUMNS[c]} AS {c}" for c in leave_out)
+    columns = f"* REPLACE ({nulls})" if nulls else "*"
     runs = f"""
 WITH scoped AS (
-    SELECT * FROM {RUNS_WITH_DATE} WHERE {parent_sql}
+    SELECT {columns} FROM {RUNS_WITH_DATE} WHERE {parent_sql}
 ), owned AS (
     SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid
                      ELSE coalesce(r.pipeline_run_uid, r.uid) END AS result_uid
@@ -160,6 +179,14 @@ def results_cte(parent_sql: str) -> str:
     FROM groups g LEFT JOIN (SELECT * FROM runs WHERE {parent_sql}) t
         ON t.uid = g.uid AND t.namespace = g.parent AND t.cluster = g.cluster
 )"""
+
+
+def run_objects_sql(uids: Sequence[str]) -> str:
+    """The stored objects of a page's run records, read after the page is chosen so that
+    only these rows' objects are read. The uids are literals (escaped)
+    because DuckDB pushes a literal IN list into the scan, and a list parameter not."""
+    listed = ", ".join(sql_string(uid) for uid in uids)
+    return f'SELECT uid, "object" FROM {RUNS_WITH_DATE} WHERE uid IN ({listed})'
 
 
 RECORD_COLUMNS = (
