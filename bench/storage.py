@@ -100,12 +100,20 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _without_limit(sql: str) -> str:
+    """A listing's SQL without its page limit (its last parameter): every page at once."""
+    head, limit, tail = sql.rpartition(" LIMIT ?")
+    if not limit or "?" in tail:
+        raise ValueError(f"no page limit as the last parameter in {sql!r}")
+    return head + tail
+
+
 def questions(uid: str, now: datetime) -> list[Question]:
     """The six questions (plus the pipeline's week on every page) as a user asks them at
     `now`, each with the SQL runlake runs for it, for the floor to run as well."""
     from query.cel import RECORDS, Params, translate
     from query.filters import parse_filters
-    from query.http.results_sql import RECORD_COLUMNS, records_cte
+    from query.http.results_sql import record_columns, records_cte
     from query.runs import SUMMARY_COLUMNS, list_runs
     from query.summary import summarize
 
@@ -130,7 +138,7 @@ def questions(uid: str, now: datetime) -> list[Question]:
     cel = Params()
     where = translate(RESULTS_FILTER, RECORDS, cel)
     records_sql = (
-        records_cte("true") + f" SELECT {RECORD_COLUMNS} FROM records WHERE true AND {where}"
+        records_cte("true") + f" SELECT {record_columns(False)} FROM records WHERE true AND {where}"
         " ORDER BY uid ASC LIMIT 51"
     )
     select = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
@@ -174,7 +182,7 @@ def questions(uid: str, now: datetime) -> list[Question]:
             "/v1/runs",
             pipeline,
             all_pages=True,
-            floor_sql=week_sql.rsplit(" LIMIT ", 1)[0],
+            floor_sql=_without_limit(week_sql),
             floor_params=week_params[:-1],
         ),
         Question(
