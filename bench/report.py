@@ -41,8 +41,10 @@ What was tried, each measured this way (several interleaved rounds, CPU ms per e
 - Group commit: the flush waited for a quiet gap as long as the previous flush took, so a
   worker whose every request was already queued idled for a whole fsync's length. Requests
   now announce themselves (`GroupCommitWriter.arriving`) once their body is read; a flush
-  waits for announced requests and a fixed 2 ms gap, no longer. RUNLAKE_FLUSH_MS (the
-  bound on any wait) was left at 200 ms: under load the waits end long before it.
+  waits for announced requests and a quiet gap of one GIL switch interval (5 ms; 2 ms was
+  measured first, but under load a ready thread can wait that long for the GIL, and files
+  per event then swung with the machine's load), no longer. RUNLAKE_FLUSH_MS (the bound on
+  any wait) was left at 200 ms: under load the waits end long before it.
 - Parallel flushes beside a running one once 16 rows wait: no clear gain in these rounds,
   so not kept.
 - Worker class, measured for both apps: gthread's 32 threads spend a large share of their

@@ -20,6 +20,7 @@ RUNLAKE_FLUSH_ROWS rows (a single larger request goes alone).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -32,7 +33,11 @@ from layout.inbox import write_inbox
 from layout.store import Store
 
 Row = Mapping[str, Any]
-MIN_ARRIVAL_GAP_S = 0.002
+# One GIL switch interval (5 ms by default): a request thread that is ready to announce
+# itself may wait that long for the GIL under load, so a shorter gap would end a flush's
+# wait before the requests behind it could say they are coming (2 ms made files per event
+# swing with the machine's load).
+MIN_ARRIVAL_GAP_S = sys.getswitchinterval()
 
 
 @dataclass(eq=False)
