@@ -10,40 +10,7 @@
   const FILTERS = new Set(["cluster", "namespace", "pipeline", "task", "label", "since", "until"]);
   const TOP = 15;
 
-  class ApiFailure extends Error {
-    constructor(status, body) {
-      super((body && body.error) || "request failed with status " + status);
-      this.status = status;
-      this.details = (body && body.errors) || [];
-    }
-  }
-
-  async function getJson(url) {
-    let response;
-    try {
-      response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    } catch (err) {
-      throw new ApiFailure(0, { error: "the service cannot be reached", errors: [String(err)] });
-    }
-    let body = null;
-    try { body = await response.json(); } catch (err) { body = null; }
-    if (!response.ok) throw new ApiFailure(response.status, body);
-    return body;
-  }
-
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else node.setAttribute(k, v);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
+  const { getJson, h } = window.RunlakeApi;
 
   function showNotice(err) {
     const box = document.getElementById("notice");

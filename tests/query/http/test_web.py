@@ -130,6 +130,7 @@ def test_web_assets_are_served_by_the_app_with_versioned_urls(demo: FlaskClient)
         "/assets/app.js",
         "/assets/format.js",
         "/assets/charts.js",
+        "/assets/api.js",
     }
     versions = {u.split("?v=")[1] for u in urls}
     assert len(versions) == 1 and re.fullmatch(r"[0-9a-f]{12}", versions.pop())
