@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +82,27 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(store_dir: str) -> tuple[subprocess.Popen, str]:
+def _serve(store_dir: str, clock: datetime | None = None) -> tuple[subprocess.Popen, str]:
+    """`runlake serve` on the store; with `clock`, its clock set there (libfaketime), so that
+    `since=30d` means the 30 days before a built history's end."""
     port = _free_port()
+    env = {**os.environ, "RUNLAKE_SQL_TIMEOUT_S": "600"}
+    if clock is not None:
+        from bench.storage import faketime_library
+
+        env.update(
+            LD_PRELOAD=faketime_library(),
+            FAKETIME="@" + clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            FAKETIME_DONT_RESET="1",
+            NO_FAKE_STAT="1",
+        )
     server = subprocess.Popen(
         [sys.executable, "-m", "runlake.cli.main", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--store", store_dir],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "RUNLAKE_SQL_TIMEOUT_S": "600"},
+        env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -141,6 +154,34 @@ def measure(base: str, repeat: int) -> dict[str, dict[str, Any]]:
     return timings
 
 
+def run_on_history(data_dir: Path, repeat: int, out_dir: Path) -> dict[str, Any]:
+    """The same requests against a history bench.storage built (its manifest says how many
+    runs and when it ends), served with the clock at its end; the store is not changed
+    except by the materializer that `runlake serve` runs (its inbox is moved into the
+    tables)."""
+    from bench import history
+
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    server, base = _serve(str(data_dir / "store"), history.NOW)
+    try:
+        timings = measure(base, repeat)
+        load = os.getloadavg()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    result = {
+        "runs": manifest["runs"],
+        "repeat": repeat,
+        "machine": machine(),
+        "load_average": [round(x, 1) for x in load],
+        "history": {"built_by": "bench.storage", "snapshots": manifest["snapshots"]},
+        "timings": timings,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"insights_{manifest['runs']}.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
 def run(runs: int, repeat: int, out_dir: Path) -> dict[str, Any]:
     store_dir = tempfile.mkdtemp(prefix="runlake-bench-insights-")
     server = None
@@ -177,7 +218,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="warm requests of each")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs, 2 repeats")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "bench/out")
+    parser.add_argument(
+        "--history",
+        type=Path,
+        help="a data dir bench.storage built (e.g. bench/data/storage_1000000): time the "
+        "insights on it instead of writing a demo history",
+    )
     args = parser.parse_args(argv)
+    if args.history is not None:
+        run_on_history(args.history, args.repeat, args.out_dir)
+        return
     runs, repeat = (QUICK_RUNS, 2) if args.quick else (args.runs, args.repeat)
     run(runs, repeat, args.out_dir)
 

@@ -505,19 +505,33 @@ records/s, 5,000: ~1,200 at 20,000 records). With logs, each step log is its own
 object written atomically (a temp file, fsync, rename), which dominates."""
 
 
+def _insights_source(data: dict) -> str:
+    history = data["history"]
+    if history.get("built_by") == "bench.storage":
+        return (
+            f"`.venv/bin/python -m bench.insights --history bench/data/storage_{data['runs']} "
+            f"--repeat {data['repeat']}`: the storage benchmark's history "
+            f"({history['snapshots']:,} snapshots as Tekton sends them), the server's clock at "
+            "its end"
+        )
+    return (
+        f"`.venv/bin/python -m bench.insights --runs {data['runs']} --repeat {data['repeat']}`: "
+        f"demo history (seed 7, 30 days) written in {history['write_s']} s "
+        f"({history['demo']}; {history['logs']:,} failed-step logs, "
+        f"{_mib(history['store_bytes'])})"
+    )
+
+
 def insights_section(data: dict) -> list[str]:
     """bench/insights.py: each insight through the API beside the runs list's first page."""
-    history = data["history"]
     lines = [
         f"## Insights through the API, {data['runs']:,} runs",
         "",
         _machine_line(data.get("machine")),
         "",
-        f"`.venv/bin/python -m bench.insights --runs {data['runs']} --repeat {data['repeat']}`: "
-        f"demo history (seed 7, 30 days) written in {history['write_s']} s "
-        f"({history['demo']}; {history['logs']:,} failed-step logs, "
-        f"{_mib(history['store_bytes'])}), served by `runlake serve`, timed over HTTP on "
-        "loopback. `first` is each request's first run (engine open, views bound); `warm` "
+        _insights_source(data)
+        + ", served by `runlake serve`, timed over HTTP on loopback. `first` is each "
+        "request's first run (engine open, views bound); `warm` "
         f"the median and best of {data['repeat']} more."
         + (
             f" Load average when timing ended: {', '.join(map(str, data['load_average']))}."

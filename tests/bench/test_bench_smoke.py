@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import pytest
 
@@ -98,6 +99,26 @@ def test_storage_bench_reuses_its_history_and_reports(quick):
     assert "| one run by uid | 10 ms |" in markdown
     assert "### Stopped materializer: 300 more single-event objects" in markdown
     assert "## Storage per run" in markdown
+
+
+def test_insights_bench_on_the_storage_history_sees_its_month(quick, tmp_path):
+    from bench import insights
+
+    _, root = quick
+    history = tmp_path / "history"
+    shutil.copytree(root / "data", history)  # `runlake serve` materializes its inbox
+    result = insights.run_on_history(history, 1, tmp_path / "out")
+
+    timings = result["timings"]
+    assert result["runs"] == RUNS
+    # The server's clock is at the history's end, so `since=30d` is the history's month
+    # (at today's date it would hold none of it, or a few days).
+    assert timings["queue per day"]["rows"] >= 25
+    assert timings["runs first page"]["rows"] == 50
+    assert timings["critical-path per task"]["rows"] > 0
+    markdown = report.render(tmp_path / "out")
+    assert f"## Insights through the API, {RUNS:,} runs" in markdown
+    assert "--history bench/data/storage_" in markdown
 
 
 def test_history_run_events_are_tekton_snapshots_of_one_run():
