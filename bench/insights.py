@@ -44,6 +44,7 @@ REQUESTS: tuple[tuple[str, str], ...] = (
     ("queue per day", "/v1/insights/queue?since=30d&group_by=day&kind=TaskRun&page_size=400"),
     ("queue per namespace", "/v1/insights/queue?since=30d&group_by=namespace&kind=TaskRun"),
     ("critical-path per task", "/v1/insights/critical-path?since=30d&page_size=15"),
+    ("critical-path per task, 7 days", "/v1/insights/critical-path?since=7d&page_size=15"),
     ("usage per namespace and week", "/v1/insights/usage?since=30d&group_by=namespace,week"),
     ("step-failures", "/v1/insights/step-failures?since=30d&page_size=15"),
     ("flaky, one pipeline, 7 days", "/v1/insights/flaky?since=7d&pipeline=go-service-ci"),
@@ -141,7 +142,14 @@ def measure(base: str, repeat: int) -> dict[str, dict[str, Any]]:
             )
         )
     for name, path in requests_:
-        first, rows, _ = _time(base, path)
+        try:
+            first, rows, _ = _time(base, path)
+        except requests.HTTPError as exc:  # recorded, not fatal: the others are still timed
+            body = exc.response.json() if exc.response is not None else {}
+            problem = "; ".join(body.get("errors") or [body.get("error", str(exc))])
+            timings[name] = {"path": path, "status": exc.response.status_code, "error": problem}
+            print(f"  {name}: {exc.response.status_code} {problem}", flush=True)
+            continue
         warm = [_time(base, path)[0] for _ in range(repeat)]
         timings[name] = {
             "path": path,

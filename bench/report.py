@@ -290,7 +290,7 @@ def storage_section(data: dict) -> list[str]:
         + (" (reused from an earlier run; its times are that run's)" if built.get("reused") else "")
         + f": {built['build_s']:,} s in all"
         + (f" ({built['build_cpu_s']:,} s of CPU)" if "build_cpu_s" in built else "")
-        + ". Materializer {materializer['seconds']:,} s for "
+        + f". Materializer {materializer['seconds']:,} s for "
         f"{materializer['rows_read']:,} snapshots = **{materializer['snapshots_per_s']:,} "
         f"snapshots/s** (slowest cycle {materializer['slowest_cycle_s']} s; by step, s: "
         + ", ".join(f"{k} {v}" for k, v in materializer["step_seconds"].items())
@@ -549,6 +549,8 @@ def insights_section(data: dict) -> list[str]:
             _ms(t["warm_median_s"]),
             _ms(t["warm_best_s"]),
         ]
+        if "error" not in t
+        else [name, f"`{t['path']}`", f"**{t['status']}**: {t['error']}", "-", "-", "-"]
         for name, t in data["timings"].items()
     ]
     table = _table(["request", "path", "rows", "first", "warm", "warm best"], rows)
