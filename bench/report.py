@@ -498,11 +498,12 @@ def results_import_section(results: list[dict]) -> list[str]:
 
 
 IMPORT_NOTES = """
-Where the time goes: per batch, normalizing each object (~0.2 ms: its compact JSON and the
-content hash that is the snapshot's id) and one Parquet file per (kind, day) the batch
-touches, each fsynced; bigger batches share those files among more records (1,000: ~800
-records/s, 5,000: ~1,200 at 20,000 records). With logs, each step log is its own gzip
-object written atomically (a temp file, fsync, rename), which dominates."""
+Where the time goes: per batch, reading the records from PostgreSQL and normalizing each
+object (its compact JSON and the content hash that is the snapshot's id), then one inbox
+object per batch (JSON lines, fsynced; the materializer moves them into the tables later:
+not counted). On layout 1 each batch wrote one Parquet file per (kind, day) it touched
+(1,594 records/s without logs, 268 with). With logs, each step log is its own gzip object
+written atomically (a temp file, fsync, rename), which dominates."""
 
 
 def _insights_source(data: dict) -> str:
@@ -558,11 +559,12 @@ def insights_section(data: dict) -> list[str]:
 
 
 INSIGHTS_NOTES = """\
-Each insight is a view over `runs`/`taskruns`/`pipelineruns`/`steps`, so on the layout-1
-store every request pays the `runs` view's ranking of all snapshots (carrying the `object`
-column) once per view it reads, and then parses the objects' JSON; `EXPLAIN ANALYZE` at
-50,000 runs puts most of `retries` in that ranking and the Parquet read of `object`. The
-Delta `runs` table (one row per run, nothing ranked at read time) removes the first part."""
+Each insight is a view over `runs`/`taskruns`/`pipelineruns`/`steps` that parses the objects'
+JSON (retries, steps, the task graph) of every run in its window on each request: a month of
+1,000,000 runs is ~850,000 TaskRun objects, hence seconds. `critical_path` over that month
+needs more than the engine's 768 MB (its recursive walk over ~1.5 million run, task and
+ancestor rows): a 503 that says so, while 7 days answer. Computing per-run insight rows once,
+when the materializer writes the run, would make these views plain reads."""
 
 
 def generic_section(name: str, data: Any) -> list[str]:
@@ -619,7 +621,11 @@ Measured on the 100,000-run history with the storage branch at 1d808b3, in-proce
 the same query functions the endpoints call (each `Engine.query` timed; the query split into
 its shadow views, DuckDB's execution with its JSON profiler, and `fetchall`), under libfaketime
 like the server, and with `py-spy dump` on the build. This machine's load average was 10-19
-throughout: read the figures as ratios.
+throughout: read the figures as ratios. Changed since, and measured in the tables above:
+list pages are built as JSON by DuckDB (2); TaskRuns name their PipelineRun's uid, a label
+equality reads its column and a records page is chosen without the objects (5); the inbox is
+spooled in bounded steps, so the stopped materializer's first answer is 3.5 s at 1,000,000
+runs, not a minute (7). The other items stand as found.
 
 1. **Every request looks at the whole inbox before it knows nothing changed.** `_sync` lists
    the inbox (`LocalStore.list`: a pyarrow FileSelector, a stat per object) and loads three
