@@ -8,15 +8,18 @@ holds the store's writer lease and hands it over when `runlake compact` or `rete
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
+import os
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
 from ingest.app import INGEST_BLUEPRINTS, configure
@@ -53,6 +56,10 @@ class _Server(BaseApplication):
         return self.application
 
 
+# How long a signalled stop waits for the materializer's cycle to end.
+STOP_WAIT_S = 3.0
+
+
 class _Materializing:
     """gunicorn hooks that run the materializer beside the worker's request threads."""
 
@@ -77,22 +84,46 @@ class _Materializing:
     def end(self, worker: Any) -> None:
         self.stop.set()
         if self.thread is not None:
-            self.thread.join(timeout=30)
+            # A worker stopped by a signal leaves by os._exit (_ThreadWorker), which cuts a
+            # cycle still running short (the materializer is crash-safe): a stop waits for
+            # it only briefly.
+            self.thread.join(timeout=STOP_WAIT_S if getattr(worker, "quitting", False) else 30)
 
 
 class _ThreadWorker(ThreadWorker):
     """gunicorn's threaded worker, made safe to stop with SIGQUIT (and Ctrl-C).
 
-    gunicorn 27.0.1's gthread worker shuts its thread pool down inside its SIGQUIT handler.
-    The handler runs on the main thread wherever that was interrupted, and when that was
-    inside the pool's submit() (a request being queued) or inside a first such handler (Ctrl-C
-    reaches the worker from the terminal, then again as the arbiter's SIGQUIT), shutdown()
-    waits for ever on the lock the interrupted code holds, until the arbiter kills the worker
-    30 s later. Leaving from the handler without it is safe: the pool's threads are joined
-    when the interpreter exits."""
+    The stop signal's handler runs on the main thread wherever that was interrupted. When
+    that was inside the pool's submit() (a request being queued), the future's lock stays
+    held by the unwound frame, and a pool thread waits for it for ever; gunicorn 27.0.1's
+    handler then waits for that thread in the pool's shutdown(), and leaving by sys.exit
+    waits for it in the interpreter's exit (py-spy: `_python_exit` joining a thread in
+    `Future.set_running_or_notify_cancel`), until the arbiter kills the worker 30 s later.
+    So the handler runs the worker's exit hook (which stops the materializer), flushes the
+    logs and leaves with os._exit: nothing else of the process needs to run, and DuckDB's
+    databases need no destructor (the materializer is crash-safe at any point). A second
+    signal while the first is handled does nothing."""
+
+    quitting = False
 
     def handle_quit(self, sig: int, frame: Any) -> None:
-        Worker.handle_quit(self, sig, frame)
+        # Ctrl-C reaches the worker twice (from the terminal, then as the arbiter's SIGQUIT).
+        # The second call, run inside the first wherever that was (py-spy: inside the
+        # materializer's Event.set(), whose lock is not reentrant), must leave the first to
+        # finish.
+        if self.quitting:
+            return
+        self.quitting = True
+        self.alive = False
+        self.cfg.worker_int(self)
+        try:
+            self.cfg.worker_exit(None, self)
+        finally:
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(0)
 
 
 def ensure_free(host: str, port: int) -> None:
