@@ -25,12 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from bench.ingest_rate import free_port
 from bench.report import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,28 +76,15 @@ def _write_history(store_dir: str, runs: int) -> dict[str, Any]:
     return {"write_s": round(time.perf_counter() - started, 1), "demo": summary, "logs": logs}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(store_dir: str, clock: datetime | None = None) -> tuple[subprocess.Popen, str]:
     """`runlake serve` on the store; with `clock`, its clock set there (libfaketime), so that
     `since=30d` means the 30 days before a built history's end."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RUNLAKE_SQL_TIMEOUT_S": "600"}
     if clock is not None:
-        from bench.storage import faketime_library
+        from bench.storage import faketime_env
 
-        env.update(
-            LD_PRELOAD=faketime_library(),
-            FAKETIME="@" + clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            FAKETIME_DONT_RESET="1",
-            NO_FAKE_STAT="1",
-        )
+        env.update(faketime_env(clock))
     server = subprocess.Popen(
         [sys.executable, "-m", "runlake.cli.main", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--store", store_dir],

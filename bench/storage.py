@@ -257,6 +257,17 @@ def faketime_library() -> str:
     return found[0]
 
 
+def faketime_env(clock: datetime) -> dict[str, str]:
+    """The environment that starts a process's clock at `clock` (libfaketime)."""
+    return {
+        "LD_PRELOAD": faketime_library(),
+        "FAKETIME": "@" + clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "FAKETIME_DONT_RESET": "1",
+        # file times as they are: the inbox's age is its objects' mtimes against the clock
+        "NO_FAKE_STAT": "1",
+    }
+
+
 class Server:
     """`gunicorn -c gunicorn.conf.py` (one worker) on a loopback port, its clock at `clock`."""
 
@@ -284,11 +295,7 @@ class Server:
             **os.environ,
             "RUNLAKE_STORE": str(store),
             "RUNLAKE_SQL_TIMEOUT_S": "900",
-            "LD_PRELOAD": faketime_library(),
-            "FAKETIME": "@" + clock.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-            "FAKETIME_DONT_RESET": "1",
-            # file times as they are: the inbox's age is its objects' mtimes against the clock
-            "NO_FAKE_STAT": "1",
+            **faketime_env(clock),
             **(extra_env or {}),
         }
         self.process: subprocess.Popen | None = None
