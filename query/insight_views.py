@@ -11,6 +11,7 @@ since every one of them reads `runs` and the engine shadows `runs` per connectio
 
 from __future__ import annotations
 
+from layout.literals import sql_string
 from layout.schema import FAILED, PENDING, PIPELINE_RUN, SUCCEEDED, TASK_RUN, TIMED_OUT
 from webhooks.status import CANCEL_REASONS, RULES
 
@@ -37,13 +38,9 @@ ERROR_LINES_TABLE = (
 )
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-_PIPELINE_RUN = _quote(PIPELINE_RUN)
-_FAILED = f"({_quote(FAILED)}, {_quote(TIMED_OUT)})"
-_CANCEL_REASONS = "(" + ", ".join(_quote(r) for r in sorted(CANCEL_REASONS)) + ")"
+_PIPELINE_RUN = sql_string(PIPELINE_RUN)
+_FAILED = f"({sql_string(FAILED)}, {sql_string(TIMED_OUT)})"
+_CANCEL_REASONS = "(" + ", ".join(sql_string(r) for r in sorted(CANCEL_REASONS)) + ")"
 
 
 def status_sql(condition: str) -> str:
@@ -54,11 +51,11 @@ def status_sql(condition: str) -> str:
     for condition_status, (by_reason, default) in RULES.items():
         for known, mapped in sorted(by_reason.items()):
             whens.append(
-                f"WHEN {status} = {_quote(condition_status)} AND {reason} = {_quote(known)} "
-                f"THEN {_quote(mapped)}"
+                f"WHEN {status} = {sql_string(condition_status)} "
+                f"AND {reason} = {sql_string(known)} THEN {sql_string(mapped)}"
             )
-        whens.append(f"WHEN {status} = {_quote(condition_status)} THEN {_quote(default)}")
-    return f"CASE {' '.join(whens)} ELSE {_quote(PENDING)} END"
+        whens.append(f"WHEN {status} = {sql_string(condition_status)} THEN {sql_string(default)}")
+    return f"CASE {' '.join(whens)} ELSE {sql_string(PENDING)} END"
 
 
 def cpu_cores_sql(quantity: str) -> str:
@@ -181,7 +178,7 @@ TASK_OUTCOMES_VIEW = f"""CREATE OR REPLACE VIEW _task_outcomes AS
 WITH outcomes AS (
     SELECT t.uid, {", ".join(f"t.{c}" for c in SCOPE_COLUMNS)}, t.pipeline, t.pipeline_task,
            t.task, t.created_at, t.status, i.input, r.attempts,
-           CASE WHEN t.status = {_quote(SUCCEEDED)} THEN 'pass'
+           CASE WHEN t.status = {sql_string(SUCCEEDED)} THEN 'pass'
                 WHEN t.status IN {_FAILED} THEN 'fail'
            END AS outcome
     FROM taskruns t
@@ -230,7 +227,7 @@ SELECT r.uid, r.kind, {", ".join(f"r.{c}" for c in SCOPE_COLUMNS)}, r.name, r.pi
        r.pipeline_run, r.pipeline_task, r.task, r.status, r.created_at,
        coalesce(a.started_at, r.started_at) AS started_at,
        epoch(coalesce(a.started_at, r.started_at)) - epoch(r.created_at) AS queued_seconds,
-       CASE WHEN r.kind = {_quote(TASK_RUN)} THEN epoch(s.started_at) - epoch(r.started_at)
+       CASE WHEN r.kind = {sql_string(TASK_RUN)} THEN epoch(s.started_at) - epoch(r.started_at)
        END AS pod_pending_seconds
 FROM runs r
 LEFT JOIN first_attempt a USING (uid)
