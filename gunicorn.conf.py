@@ -1,17 +1,31 @@
-"""gunicorn settings for `gunicorn 'ingest.app:create_app()'` (and the query app).
+"""gunicorn settings for `gunicorn 'ingest.app:create_app()'` and the query app.
 
 Requests must overlap in one process: group commit shares an inbox object between requests
-that wait at the same time, and with sync workers no two requests ever overlap. gthread's
-threads do that for both apps (a DuckDB query holds its thread). RUNLAKE_WORKER_CLASS=gevent
-also works for ingest (its store writes then run on gevent's thread pool, ingest/context.py;
-gevent itself is not a runtime requirement): bench/RESULTS.md measures both.
+that wait at the same time, and with sync workers no two requests ever overlap. Ingest runs on
+gevent: its requests are greenlets, and its store writes run on gevent's thread pool
+(ingest/context.py), which measured 1.3 to 1.6 times gthread's events per second at less CPU
+per event (bench/RESULTS.md). The query app runs on gthread's threads: a DuckDB query holds
+its thread, and on gevent it would stop every request of its worker. RUNLAKE_WORKER_CLASS
+chooses another class for either.
 """
 
 import os
+import sys
+
+from gunicorn.config import Config
+
+
+def _default_worker_class(argv: list[str]) -> str:
+    """gevent for the ingest app, gthread for anything else, read from the app named on
+    gunicorn's command line (parsed by gunicorn's own parser)."""
+    known, _ = Config().parser().parse_known_args(argv)
+    apps = known.args or []
+    return "gevent" if any(app.startswith("ingest.") for app in apps) else "gthread"
+
 
 bind = os.environ.get("RUNLAKE_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("RUNLAKE_WORKER_CLASS") or "gthread"
+worker_class = os.environ.get("RUNLAKE_WORKER_CLASS") or _default_worker_class(sys.argv[1:])
 threads = int(os.environ.get("RUNLAKE_THREADS", "32"))  # gthread's threads per worker
 worker_connections = 1000  # gevent's connections per worker
 # A worker whose heartbeat stops for 30 s is replaced. That does not free a thread (or a

@@ -7,7 +7,7 @@ CPU time per event of the workers, of wrk and of moto, and (with py-spy) where t
 time goes per request.
 
     .venv/bin/python -m bench.ingest_rate [--seconds 15] [--connections 64] [--rounds 3]
-        [--no-s3] [--no-profile]
+        [--no-s3] [--no-profile] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ class Server:
 
 
 def servers(with_s3: bool) -> list[Server]:
-    """The ceiling first; ingest as deployed (gunicorn.conf.py: gthread); and gevent for both
-    apps, named on the command line."""
+    """The ceiling first; ingest as deployed (gunicorn.conf.py: gevent for ingest); and the
+    other worker classes for both apps, named on the command line."""
     conf = ["-c", "gunicorn.conf.py", "-w", "2"]
     bare = "bench.bare_app:create_app()"
     ingest = "ingest.app:create_app()"
@@ -81,12 +81,24 @@ def servers(with_s3: bool) -> list[Server]:
         Server(CEILING, bare, ["-w", "2"]),
         Server("bare flask, gthread (32 threads)", bare, [*conf, "-k", "gthread"]),
         Server("bare flask, gevent", bare, ["-w", "2", "-k", "gevent"]),
-        Server("ingest, local store (gthread)", ingest, conf, store="local"),
-        Server("ingest, local store, gevent", ingest, [*conf, "-k", "gevent"], store="local"),
+        Server("ingest, local store (gevent)", ingest, conf, store="local"),
+        Server("ingest, local store, gthread", ingest, [*conf, "-k", "gthread"], store="local"),
     ]
     if with_s3:
-        found.append(Server("ingest, S3 (moto server, gthread)", ingest, conf, store="s3"))
+        found.append(Server("ingest, S3 (moto server, gevent)", ingest, conf, store="s3"))
     return found
+
+
+def worker_class(app: str) -> str:
+    """The worker class gunicorn.conf.py chooses for `app`."""
+    printed = subprocess.run(
+        [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--print-config", app],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return re.search(r"^worker_class\s*=\s*(\S+)", printed, re.M).group(1)
 
 
 def free_port() -> int:
@@ -188,6 +200,21 @@ def peak_rss(pids: list[int]) -> list[int]:
     return sorted(hwm(pid) for pid in pids)
 
 
+def wait_until_settled(pids: list[int], timeout: float = 30) -> None:
+    """Wait until no worker has used CPU for half a second: every worker has imported its app
+    and is waiting in accept. /healthz answering shows only that one has, and wrk's
+    keep-alive connections stay with the workers that accepted them, so a worker still
+    booting when the load starts would get none of them."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        now = [cpu_seconds([pid]) for pid in pids]
+        if now == last:
+            return
+        last = now
+        time.sleep(0.5)
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 
@@ -272,16 +299,21 @@ class Bench:
         try:
             wait_until_up(f"http://127.0.0.1:{port}/healthz")
             workers = children(process.pid)
+            wait_until_settled(workers)
             spies = [self.spy(pid, profile_to, n) for n, pid in enumerate(workers)]
             spies = [spy for spy in spies if spy is not None]
             load = load_average()
             worker_cpu = cpu_seconds(workers)
+            each_cpu = [sum(cpu_seconds([pid])) for pid in workers]
             moto_cpu = cpu_seconds([self.moto.pid]) if self.moto and server.store == "s3" else None
             wrk = wrk_command(
                 f"http://127.0.0.1:{port}/", self.body, self.args.seconds, self.args.connections
             )
             result = run_wrk(wrk)
             user, system = (a - b for a, b in zip(cpu_seconds(workers), worker_cpu, strict=True))
+            spent_each = [
+                sum(cpu_seconds([pid])) - was for pid, was in zip(workers, each_cpu, strict=True)
+            ]
             command_load = load_average()
             for spy in spies:
                 spy.wait(60)
@@ -297,6 +329,9 @@ class Bench:
             load_after=round(command_load, 2),
             worker_user_ms_per_event=round(1000 * user / events, 3),
             worker_system_ms_per_event=round(1000 * system / events, 3),
+            # How evenly the workers shared the load (keep-alive connections stay where
+            # they were accepted): each worker's share of the workers' CPU time.
+            worker_cpu_shares=[round(each / max(sum(spent_each), 1e-9), 2) for each in spent_each],
         )
         if moto_cpu is not None:
             spent = sum(cpu_seconds([self.moto.pid])) - sum(moto_cpu)
@@ -404,14 +439,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-s3", action="store_true", help="skip ingest on the moto server")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="measure only the servers whose name contains this (repeatable); the bare app on"
+        " gunicorn's defaults is always measured, as every ratio's denominator",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench/out/ingest_rate.json"))
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="runlake-bench-"))
     bench = Bench(args, work)
-    chosen = servers(with_s3=not args.no_s3)
+    chosen = [
+        server
+        for server in servers(with_s3=not args.no_s3)
+        if server.name == CEILING or not args.only or any(o in server.name for o in args.only)
+    ]
     runs, profiles = [], []
     try:
-        if not args.no_s3:
+        if any(server.store == "s3" for server in chosen):
             bench.start_moto()
         for round_number in range(1, args.rounds + 1):
             measured = [bench.measure(server) for server in chosen]

@@ -41,29 +41,40 @@ What was tried, each measured this way (several interleaved rounds, CPU ms per e
 - Group commit: the flush waited for a quiet gap as long as the previous flush took, so a
   worker whose every request was already queued idled for a whole fsync's length. Requests
   now announce themselves (`GroupCommitWriter.arriving`) once their body is read; a flush
-  waits for announced requests and a quiet gap of one GIL switch interval (5 ms; 2 ms was
-  measured first, but under load a ready thread can wait that long for the GIL, and files
-  per event then swung with the machine's load), no longer. RUNLAKE_FLUSH_MS (the bound on
-  any wait) was left at 200 ms: under load the waits end long before it.
+  waits for announced requests and a quiet gap, no longer. On threads the gap is one GIL
+  switch interval (5 ms: under load a ready thread can wait that long for the GIL, and with
+  2 ms files per event swung with the machine's load). On gevent, greenlets do not queue for
+  the GIL behind each other, and the gap is 2 ms: in 3 rounds of 15 s each, 5 ms gave ratios
+  0.56/0.50/0.57 at 33-34 files per 1,000 events, 2 ms 0.65/0.53/0.71 at 35-36, 1 ms
+  0.51/0.52/0.45 with files per 1,000 up to 185 (split files). RUNLAKE_FLUSH_MS (the bound
+  on any wait) was left at 200 ms: under load the waits end long before it.
 - Parallel flushes beside a running one once 16 rows wait: no clear gain in these rounds,
   so not kept.
 - Worker class, measured for both apps: gthread's 32 threads spend a large share of their
   GIL-holding time waking the waiting request threads (threading.Condition.notify, GIL
   hand-offs: "group commit" in the profile), and 16 threads made files per 1,000 events
   approach 100. gevent does the same requests on greenlets (ingest's store writes on
-  gevent's thread pool, ingest/context.py) at less CPU per event, but not at a higher rate
-  in these rounds (its workers idle more between flushes), so gunicorn.conf.py keeps gthread
-  (RUNLAKE_WORKER_CLASS=gevent chooses the other). The bare app is fastest on gevent.
+  gevent's thread pool, ingest/context.py) at less CPU per event, and at 1.3-1.6 times
+  gthread's rate, so gunicorn.conf.py runs ingest on gevent (the query app stays on gthread:
+  a DuckDB query holds its thread). Earlier rounds had measured gevent no faster than
+  gthread; that came from the benchmark, not from gevent: wrk started as soon as one worker
+  answered /healthz, and wrk's 64 keep-alive connections stay with the worker that accepted
+  them, so a worker still importing the app got few or none of them (workers' CPU 0.99 /
+  0.01 in one round: one core idle, and small files in the worker with few connections).
+  The benchmark now waits until no worker has used CPU for half a second before loading. A
+  real sender's keep-alive connections can fall unevenly too (0.55 / 0.45 is common here);
+  the per-round table shows each worker's share.
 
 What is left per request is mostly what the bare app pays too (gunicorn and Flask, ~0.4 ms
-between them here); ingest adds decode and normalize (~0.08 ms), group commit (waking the
-waiting thread: ~0.17 ms on gthread, ~0.02 ms on gevent), its view (~0.04 ms) and the
-kernel's share of sockets and fsyncs.
+between them here); ingest adds decode and normalize (~0.08 ms), its view (~0.04 ms), group
+commit (waking the waiting request: ~0.03 ms on gevent, ~0.11 ms on gthread) and the
+kernel's share of sockets and fsyncs (~0.05 ms of system time per event on gevent, where the
+bare app's sync worker spends ~0.09 ms).
 
 On S3 the moto server (Python, on the same two cores as wrk and both workers) is what
-limits the rate: it spends ~0.5 ms of CPU per event, i.e. ~9 ms per PUT at ~19 events per
-object, on top of the workers' ~0.9 ms (pyarrow's S3 client included) and wrk's. Against the
-bare app's ~0.45 ms per event that bounds the ratio near 0.3 whatever ingest does; real S3
+limits the rate: it spends ~0.5 ms of CPU per event, i.e. ~13 ms per PUT at ~27 events per
+object, on top of the workers' ~1 ms (pyarrow's S3 client included) and wrk's. Against the
+bare app's ~0.5 ms per event that bounds the ratio near 0.3-0.4 whatever ingest does; real S3
 costs this machine nothing per PUT but latency, which group commit absorbs."""
 
 STORAGE_NOTES = """\
@@ -180,9 +191,24 @@ def ingest_section(data: dict) -> list[str]:
         rows,
     )
     if data["runs"]:
-        lines += ["", "Each round (load: the 1-minute load average before and after):", ""]
+        lines += [
+            "",
+            "Each round (load: the 1-minute load average before and after; workers' CPU: each "
+            "worker's share, which shows how evenly the keep-alive connections fell):",
+            "",
+        ]
         lines += _table(
-            ["round", "load", "server", "events/s", "p50", "p99", "ratio", "files/1,000"],
+            [
+                "round",
+                "load",
+                "server",
+                "events/s",
+                "p50",
+                "p99",
+                "ratio",
+                "files/1,000",
+                "workers' CPU",
+            ],
             [
                 [
                     run["round"],
@@ -193,6 +219,7 @@ def ingest_section(data: dict) -> list[str]:
                     run["p99"],
                     _ratio(run.get("ratio_to_bare")),
                     run.get("files_per_1000_events", "-"),
+                    " / ".join(f"{share:.2f}" for share in run.get("worker_cpu_shares", [])) or "-",
                 ]
                 for run in data["runs"]
             ],
@@ -393,7 +420,8 @@ def lag_lines(lag: dict) -> list[str]:
     return [
         "### Materializer behind ingest",
         "",
-        f"Ingest on `gunicorn -c gunicorn.conf.py` (2 gthread workers) on a new local store, "
+        f"Ingest on `gunicorn -c gunicorn.conf.py` (2 {lag.get('worker_class', 'gthread')} "
+        "workers) on a new local store, "
         f"loaded by `wrk -t2 -c{lag['connections']} -d{lag['load_s']}s` (bench/post_event.lua, a "
         f"2 KB TaskRun event each) while `runlake materialize` (5 s interval) runs beside it; "
         f"the inbox listed every second. Accepted **{wrk['events_per_s']:,.0f} events/s** "

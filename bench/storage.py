@@ -46,6 +46,7 @@ from bench.ingest_rate import (
     peak_rss,
     run_wrk,
     wait_until_up,
+    worker_class,
     wrk_command,
 )
 
@@ -509,6 +510,7 @@ def lag(seconds: int, connections: int, drain_limit_s: float) -> dict:
     and after it, until it is empty."""
     work = Path(tempfile.mkdtemp(prefix="runlake-bench-lag-"))
     store = work / "store"
+    store.mkdir()  # `runlake materialize` refuses a local store that does not exist yet
     body = body_template(work / "body.json")
     log = (work / "materialize.log").open("w")
     materializer = subprocess.Popen(
@@ -584,6 +586,7 @@ def lag(seconds: int, connections: int, drain_limit_s: float) -> dict:
         "wrk": result,
         "load_s": seconds,
         "connections": connections,
+        "worker_class": worker_class("ingest.app:create_app()"),
         "lag_during_max_s": max((s[2] for s in during), default=None),
         "lag_during_median_s": statistics.median([s[2] for s in during]) if during else None,
         "inbox_objects_during_max": max((s[1] for s in during), default=None),

@@ -11,7 +11,13 @@ from typing import Any
 from flask import current_app
 
 from ingest.metrics import IngestMetrics
-from ingest.writer import GroupCommitWriter, Row, WriterStats
+from ingest.writer import (
+    GREENLET_ARRIVAL_GAP_S,
+    THREAD_ARRIVAL_GAP_S,
+    GroupCommitWriter,
+    Row,
+    WriterStats,
+)
 from layout.inbox import InboxStats, inbox_stats, list_inbox, write_inbox
 from layout.store import Store, open_store
 
@@ -31,22 +37,27 @@ def get_store() -> Store:
 def get_writer() -> GroupCommitWriter:
     ext = current_app.extensions
     if "runlake.writer" not in ext:
+        greenlets = _under_gevent()
         ext["runlake.writer"] = GroupCommitWriter(
             get_store(),
             current_app.config["RUNLAKE_FLUSH_MS"],
             current_app.config["RUNLAKE_FLUSH_ROWS"],
-            write=_off_the_event_loop(write_inbox),
+            write=_off_the_event_loop(write_inbox) if greenlets else write_inbox,
+            arrival_gap_s=GREENLET_ARRIVAL_GAP_S if greenlets else THREAD_ARRIVAL_GAP_S,
         )
     return ext["runlake.writer"]
 
 
-def _off_the_event_loop(write: Write) -> Write:
-    """Under gevent (gunicorn -k gevent patches threading), a store write runs on gevent's
-    native thread pool: its fsyncs or its PUT then hold one OS thread, not every request of
-    the worker. Under threads it runs where it is."""
+def _under_gevent() -> bool:
+    """True in a gevent worker (gunicorn -k gevent, gunicorn.conf.py's default for ingest),
+    which patches threading: requests are then greenlets of one OS thread."""
     monkey = sys.modules.get("gevent.monkey")
-    if monkey is None or not monkey.is_module_patched("threading"):
-        return write
+    return monkey is not None and monkey.is_module_patched("threading")
+
+
+def _off_the_event_loop(write: Write) -> Write:
+    """A store write on gevent's native thread pool: its fsyncs or its PUT then hold one OS
+    thread, not every request of the worker."""
     import gevent
 
     def offloaded(store: Store, rows: Sequence[Row]) -> str | None:

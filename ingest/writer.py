@@ -8,7 +8,7 @@ request that queued first is woken to write them all as the next file.
 
 An idle writer (no flush in the last RUNLAKE_FLUSH_MS) writes a lone event at once. A busy one
 first lets the file fill: while a request it was told of (`arriving`) is still decoding, and
-until none has come for MIN_ARRIVAL_GAP_S. Files are what cost (a temp file, two fsyncs and a
+until none has come for the arrival gap. Files are what cost (a temp file, two fsyncs and a
 rename each, or a PUT), so under load this keeps files per event low, at the price of a few ms
 of latency; and it never waits on a count it cannot know (connections that may or may not
 send), so a worker whose every request is already queued writes at once instead of idling.
@@ -37,7 +37,12 @@ Row = Mapping[str, Any]
 # itself may wait that long for the GIL under load, so a shorter gap would end a flush's
 # wait before the requests behind it could say they are coming (2 ms made files per event
 # swing with the machine's load).
-MIN_ARRIVAL_GAP_S = sys.getswitchinterval()
+THREAD_ARRIVAL_GAP_S = sys.getswitchinterval()
+# Greenlets do not wait for the GIL behind each other (only the thread pool's store write can
+# hold it), so under gevent the gap only has to cover the event loop's turn to the next ready
+# socket: 2 ms measured fewer idle ms per file than 5 ms at about the same files per event
+# (1 ms split files when a request was a little late, bench/RESULTS.md).
+GREENLET_ARRIVAL_GAP_S = 0.002
 
 
 @dataclass(eq=False)
@@ -70,11 +75,13 @@ class GroupCommitWriter:
         flush_ms: int = 200,
         flush_rows: int = 5000,
         write: Callable[[Store, Sequence[Row]], str | None] = write_inbox,
+        arrival_gap_s: float = THREAD_ARRIVAL_GAP_S,
     ) -> None:
         self.store = store
         self.flush_s = flush_ms / 1000
         self.flush_rows = flush_rows
         self._write = write
+        self.arrival_gap_s = arrival_gap_s
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._queue: deque[_Pending] = deque()
@@ -167,11 +174,11 @@ class GroupCommitWriter:
 
     def _gather(self, deadline: float) -> None:
         """Wait (lock held) while announced requests are still decoding, or rows came less
-        than MIN_ARRIVAL_GAP_S ago, until the file is full or the oldest row has waited
+        than the arrival gap ago, until the file is full or the oldest row has waited
         flush_ms."""
         while self._queued_rows < self.flush_rows:
             now = time.monotonic()
-            quiet_at = self._last_arrival + MIN_ARRIVAL_GAP_S
+            quiet_at = self._last_arrival + self.arrival_gap_s
             if now >= deadline or (self._arriving == 0 and now >= quiet_at):
                 return
             self._changed.wait((deadline if self._arriving else quiet_at) - now)

@@ -218,7 +218,14 @@ def test_report_ingest_rounds_commands_and_where_the_time_goes(tmp_path):
         _run(ingest_rate.CEILING, 1, 4000.0, 1.0),
         _run("ingest, local store (gevent)", 1, 2400.0, 0.6, files_per_1000_events=40.0),
         _run(ingest_rate.CEILING, 2, 3000.0, 1.0),
-        _run("ingest, local store (gevent)", 2, 1650.0, 0.55, files_per_1000_events=50.0),
+        _run(
+            "ingest, local store (gevent)",
+            2,
+            1650.0,
+            0.55,
+            files_per_1000_events=50.0,
+            worker_cpu_shares=[0.62, 0.38],
+        ),
     ]
     profile = {
         "name": "ingest, local store (gevent)",
@@ -250,8 +257,8 @@ def test_report_ingest_rounds_commands_and_where_the_time_goes(tmp_path):
         "| ingest, local store (gevent) | 2,025 | 0.57 | 45.0 | 0.500 (0.400 + 0.100)" in markdown
     )
     assert (
-        "| 2 | 3.0 → 3.5 | ingest, local store (gevent) | 1,650 | 10ms | 50ms | 0.55 | 50.0 |"
-        in (markdown)
+        "| 2 | 3.0 → 3.5 | ingest, local store (gevent) | 1,650 | 10ms | 50ms | 0.55 | 50.0 "
+        "| 0.62 / 0.38 |" in markdown
     )
     assert "- ingest, local store (gevent): `gunicorn ingest, local store (gevent)`" in markdown
     assert "| Flask and werkzeug | 0.200 |" in markdown

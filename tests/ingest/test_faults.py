@@ -17,6 +17,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 from werkzeug.serving import make_server
 
@@ -151,13 +152,15 @@ def test_faults_slow_store_under_load_acknowledges_only_what_is_stored(tmp_path)
     assert writer.stats.files_written * 3 <= 300
 
 
-def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_path):
+@pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
+def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_path, worker_class):
     store_dir = tmp_path / "store"
     port = free_port()
     env = {**os.environ, "RUNLAKE_STORE": str(store_dir), "RUNLAKE_BIND": f"127.0.0.1:{port}"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    conf = ["-c", "gunicorn.conf.py", "-w", "2", "-k", worker_class]
     master = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "-w", "2", "ingest.app:create_app()"],
+        [str(gunicorn), *conf, "ingest.app:create_app()"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -171,7 +174,7 @@ def test_faults_gunicorn_worker_killed_mid_load_loses_nothing_acknowledged(tmp_p
         loader.start()
         while len(sender.acknowledged) < 200:
             time.sleep(0.02)
-        # gthread workers may share the connections unevenly: kill each worker in turn, so
+        # The workers may share the connections unevenly: kill each worker in turn, so
         # the one serving the load surely dies mid-request.
         workers = subprocess.run(
             ["pgrep", "-P", str(master.pid)], capture_output=True, text=True

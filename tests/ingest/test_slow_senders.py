@@ -1,6 +1,7 @@
-"""Slow senders against the real gunicorn worker: a sender that stalls mid-body, or dribbles
-an event body byte by byte, is answered 408 and frees its thread, so other requests still
-get through. (gunicorn's own `timeout` never fires for them: the worker stays alive.)"""
+"""Slow senders against the real gunicorn workers, gevent (ingest's default) and gthread: a
+sender that stalls mid-body, or dribbles an event body byte by byte, is answered 408 and frees
+its greenlet or thread, so other requests still get through. (gunicorn's own `timeout` never
+fires for them: the worker stays alive.)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.helpers.servers import free_port, wait_until_up
@@ -29,7 +31,16 @@ def _status(sock: socket.socket) -> bytes:
     return sock.recv(200).split(b"\r\n", 1)[0].split(b" ", 2)[1]
 
 
-def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path):
+# Fewer places for requests in the one worker than the four slow senders take: 4 greenlets
+# (gevent), or 2 threads (gthread) with the other senders queued behind them.
+FEW_PLACES = {
+    "gevent": ["-k", "gevent", "--worker-connections", "4"],
+    "gthread": ["-k", "gthread", "--threads", "2"],
+}
+
+
+@pytest.mark.parametrize("worker", sorted(FEW_PLACES))
+def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path, worker):
     port = free_port()
     factory = 'ingest.app:create_app({"BODY_IDLE_TIMEOUT_S": 1, "EVENT_BODY_DEADLINE_S": 3})'
     env = {
@@ -44,8 +55,7 @@ def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path):
             "gunicorn.conf.py",
             "-w",
             "1",
-            "--threads",
-            "2",
+            *FEW_PLACES[worker],
             factory,
         ],
         cwd=ROOT,
@@ -71,7 +81,8 @@ def test_slow_senders_get_408_and_never_starve_the_worker(tmp_path):
 
         threading.Thread(target=dribble, daemon=True).start()
 
-        # With 2 threads and 4 slow senders, this answers only because they are cut off.
+        # With the worker's places taken by slow senders, this answers only because they are
+        # cut off.
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=20)
         assert health.status_code == 200
         assert [_status(sock) for sock in stalled] == [b"408"] * 3
