@@ -67,10 +67,12 @@ def is_inbox_key(key: str) -> bool:
     )
 
 
-def list_inbox(store: Store) -> list[ObjectInfo]:
-    """The inbox's objects, oldest first (their names sort by creation time)."""
+def list_inbox(store: Store, known: Mapping[str, ObjectInfo] | None = None) -> list[ObjectInfo]:
+    """The inbox's objects, oldest first (their names sort by creation time). `known`: what
+    an earlier listing found, reused for the objects still there (an inbox object is never
+    rewritten), so a reader that lists before every query stats only the new ones."""
     return sorted(
-        (info for info in store.list(INBOX_PREFIX) if is_inbox_key(info.key)),
+        (info for info in store.list(INBOX_PREFIX, known) if is_inbox_key(info.key)),
         key=lambda info: info.key,
     )
 

@@ -352,7 +352,7 @@ class Engine:
     def _sync(self, db: duckdb.DuckDBPyConnection) -> None:
         """Look at the store (the inbox first, then the tables) and, if anything changed,
         bring the engine's tables and shared views up to date in one transaction."""
-        listed = {info.key: info for info in list_inbox(self.store)}
+        listed = {info.key: info for info in list_inbox(self.store, known=self._inbox)}
         states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
         gone = [key for key in self._inbox if key not in listed]
         new = [key for key in listed if key not in self._inbox]

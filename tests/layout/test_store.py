@@ -39,6 +39,18 @@ def test_write_inbox_is_one_durable_object_per_batch(store):
     assert write_inbox(store, []) is None  # nothing to store, no object
 
 
+def test_list_inbox_with_known_objects_sees_new_and_deleted_ones(store):
+    first, second = (write_inbox(store, [_row(uid)]) for uid in ("a", "b"))
+    known = {info.key: info for info in list_inbox(store)}
+    store.delete(first)
+    third = write_inbox(store, [_row("c")])
+
+    relisted = list_inbox(store, known=known)
+
+    assert [info.key for info in relisted] == [second, third]
+    assert relisted == list_inbox(store)
+
+
 def test_tables_read_back_unchanged_in_pyarrow_polars_and_duckdb(local_store):
     write_inbox(local_store, [_row("a")])
     materialize(local_store)
