@@ -225,8 +225,10 @@ class Engine:
         return date.fromisoformat(max(days)) if days else None
 
     def _current_picture(self) -> _Picture:
-        if getattr(self._local, "pinning", False) and self._local.picture is not None:
-            return self._local.picture
+        if getattr(self._local, "pinning", False):
+            # The block's cursor, opened now if it is not yet: the block's queries then read
+            # this very picture, and the store is looked at once, not once more by them.
+            return self._cursor(logs=False)[1]
         with self._lock:
             if self._db is None:
                 self._open_locked()
