@@ -45,9 +45,10 @@ What was tried, each measured this way (several interleaved rounds, CPU ms per e
   switch interval (5 ms: under load a ready thread can wait that long for the GIL, and with
   2 ms files per event swung with the machine's load). On gevent, greenlets do not queue for
   the GIL behind each other, and the gap is 2 ms: in 3 rounds of 15 s each, 5 ms gave ratios
-  0.56/0.50/0.57 at 33-34 files per 1,000 events, 2 ms 0.65/0.53/0.71 at 35-36, 1 ms
-  0.51/0.52/0.45 with files per 1,000 up to 185 (split files). RUNLAKE_FLUSH_MS (the bound
-  on any wait) was left at 200 ms: under load the waits end long before it.
+  0.56/0.50/0.57 at 33-34 files per 1,000 events, 2 ms 0.65/0.53/0.71 at 35-36 (1 ms was
+  measured only before the benchmark waited for every worker, below: 0.51/0.52/0.45, and 185
+  files per 1,000 in a round with uneven workers). RUNLAKE_FLUSH_MS (the bound on any wait)
+  was left at 200 ms: under load the waits end long before it.
 - Parallel flushes beside a running one once 16 rows wait: no clear gain in these rounds,
   so not kept.
 - Worker class, measured for both apps: gthread's 32 threads spend a large share of their
