@@ -303,17 +303,21 @@ class Bench:
             spies = [self.spy(pid, profile_to, n) for n, pid in enumerate(workers)]
             spies = [spy for spy in spies if spy is not None]
             load = load_average()
-            worker_cpu = cpu_seconds(workers)
-            each_cpu = [sum(cpu_seconds([pid])) for pid in workers]
+            cpu_before = [cpu_seconds([pid]) for pid in workers]
             moto_cpu = cpu_seconds([self.moto.pid]) if self.moto and server.store == "s3" else None
             wrk = wrk_command(
                 f"http://127.0.0.1:{port}/", self.body, self.args.seconds, self.args.connections
             )
             result = run_wrk(wrk)
-            user, system = (a - b for a, b in zip(cpu_seconds(workers), worker_cpu, strict=True))
-            spent_each = [
-                sum(cpu_seconds([pid])) - was for pid, was in zip(workers, each_cpu, strict=True)
+            # (user, system) seconds each worker spent under the load
+            by_worker = [
+                (after[0] - before[0], after[1] - before[1])
+                for after, before in zip(
+                    (cpu_seconds([pid]) for pid in workers), cpu_before, strict=True
+                )
             ]
+            user = sum(worker_user for worker_user, _ in by_worker)
+            system = sum(worker_system for _, worker_system in by_worker)
             command_load = load_average()
             for spy in spies:
                 spy.wait(60)
@@ -331,7 +335,9 @@ class Bench:
             worker_system_ms_per_event=round(1000 * system / events, 3),
             # How evenly the workers shared the load (keep-alive connections stay where
             # they were accepted): each worker's share of the workers' CPU time.
-            worker_cpu_shares=[round(each / max(sum(spent_each), 1e-9), 2) for each in spent_each],
+            worker_cpu_shares=[
+                round(sum(worker) / max(user + system, 1e-9), 2) for worker in by_worker
+            ],
         )
         if moto_cpu is not None:
             spent = sum(cpu_seconds([self.moto.pid])) - sum(moto_cpu)

@@ -41,7 +41,7 @@ THREAD_ARRIVAL_GAP_S = sys.getswitchinterval()
 # Greenlets do not wait for the GIL behind each other (only the thread pool's store write can
 # hold it), so under gevent the gap only has to cover the event loop's turn to the next ready
 # socket: 2 ms measured fewer idle ms per file than 5 ms at about the same files per event
-# (1 ms split files when a request was a little late, bench/RESULTS.md).
+# (bench/RESULTS.md; 1 ms was measured only in rounds with unevenly loaded workers).
 GREENLET_ARRIVAL_GAP_S = 0.002
 
 
