@@ -77,6 +77,47 @@ def list_inbox(store: Store, known: Mapping[str, ObjectInfo] | None = None) -> l
     )
 
 
+# A directory's mtime has the filesystem's granularity (ext4 and tmpfs: the kernel's tick of a
+# few ms; some filesystems: 1 s or 2 s): a change within the same tick as the mtime a reader
+# saw leaves it as it was. A listing begun this long after the reader first saw an mtime
+# begins in a later tick, so any change after it moves the mtime on.
+SETTLED_S = 2.0
+
+
+class InboxLister:
+    """The inbox's objects for a reader that looks before every query (the query engine).
+    Where the store can tell that the inbox folder has not changed (a local directory's
+    mtime), a listing taken once it had settled is reused until it changes: each look then
+    costs one stat instead of reading thousands of names. Elsewhere (S3) it lists each time.
+    Not thread-safe: one caller at a time (the engine looks under its lock)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._stamp: tuple[int, int] | None = None
+        self._stamp_seen = 0.0  # time.monotonic() when the stamp was first seen
+        self._settled: list[ObjectInfo] | None = None  # listed SETTLED_S after that
+        # The last answer was the settled listing the one before it gave too.
+        self.unchanged = False
+
+    def list(self, known: Mapping[str, ObjectInfo] | None = None) -> list[ObjectInfo]:
+        """As list_inbox (oldest first; `known` reused)."""
+        stamp = self.store.folder_stamp(INBOX_PREFIX)
+        now = time.monotonic()
+        if stamp is None:
+            self._stamp, self._settled, self.unchanged = None, None, False
+            return list_inbox(self.store, known)
+        if stamp != self._stamp:
+            self._stamp, self._stamp_seen, self._settled = stamp, now, None
+        elif self._settled is not None:
+            self.unchanged = True
+            return list(self._settled)
+        self.unchanged = False
+        listing = list_inbox(self.store, known)
+        if now - self._stamp_seen >= SETTLED_S:
+            self._settled = listing
+        return list(listing)
+
+
 # The materializer runs every few seconds; an inbox object older than this means it is not
 # running (or cannot keep up): readers still answer, merging the inbox, but slower and slower.
 BEHIND_AFTER_S = 300.0

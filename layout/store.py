@@ -131,6 +131,12 @@ class Store:
         """Raise StoreError unless the store answers a listing."""
         self.list("_runlake/_probe")
 
+    def folder_stamp(self, prefix: str) -> tuple[int, int] | None:
+        """Something that changes whenever an object is added to or removed from the folder
+        `prefix` itself (not its subfolders), or None where the store has no such thing
+        (S3, or no folder yet): the caller then lists."""
+        return None
+
 
 class LocalStore(Store):
     def __init__(self, directory: str, url: str | None = None) -> None:
@@ -140,6 +146,15 @@ class LocalStore(Store):
 
     def uri(self, key: str) -> str:
         return self.path(key)
+
+    def folder_stamp(self, prefix: str) -> tuple[int, int] | None:
+        """The directory's inode and modification time, which creating, renaming or
+        deleting an entry in it moves to the current time."""
+        try:
+            stat = os.stat(self.path(prefix.rstrip("/")))
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
 
     def list(self, prefix: str, known: Mapping[str, ObjectInfo] | None = None) -> list[ObjectInfo]:
         """As Store.list, with os.scandir: every query lists the inbox, and pyarrow's

@@ -36,7 +36,7 @@ import pyarrow as pa
 from layout import duck
 from layout.duck import httpfs_path
 from layout.evolution import LayoutError, check_layout
-from layout.inbox import InboxStats, inbox_stats, list_inbox, read_json_sql, spooled
+from layout.inbox import InboxLister, InboxStats, inbox_stats, read_json_sql, spooled
 from layout.keys import InvalidKeyPart, log_key
 from layout.literals import sql_string
 from layout.logs import SizeCache, list_logs, read_log
@@ -53,8 +53,8 @@ from query.views import (
     INBOX_RUNS,
     LOG_OBJECTS,
     LOG_OBJECTS_TABLE,
+    RUNS_FAR_FROM_INBOX,
     RUNS_NEAR_INBOX,
-    RUNS_TABLE,
     SNAPSHOTS_NEAR_INBOX,
     SNAPSHOTS_TABLE,
     VIEWS,
@@ -132,6 +132,7 @@ class Engine:
             {p: TableState(p, -1, ()) for p in (RUNS, SNAPSHOTS, INDEX)}, frozenset()
         )
         self._inbox: dict[str, ObjectInfo] = {}  # key -> object, of the rows in _inbox_rows
+        self._inbox_lister = InboxLister(store)
         self._loader: duckdb.DuckDBPyConnection | None = None  # parses inbox spools
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
@@ -178,12 +179,17 @@ class Engine:
         take parameters), every view sees just the runs it selects."""
 
         def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> list[dict[str, Any]]:
-            if getattr(self._local, "pinning", False):
-                _unshadow(con)  # a pinned cursor may carry an earlier query's shadows
+            pinning = getattr(self._local, "pinning", False)
+            if pinning:  # a pinned cursor carries its earlier queries' shadows
+                _unshadow(con, self._local.shadows)
+                self._local.shadows = set()
+            shadows: list[str] = []
             if partitions is not None:
-                _shadow(con, picture, partitions, sql)
+                shadows += _shadow(con, picture, partitions, sql)
             if scope is not None:
-                _shadow_runs(con, scope)
+                shadows.append(_shadow_runs(con, scope))
+            if pinning:
+                self._local.shadows.update(shadows)
             if names_step_failures(sql):
                 self._read_error_lines(con)
             result = con.execute(sql, params)
@@ -200,6 +206,7 @@ class Engine:
             yield  # already pinned further out
             return
         self._local.pinning, self._local.cursor, self._local.picture = True, None, None
+        self._local.shadows = set()  # the temporary views made on the pinned cursor
         try:
             yield
         finally:
@@ -291,6 +298,7 @@ class Engine:
             with contextlib.suppress(duckdb.Error):
                 cursor.close()
             self._local.cursor = self._local.picture = None
+            self._local.shadows = set()
 
     def _with_timeout(
         self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]
@@ -354,10 +362,22 @@ class Engine:
     def _sync(self, db: duckdb.DuckDBPyConnection) -> None:
         """Look at the store (the inbox first, then the tables) and, if anything changed,
         bring the engine's tables and shared views up to date in one transaction."""
-        listed = {info.key: info for info in list_inbox(self.store, known=self._inbox)}
+        try:
+            self._sync_once(db)
+        except BaseException:
+            # The next look lists afresh: what this one listed may not all be loaded.
+            self._inbox_lister = InboxLister(self.store)
+            raise
+
+    def _sync_once(self, db: duckdb.DuckDBPyConnection) -> None:
+        listing = self._inbox_lister.list(known=self._inbox)
         states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
-        gone = [key for key in self._inbox if key not in listed]
-        new = [key for key in listed if key not in self._inbox]
+        if self._inbox_lister.unchanged:  # what _inbox holds already
+            listed, gone, new = self._inbox, [], []
+        else:
+            listed = {info.key: info for info in listing}
+            gone = [key for key in self._inbox if key not in listed]
+            new = [key for key in listed if key not in self._inbox]
         old = self._picture
         if not gone and not new and all(states[p].version == old.states[p].version for p in states):
             return
@@ -470,6 +490,7 @@ class Engine:
             raise
         self._db, self._access = db, access
         self._inbox = {}
+        self._inbox_lister = InboxLister(self.store)  # nothing listed is loaded yet
         self._picture = _Picture(
             {p: TableState(p, -1, ()) for p in (RUNS, SNAPSHOTS, INDEX)}, frozenset()
         )
@@ -548,43 +569,49 @@ def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
     )
 
 
-def _source_statements(
-    picture: _Picture,
-    partitions: Partitions | None = None,
-    names: Sequence[str] = (RUNS_TABLE, SNAPSHOTS_TABLE),
-) -> list[str]:
-    """Relations over the picture's files: the shared ones (all files, the inbox's
-    partitions, the uid index), or, for `partitions`, temporary views of `names` over just
-    those partitions' files."""
+def _source_statements(picture: _Picture) -> list[str]:
+    """The shared relations over the picture's files: the tables' every file, split by
+    nearness to the inbox, and the uid index."""
     runs, snapshots = picture.states[RUNS], picture.states[SNAPSHOTS]
-    if partitions is None:
-        near = set(picture.inbox_partitions)
-        statements = source_statements(
-            [
-                (RUNS_TABLE, _files(runs, None)),
-                (SNAPSHOTS_TABLE, _files(snapshots, None)),
-                (RUNS_NEAR_INBOX, _files(runs, near)),
-                (SNAPSHOTS_NEAR_INBOX, _files(snapshots, near)),
-            ]
-        )
-        index_files = [f.uri for f in picture.states[INDEX].files]
-        source = (
-            f"SELECT {INDEX_COLUMNS} FROM read_parquet("
-            + "["
-            + ", ".join(sql_string(u) for u in index_files)
-            + "])"
-            if index_files
-            else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date "
-            "WHERE false"
-        )
-        return [*statements, f"CREATE OR REPLACE VIEW _run_index AS {source}"]
-    wanted = {
-        (f.kind, f.date)
-        for f in (*runs.files, *snapshots.files)
-        if partitions.holds(f.kind, f.date)
-    }
-    by_name = {RUNS_TABLE: runs, SNAPSHOTS_TABLE: snapshots}
-    return source_statements([(name, _files(by_name[name], wanted)) for name in names], temp=True)
+    near = set(picture.inbox_partitions)
+    far = {(f.kind, f.date) for f in runs.files} - near
+    statements = source_statements(
+        [
+            (RUNS_FAR_FROM_INBOX, _files(runs, far)),
+            (RUNS_NEAR_INBOX, _files(runs, near)),
+            (SNAPSHOTS_TABLE, _files(snapshots, None)),
+            (SNAPSHOTS_NEAR_INBOX, _files(snapshots, near)),
+        ]
+    )
+    index_files = [f.uri for f in picture.states[INDEX].files]
+    source = (
+        f"SELECT {INDEX_COLUMNS} FROM read_parquet("
+        + "["
+        + ", ".join(sql_string(u) for u in index_files)
+        + "])"
+        if index_files
+        else "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS kind, NULL::VARCHAR AS date WHERE false"
+    )
+    return [*statements, f"CREATE OR REPLACE VIEW _run_index AS {source}"]
+
+
+def _partition_sources(
+    picture: _Picture, partitions: Partitions, snapshots: bool
+) -> list[tuple[str, Files]]:
+    """The same relations' files in just `partitions` (the snapshots table's only with
+    `snapshots`), to shadow the shared ones for one query."""
+    runs, snapshot_state = picture.states[RUNS], picture.states[SNAPSHOTS]
+    near = set(picture.inbox_partitions)
+    wanted = {(f.kind, f.date) for f in runs.files if partitions.holds(f.kind, f.date)}
+    sources = [
+        (RUNS_FAR_FROM_INBOX, _files(runs, wanted - near)),
+        (RUNS_NEAR_INBOX, _files(runs, wanted & near)),
+    ]
+    if snapshots:
+        chosen = {(f.kind, f.date) for f in snapshot_state.files}
+        chosen = {pair for pair in chosen if partitions.holds(*pair)}
+        sources.append((SNAPSHOTS_TABLE, _files(snapshot_state, chosen)))
+    return sources
 
 
 _SHADOWED = (INBOX_RUNS, INBOX_EVENTS)
@@ -592,12 +619,12 @@ _SHADOWED = (INBOX_RUNS, INBOX_EVENTS)
 
 def _shadow(
     con: duckdb.DuckDBPyConnection, picture: _Picture, partitions: Partitions, sql: str
-) -> None:
+) -> list[str]:
     """Temporary views, in this connection only, over just `partitions` of the tables and the
     inbox's runs and events: the views resolve these names when the query runs. The
-    snapshots table is shadowed only for a query that may read it."""
-    names = (RUNS_TABLE, SNAPSHOTS_TABLE) if _names(sql, "snapshots") else (RUNS_TABLE,)
-    for statement in _source_statements(picture, partitions, names):
+    snapshots table is shadowed only for a query that may read it. Returns their names."""
+    sources = _partition_sources(picture, partitions, _names(sql, "snapshots"))
+    for statement in source_statements(sources, temp=True):
         con.execute(statement)
     database = con.execute("SELECT current_database()").fetchone()[0]
     for name in _SHADOWED:
@@ -605,18 +632,11 @@ def _shadow(
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM "
             f'"{database}".main.{name} WHERE {partitions.condition()}'
         )
+    return [name for name, _ in sources] + list(_SHADOWED)
 
 
-def _unshadow(con: duckdb.DuckDBPyConnection) -> None:
-    shadows = (
-        *_SHADOWED,
-        RUNS_TABLE,
-        SNAPSHOTS_TABLE,
-        RUNS_NEAR_INBOX,
-        SNAPSHOTS_NEAR_INBOX,
-        "runs",
-    )
-    for name in shadows:
+def _unshadow(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
+    for name in sorted(names):
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
 
 
@@ -662,7 +682,7 @@ def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) ->
     return "CAST(to_json({" + ", ".join(fields) + "}) AS VARCHAR)"
 
 
-def _shadow_runs(con: duckdb.DuckDBPyConnection, condition: str) -> None:
+def _shadow_runs(con: duckdb.DuckDBPyConnection, condition: str) -> str:
     """`runs`, in this connection only, as just the runs `condition` selects; the views built
     on it (taskruns, steps, the insights, ...) resolve the name when a query runs."""
     database = con.execute("SELECT current_database()").fetchone()[0]
@@ -670,6 +690,7 @@ def _shadow_runs(con: duckdb.DuckDBPyConnection, condition: str) -> None:
         f'CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM "{database}".main.runs '
         f"WHERE {condition}"
     )
+    return "runs"
 
 
 def jsonable(value: Any) -> Any:

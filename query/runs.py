@@ -28,7 +28,7 @@ _SELECT = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
 _SUMMARY_JSON = json_row_sql(SUMMARY_COLUMNS)
 _LOG_SUFFIX = ".log.gz"
 # How far back from the newest partition a first page looks before reading everything.
-_WIDENING_DAYS = (1, 7, 35)
+_WIDENING_DAYS = (0, 1, 7, 35)
 
 
 def list_runs(

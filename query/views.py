@@ -2,10 +2,11 @@
 
 Internal relations, never named by user SQL, which the views are built on:
 
-- `_runs_table`, `_snapshots_table`: the Delta tables' files at one version (or, for a query
-  that needs only some partitions, a temporary view over just those files);
-- `_runs_near_inbox`, `_snapshots_near_inbox`: the same tables' files in the partitions the
-  inbox's rows fall into;
+- `_runs_far_from_inbox`, `_snapshots_table`: the runs table's files at one version outside
+  the partitions the inbox's rows fall into, and the snapshots table's every file (or, for a
+  query that needs only some partitions, temporary views over just those files);
+- `_runs_near_inbox`, `_snapshots_near_inbox`: the tables' files in the partitions the inbox's
+  rows fall into;
 - `_inbox_rows`: the rows of the inbox objects, as the engine last listed them;
 - `_inbox_runs`, `_superseded`, `_inbox_events`: what the inbox adds, worked out by the engine
   each time the inbox or a table changes (`inbox_statements`): each run's latest inbox
@@ -15,7 +16,10 @@ Internal relations, never named by user SQL, which the views are built on:
 So `runs` is the runs table without the superseded rows, plus the inbox's runs: every run once
 with its latest snapshot by DESIGN's rule (layout.latest). A query reads the table's files as
 it would without an inbox (DuckDB keeps its column and filter pushdown) and a few inbox rows;
-nothing re-ranks the history. `snapshots` is the snapshots table plus the inbox's new events.
+nothing re-ranks the history. A superseded row can only be in a partition near the inbox (an
+inbox row goes to its run's partition), so only those partitions' rows are checked against
+`_superseded`: elsewhere a query that does not name `uid` never reads it. `snapshots` is the
+snapshots table plus the inbox's new events.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ VIEWS: tuple[str, ...] = (
     *INSIGHT_VIEWS,
 )
 
-RUNS_TABLE = "_runs_table"
+RUNS_FAR_FROM_INBOX = "_runs_far_from_inbox"
 SNAPSHOTS_TABLE = "_snapshots_table"
 RUNS_NEAR_INBOX = "_runs_near_inbox"
 SNAPSHOTS_NEAR_INBOX = "_snapshots_near_inbox"
@@ -198,7 +202,7 @@ def inbox_statements() -> list[str]:
 
 
 def source_statements(sources: Sequence[tuple[str, Files]], temp: bool = False) -> list[str]:
-    """(Re)define table relations (RUNS_TABLE, ... and their files); `temp` shadows them in
+    """(Re)define table relations (RUNS_FAR_FROM_INBOX, ... and their files); `temp` shadows them in
     one connection only."""
     scope = "TEMP " if temp else ""
     return [
@@ -212,7 +216,9 @@ def view_statements() -> list[str]:
     statements = [
         f"""CREATE OR REPLACE VIEW {RUNS_WITH_DATE} AS
             SELECT {_DEFAULTED}, "date" FROM (
-                SELECT t.* FROM {RUNS_TABLE} t ANTI JOIN {SUPERSEDED} s USING (uid)
+                SELECT * FROM {RUNS_FAR_FROM_INBOX}
+                UNION ALL
+                SELECT t.* FROM {RUNS_NEAR_INBOX} t ANTI JOIN {SUPERSEDED} s USING (uid)
                 UNION ALL
                 SELECT * FROM {INBOX_RUNS})""",
         f"CREATE OR REPLACE VIEW runs AS SELECT {_COLUMNS} FROM {RUNS_WITH_DATE}",

@@ -25,11 +25,13 @@ from gunicorn.workers.gthread import ThreadWorker
 from ingest.app import INGEST_BLUEPRINTS, configure
 from query.http.app import QUERY_BLUEPRINTS
 from service.errors import register_error_handlers
+from service.jsonprovider import OrjsonProvider
 
 
 def create_combined_app(config: Mapping[str, Any] | None = None) -> Flask:
     """One app with both blueprints: `POST /` stays ingest, `GET /` is the query side."""
     app = Flask("runlake")
+    app.json = OrjsonProvider(app)
     configure(app, config)
     for blueprint in (*INGEST_BLUEPRINTS, *QUERY_BLUEPRINTS):
         app.register_blueprint(blueprint)

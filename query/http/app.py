@@ -12,6 +12,7 @@ from layout.store import StoreError
 from query.http import external_logs, insights, logs, openapi, results, runs, sql, summary, web
 from query.http.context import get_engine, store_unreadable
 from service.errors import register_error_handlers
+from service.jsonprovider import OrjsonProvider
 
 health = Blueprint("query_health", __name__)
 
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Settings come from the environment, overridden by `config` (keys are the variable
     names, e.g. RUNLAKE_STORE); other keys in `config` (TESTING, ...) go to Flask as given."""
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(settings.load(overrides=config))
     app.config.update({k: v for k, v in (config or {}).items() if k not in settings.BY_ENV})
     register_error_handlers(app)

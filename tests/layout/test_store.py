@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime
 
 import duckdb
@@ -6,9 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
+from layout import inbox
 from layout.compaction import compact
 from layout.duck import extension_path
-from layout.inbox import list_inbox, write_inbox
+from layout.inbox import InboxLister, list_inbox, write_inbox
 from layout.store import StoreError, StoreURLError, open_store
 from layout.tables import RUNS, Tables, table_uri
 from tests.helpers.stages import materialize
@@ -117,3 +119,26 @@ def test_s3_store_unreachable_raises_store_error(moto_s3):
         store.check()
     with pytest.raises(StoreError):
         write_inbox(store, [_row("a")])
+
+
+def test_inbox_lister_sees_each_change_and_lists_only_after_one(store, monkeypatch):
+    monkeypatch.setattr(inbox, "SETTLED_S", 0.05)
+    lister = InboxLister(store)
+    listings = []
+    real_list = store.list
+    monkeypatch.setattr(store, "list", lambda *a, **k: listings.append(1) or real_list(*a, **k))
+    first = write_inbox(store, [_row("a")])
+
+    assert [info.key for info in lister.list()] == [first]
+    time.sleep(0.06)  # past the settling time of the folder's stamp
+    assert [info.key for info in lister.list()] == [first]
+    before = len(listings)
+    assert [info.key for info in lister.list()] == [first]
+    unchanged_listings = len(listings) - before
+    second = write_inbox(store, [_row("b")])
+    assert sorted(info.key for info in lister.list()) == sorted([first, second])
+    store.delete(first)
+    assert [info.key for info in lister.list()] == [second]
+
+    # A local directory says when it is unchanged; S3 has no such thing and is listed.
+    assert unchanged_listings == (0 if store.folder_stamp("inbox/") else 1)

@@ -4,8 +4,8 @@ import pytest
 
 from layout.inbox import write_inbox
 from query.engine import Engine
-from query.views import VIEWS
-from tests.helpers.rows import row
+from query.views import VIEWS, Partitions
+from tests.helpers.rows import T0, row
 from tests.helpers.stages import materialize
 from tests.helpers.tekton import load_fixture
 
@@ -172,3 +172,36 @@ def test_views_empty_store_gives_empty_views_with_the_file_types(tmp_path, local
     materialize(local_store)
     assert empty.sql("SELECT uid FROM runs").rows == [["a"]]
     assert {view: empty.sql(f"DESCRIBE {view}").rows for view in VIEWS} == empty_types
+
+
+def test_views_runs_merge_the_inbox_only_where_it_reaches(store):
+    """Runs in partitions the inbox does not touch are read as they are; a run the inbox
+    updates shows once, with its latest status, in every query shape."""
+    days = [T0 - timedelta(days=n) for n in (2, 1, 0)]
+    write_inbox(
+        store,
+        [
+            row(f"r{n}", status="Running", created_at=day, received_at=day)
+            for n, day in enumerate(days)
+        ],
+    )
+    materialize(store)
+    # The inbox updates the oldest day's run only.
+    write_inbox(store, [row("r0", status="Failed", resource_version="2", received_at=T0)])
+    engine = Engine(store)
+
+    everything = engine.sql("SELECT uid, status FROM runs ORDER BY uid").rows
+    by_status = engine.sql("SELECT status, count(*) FROM runs GROUP BY 1 ORDER BY 1").rows
+    oldest_day = engine.query(
+        "SELECT uid, status FROM runs ORDER BY uid",
+        partitions=Partitions(("TaskRun",), days[0].date(), days[0].date()),
+    )
+    newer_days = engine.query(
+        "SELECT uid, status FROM runs ORDER BY uid",
+        partitions=Partitions(("TaskRun",), days[1].date(), days[2].date()),
+    )
+
+    assert everything == [["r0", "Failed"], ["r1", "Running"], ["r2", "Running"]]
+    assert by_status == [["Failed", 1], ["Running", 2]]
+    assert oldest_day == [{"uid": "r0", "status": "Failed"}]
+    assert newer_days == [{"uid": "r1", "status": "Running"}, {"uid": "r2", "status": "Running"}]
