@@ -74,9 +74,9 @@ def records_cte(parent_sql: str, with_logs: bool = False, leave_out: Sequence[st
     nulls = ", ".join(f"NULL::{HEAVY_COLUMNS[c]} AS {c}" for c in leave_out)
     columns = f"* REPLACE ({nulls})" if nulls else "*"
     runs = f"""
-WITH scoped AS (
+WITH scoped AS NOT MATERIALIZED (
     SELECT {columns} FROM {RUNS_WITH_DATE} WHERE {parent_sql}
-), owned AS (
+), owned AS NOT MATERIALIZED (
     SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid
                      ELSE coalesce(r.pipeline_run_uid, r.uid) END AS result_uid
     FROM scoped r
@@ -89,7 +89,7 @@ WITH scoped AS (
                     WHERE kind = '{PIPELINE_RUN}') p
         ON p.cluster = r.cluster AND p.namespace = r.namespace AND p.name = r.pipeline_run
         AND r.created_at >= p.created_at
-), run_records AS (
+), run_records AS NOT MATERIALIZED (
     SELECT *, uid AS short_name, api_version || '.' || kind AS data_type,
            coalesce(created_at, received_at) AS create_time, received_at AS update_time
     FROM owned
