@@ -27,7 +27,7 @@ import orjson
 
 from layout.keys import new_file_id
 from layout.schema import SNAPSHOT_SCHEMA, duckdb_type
-from layout.store import LocalStore, ObjectInfo, Store
+from layout.store import FolderStamp, LocalStore, ObjectInfo, Store
 
 INBOX_PREFIX = "inbox/"
 INBOX_SUFFIX = ".ndjson"
@@ -77,25 +77,20 @@ def list_inbox(store: Store, known: Mapping[str, ObjectInfo] | None = None) -> l
     )
 
 
-# A directory's mtime has the filesystem's granularity (ext4 and tmpfs: the kernel's tick of a
-# few ms; some filesystems: 1 s or 2 s): a change within the same tick as the mtime a reader
-# saw leaves it as it was. A listing begun this long after the reader first saw an mtime
-# begins in a later tick, so any change after it moves the mtime on.
-SETTLED_S = 2.0
-
-
 class InboxLister:
     """The inbox's objects for a reader that looks before every query (the query engine).
     Where the store can tell that the inbox folder has not changed (a local directory's
-    mtime), a listing taken once it had settled is reused until it changes: each look then
-    costs one stat instead of reading thousands of names. Elsewhere (S3) it lists each time.
-    Not thread-safe: one caller at a time (the engine looks under its lock)."""
+    mtime), a listing is reused until it changes: each look then costs one stat instead of
+    reading thousands of names. Elsewhere (S3) it lists each time. Only a listing begun the
+    stamp's settling time after the stamp was first seen is reused: any change after it
+    began moves the stamp on. Not thread-safe: one caller at a time (the engine looks
+    under its lock)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: FolderStamp | None = None
         self._stamp_seen = 0.0  # time.monotonic() when the stamp was first seen
-        self._settled: list[ObjectInfo] | None = None  # listed SETTLED_S after that
+        self._settled: list[ObjectInfo] | None = None  # listed once the stamp had settled
         # The last answer was the settled listing the one before it gave too.
         self.unchanged = False
 
@@ -113,7 +108,7 @@ class InboxLister:
             return list(self._settled)
         self.unchanged = False
         listing = list_inbox(self.store, known)
-        if now - self._stamp_seen >= SETTLED_S:
+        if now - self._stamp_seen >= stamp.settle_s:
             self._settled = listing
         return list(listing)
 

@@ -35,6 +35,16 @@ class ObjectInfo:
     mtime: float
 
 
+@dataclass(frozen=True)
+class FolderStamp:
+    """A folder's state as far as its entries go: `value` changes when one is added or
+    removed, provided the change comes `settle_s` or more after the value was first seen
+    (a change within the same step of the folder's clock may leave it as it was)."""
+
+    value: tuple
+    settle_s: float
+
+
 TMP_SUFFIX = ".tmp"
 SPOOL_MEMORY_BYTES = 1024 * 1024
 COPY_CHUNK_BYTES = 1024 * 1024
@@ -131,10 +141,10 @@ class Store:
         """Raise StoreError unless the store answers a listing."""
         self.list("_runlake/_probe")
 
-    def folder_stamp(self, prefix: str) -> tuple[int, int] | None:
-        """Something that changes whenever an object is added to or removed from the folder
-        `prefix` itself (not its subfolders), or None where the store has no such thing
-        (S3, or no folder yet): the caller then lists."""
+    def folder_stamp(self, prefix: str) -> FolderStamp | None:
+        """What changes whenever an object is added to or removed from the folder `prefix`
+        itself (not its subfolders), or None where the store has no such thing (S3, or no
+        folder yet): the caller then lists."""
         return None
 
 
@@ -147,14 +157,17 @@ class LocalStore(Store):
     def uri(self, key: str) -> str:
         return self.path(key)
 
-    def folder_stamp(self, prefix: str) -> tuple[int, int] | None:
+    def folder_stamp(self, prefix: str) -> FolderStamp | None:
         """The directory's inode and modification time, which creating, renaming or
-        deleting an entry in it moves to the current time."""
+        deleting an entry in it moves to the current time, in the filesystem's steps: the
+        kernel's tick (a few ms) where times have nanoseconds (ext4, xfs, tmpfs), else up
+        to 2 s (FAT; ext3 and some network filesystems keep whole seconds)."""
         try:
             stat = os.stat(self.path(prefix.rstrip("/")))
         except OSError:
             return None
-        return stat.st_ino, stat.st_mtime_ns
+        fine = stat.st_mtime_ns % 1_000_000_000 != 0
+        return FolderStamp((stat.st_ino, stat.st_mtime_ns), 0.05 if fine else 2.0)
 
     def list(self, prefix: str, known: Mapping[str, ObjectInfo] | None = None) -> list[ObjectInfo]:
         """As Store.list, with os.scandir: every query lists the inbox, and pyarrow's

@@ -125,6 +125,7 @@ class Engine:
         self.work_dir = work_dir or duck.default_work_dir()
         self.tables = Tables(store)
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._database = ""  # the catalog's name in _db, which temporary views qualify
         self._access: duck.StoreAccess | None = None
         self._lock = threading.Lock()
         self._local = threading.local()  # the pinned cursor of a thread, if any
@@ -151,7 +152,7 @@ class Engine:
         def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> tuple[list[str], list[tuple]]:
             check_sql(con, text, VIEWS)
             if readable is not None:
-                _confine(con, readable)
+                _confine(con, self._database, readable)
             if names_step_failures(text):
                 self._read_error_lines(con)
             relation = con.sql(text)
@@ -185,9 +186,9 @@ class Engine:
                 self._local.shadows = set()
             shadows: list[str] = []
             if partitions is not None:
-                shadows += _shadow(con, picture, partitions, sql)
+                shadows += _shadow(con, self._database, picture, partitions, sql)
             if scope is not None:
-                shadows.append(_shadow_runs(con, scope))
+                shadows.append(_shadow_runs(con, self._database, scope))
             if pinning:
                 self._local.shadows.update(shadows)
             if names_step_failures(sql):
@@ -489,6 +490,7 @@ class Engine:
             db.close()
             raise
         self._db, self._access = db, access
+        self._database = db.execute("SELECT current_database()").fetchone()[0]
         self._inbox = {}
         self._inbox_lister = InboxLister(self.store)  # nothing listed is loaded yet
         self._picture = _Picture(
@@ -611,28 +613,37 @@ def _partition_sources(
         chosen = {(f.kind, f.date) for f in snapshot_state.files}
         chosen = {pair for pair in chosen if partitions.holds(*pair)}
         sources.append((SNAPSHOTS_TABLE, _files(snapshot_state, chosen)))
-    return sources
-
-
-_SHADOWED = (INBOX_RUNS, INBOX_EVENTS)
+    # A relation that would read the shared one's very files needs no shadow (the newest
+    # day's first page reads all the partitions near the inbox, say).
+    shared = {
+        RUNS_NEAR_INBOX: _files(runs, near),
+        SNAPSHOTS_TABLE: _files(snapshot_state, None),
+    }
+    return [(name, files) for name, files in sources if shared.get(name) != files]
 
 
 def _shadow(
-    con: duckdb.DuckDBPyConnection, picture: _Picture, partitions: Partitions, sql: str
+    con: duckdb.DuckDBPyConnection,
+    database: str,
+    picture: _Picture,
+    partitions: Partitions,
+    sql: str,
 ) -> list[str]:
     """Temporary views, in this connection only, over just `partitions` of the tables and the
     inbox's runs and events: the views resolve these names when the query runs. The
-    snapshots table is shadowed only for a query that may read it. Returns their names."""
-    sources = _partition_sources(picture, partitions, _names(sql, "snapshots"))
+    snapshots table and the inbox's events are shadowed only for a query that may read
+    them. Returns their names."""
+    snapshots = _names(sql, "snapshots")
+    sources = _partition_sources(picture, partitions, snapshots)
     for statement in source_statements(sources, temp=True):
         con.execute(statement)
-    database = con.execute("SELECT current_database()").fetchone()[0]
-    for name in _SHADOWED:
+    inbox = (INBOX_RUNS, INBOX_EVENTS) if snapshots else (INBOX_RUNS,)
+    for name in inbox:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM "
             f'"{database}".main.{name} WHERE {partitions.condition()}'
         )
-    return [name for name, _ in sources] + list(_SHADOWED)
+    return [name for name, _ in sources] + list(inbox)
 
 
 def _unshadow(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
@@ -640,12 +651,11 @@ def _unshadow(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
 
 
-def _confine(con: duckdb.DuckDBPyConnection, readable: Readable) -> None:
+def _confine(con: duckdb.DuckDBPyConnection, database: str, readable: Readable) -> None:
     """Shadow every view, in this connection only, by one showing just what `readable`
     permits. User SQL names views unqualified (sqlguard refuses schema and catalog names), and
     unqualified names resolve to temp objects first, so the query sees nothing else. A view
     without cluster and namespace columns shows nothing at all."""
-    database = con.execute("SELECT current_database()").fetchone()[0]
     condition = readable.sql()
     for view in VIEWS:
         shared = f'"{database}".main."{view}"'
@@ -682,10 +692,9 @@ def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) ->
     return "CAST(to_json({" + ", ".join(fields) + "}) AS VARCHAR)"
 
 
-def _shadow_runs(con: duckdb.DuckDBPyConnection, condition: str) -> str:
+def _shadow_runs(con: duckdb.DuckDBPyConnection, database: str, condition: str) -> str:
     """`runs`, in this connection only, as just the runs `condition` selects; the views built
     on it (taskruns, steps, the insights, ...) resolve the name when a query runs."""
-    database = con.execute("SELECT current_database()").fetchone()[0]
     con.execute(
         f'CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM "{database}".main.runs '
         f"WHERE {condition}"

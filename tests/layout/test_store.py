@@ -7,7 +7,6 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
-from layout import inbox
 from layout.compaction import compact
 from layout.duck import extension_path
 from layout.inbox import InboxLister, list_inbox, write_inbox
@@ -122,7 +121,6 @@ def test_s3_store_unreachable_raises_store_error(moto_s3):
 
 
 def test_inbox_lister_sees_each_change_and_lists_only_after_one(store, monkeypatch):
-    monkeypatch.setattr(inbox, "SETTLED_S", 0.05)
     lister = InboxLister(store)
     listings = []
     real_list = store.list
@@ -130,7 +128,8 @@ def test_inbox_lister_sees_each_change_and_lists_only_after_one(store, monkeypat
     first = write_inbox(store, [_row("a")])
 
     assert [info.key for info in lister.list()] == [first]
-    time.sleep(0.06)  # past the settling time of the folder's stamp
+    stamp = store.folder_stamp("inbox/")
+    time.sleep((stamp.settle_s if stamp else 0) + 0.01)  # the stamp has settled
     assert [info.key for info in lister.list()] == [first]
     before = len(listings)
     assert [info.key for info in lister.list()] == [first]
