@@ -115,6 +115,11 @@ class _Picture:
     states: dict[str, TableState]
     inbox_partitions: frozenset[tuple[str, str]]
 
+    @functools.cached_property
+    def shared_sources(self) -> list[tuple[str, Files]]:
+        """The table relations over every file, as the shared views read them."""
+        return _table_sources(self)
+
 
 class Engine:
     def __init__(
@@ -571,18 +576,33 @@ def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
     )
 
 
-def _source_statements(picture: _Picture) -> list[str]:
-    """The shared relations over the picture's files: the tables' every file, split by
-    nearness to the inbox, and the uid index."""
+def _table_sources(
+    picture: _Picture, partitions: Partitions | None = None
+) -> list[tuple[str, Files]]:
+    """The relations `runs` and `snapshots` read, over the picture's files: every file, or
+    just those of `partitions`. The runs table's are split by nearness to the inbox."""
     runs, snapshots = picture.states[RUNS], picture.states[SNAPSHOTS]
+
+    def chosen(state: TableState) -> set[tuple[str, str]]:
+        pairs = {(f.kind, f.date) for f in state.files}
+        return pairs if partitions is None else {p for p in pairs if partitions.holds(*p)}
+
+    wanted, near = chosen(runs), set(picture.inbox_partitions)
+    return [
+        (RUNS_FAR_FROM_INBOX, _files(runs, wanted - near)),
+        (RUNS_NEAR_INBOX, _files(runs, wanted & near)),
+        (SNAPSHOTS_TABLE, _files(snapshots, chosen(snapshots))),
+    ]
+
+
+def _source_statements(picture: _Picture) -> list[str]:
+    """The shared relations over the picture's files: the tables' every file, the snapshots
+    near the inbox (what the inbox's events are checked against), and the uid index."""
     near = set(picture.inbox_partitions)
-    far = {(f.kind, f.date) for f in runs.files} - near
     statements = source_statements(
         [
-            (RUNS_FAR_FROM_INBOX, _files(runs, far)),
-            (RUNS_NEAR_INBOX, _files(runs, near)),
-            (SNAPSHOTS_TABLE, _files(snapshots, None)),
-            (SNAPSHOTS_NEAR_INBOX, _files(snapshots, near)),
+            *picture.shared_sources,
+            (SNAPSHOTS_NEAR_INBOX, _files(picture.states[SNAPSHOTS], near)),
         ]
     )
     index_files = [f.uri for f in picture.states[INDEX].files]
@@ -597,31 +617,6 @@ def _source_statements(picture: _Picture) -> list[str]:
     return [*statements, f"CREATE OR REPLACE VIEW _run_index AS {source}"]
 
 
-def _partition_sources(
-    picture: _Picture, partitions: Partitions, snapshots: bool
-) -> list[tuple[str, Files]]:
-    """The same relations' files in just `partitions` (the snapshots table's only with
-    `snapshots`), to shadow the shared ones for one query."""
-    runs, snapshot_state = picture.states[RUNS], picture.states[SNAPSHOTS]
-    near = set(picture.inbox_partitions)
-    wanted = {(f.kind, f.date) for f in runs.files if partitions.holds(f.kind, f.date)}
-    sources = [
-        (RUNS_FAR_FROM_INBOX, _files(runs, wanted - near)),
-        (RUNS_NEAR_INBOX, _files(runs, wanted & near)),
-    ]
-    if snapshots:
-        chosen = {(f.kind, f.date) for f in snapshot_state.files}
-        chosen = {pair for pair in chosen if partitions.holds(*pair)}
-        sources.append((SNAPSHOTS_TABLE, _files(snapshot_state, chosen)))
-    # A relation that would read the shared one's very files needs no shadow (the newest
-    # day's first page reads all the partitions near the inbox, say).
-    shared = {
-        RUNS_NEAR_INBOX: _files(runs, near),
-        SNAPSHOTS_TABLE: _files(snapshot_state, None),
-    }
-    return [(name, files) for name, files in sources if shared.get(name) != files]
-
-
 def _shadow(
     con: duckdb.DuckDBPyConnection,
     database: str,
@@ -634,7 +629,13 @@ def _shadow(
     snapshots table and the inbox's events are shadowed only for a query that may read
     them. Returns their names."""
     snapshots = _names(sql, "snapshots")
-    sources = _partition_sources(picture, partitions, snapshots)
+    # A relation that would read the shared one's very files needs no shadow (the newest
+    # day's first page reads all the partitions near the inbox, say).
+    sources = [
+        source
+        for source in _table_sources(picture, partitions)
+        if source not in picture.shared_sources and (snapshots or source[0] != SNAPSHOTS_TABLE)
+    ]
     for statement in source_statements(sources, temp=True):
         con.execute(statement)
     inbox = (INBOX_RUNS, INBOX_EVENTS) if snapshots else (INBOX_RUNS,)
