@@ -42,7 +42,15 @@ from layout.literals import sql_string
 from layout.logs import SizeCache, list_logs, read_log
 from layout.schema import SNAPSHOT_SCHEMA
 from layout.store import ObjectInfo, Store, StoreError
-from layout.tables import INDEX, INDEX_COLUMNS, RUNS, SNAPSHOTS, Tables, TableState
+from layout.tables import (
+    INDEX,
+    INDEX_COLUMNS,
+    RUNS,
+    SNAPSHOTS,
+    TABLE_SCHEMA,
+    Tables,
+    TableState,
+)
 from query.errorline import first_error_line
 from query.insight_views import ERROR_LINES, ERROR_LINES_TABLE, names_step_failures
 from query.scope import Readable
@@ -570,9 +578,13 @@ class Engine:
 
 def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
     chosen = state.select(partitions=partitions)
+    # Until delta-rs merges a column this runlake knows into the table's schema (on its next
+    # write), no file has it: every file is then read by name, the column null.
+    current = set(TABLE_SCHEMA.names) <= set(state.columns)
+    whole = [current and state.whole(f) for f in chosen]
     return Files(
-        tuple(f.uri for f in chosen if state.whole(f)),
-        tuple(f.uri for f in chosen if not state.whole(f)),
+        tuple(f.uri for f, by_position in zip(chosen, whole, strict=True) if by_position),
+        tuple(f.uri for f, by_position in zip(chosen, whole, strict=True) if not by_position),
     )
 
 
