@@ -53,8 +53,8 @@ def _page(
         where, params = f"{where} AND {after}", params + more
     # The page first, then its JSON: rendering every matching row would cost far more.
     sql = (
-        f"SELECT {_SUMMARY_JSON} AS run, uid, created_at FROM (SELECT {_SELECT} FROM runs "
-        f"WHERE {where} ORDER BY {ORDER_SQL} LIMIT ?) ORDER BY {ORDER_SQL}"
+        f"SELECT {_SUMMARY_JSON} AS run, uid, created_at FROM (SELECT {_SELECT} "
+        f"FROM {RUNS_WITH_DATE} WHERE {where} ORDER BY {ORDER_SQL} LIMIT ?) ORDER BY {ORDER_SQL}"
     )
     params.append(filters.page_size + 1)
     rows = None
@@ -67,13 +67,17 @@ def _page(
         anchor = key.created_at.astimezone(UTC).date() if key.created_at is not None else None
     if anchor is not None and bound is not None and bound.last is not None:
         anchor = min(anchor, bound.last)
-    if filters.since is None and anchor is not None:
+    if anchor is not None:
         # Newest partitions first, widening only while they hold less than a page. A full
         # page there is the right page: older partitions hold only older runs (a run's
         # partition is the date it was created), and a run without created_at (sorting
         # last) ends the shortcut.
+        since = bound.first if bound else None
         for days in _WIDENING_DAYS:
-            window = Partitions(kinds, anchor - timedelta(days=days), bound.last if bound else None)
+            first = anchor - timedelta(days=days)
+            if since is not None and first <= since:
+                break  # as wide as the filter: that is the query below
+            window = Partitions(kinds, first, bound.last if bound else None)
             rows = engine.query(sql, params, partitions=window)
             if len(rows) > filters.page_size and rows[-1]["created_at"] is not None:
                 break

@@ -160,6 +160,24 @@ def test_runs_api_every_filter_matches_the_history(demo, client):
     assert nonempty == len(_cases(runs))  # every case selects something: no vacuous pass
 
 
+def test_runs_api_a_time_window_pages_from_its_newest_day_back(demo, client):
+    # Pages small enough that the window's newest day fills the first ones and not the
+    # last: each ends where the window says, whichever partitions answered it.
+    runs = list(demo[1].values())
+    times = sorted(r["created_at"] for r in runs)
+    since, until = times[len(times) // 4], times[-len(times) // 4]
+    for params, selects in (
+        ({"since": since.isoformat()}, lambda r: r["created_at"] >= since),
+        (
+            {"since": since.isoformat(), "until": until.isoformat(), "kind": "TaskRun"},
+            lambda r: since <= r["created_at"] < until and r["kind"] == "TaskRun",
+        ),
+    ):
+        expected = newest_first([r for r in runs if selects(r)])
+        assert len({r["created_at"].date() for r in runs if selects(r)}) > 2
+        assert _pages(client, params, page_size=7) == expected, params
+
+
 def test_runs_api_pages_in_small_steps_collect_everything_once(demo, client):
     uids = _pages(client, {}, page_size=37)
     assert uids == newest_first(list(demo[1].values()))
