@@ -694,10 +694,13 @@ def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) ->
         kind = schema.field(name).type
         column = f'"{name}"'
         if pa.types.is_timestamp(kind):
+            # Formatted as the naive UTC timestamp of its epoch: strftime and microsecond
+            # of a TIMESTAMPTZ go through ICU's calendar, twice as slow on a page of 1,000.
+            utc = f"make_timestamp(epoch_us({column}))"
             value = (
-                f"CASE WHEN {column} IS NULL THEN NULL WHEN microsecond({column}) % 1000000"
-                f" = 0 THEN strftime({column}, '%Y-%m-%dT%H:%M:%SZ') ELSE strftime("
-                f"{column}, '%Y-%m-%dT%H:%M:%S.%fZ') END"
+                f"CASE WHEN {column} IS NULL THEN NULL WHEN epoch_us({column}) % 1000000"
+                f" = 0 THEN strftime({utc}, '%Y-%m-%dT%H:%M:%SZ') ELSE strftime("
+                f"{utc}, '%Y-%m-%dT%H:%M:%S.%fZ') END"
             )
         elif pa.types.is_floating(kind):
             value = f"CASE WHEN isfinite({column}) THEN {column} END"
