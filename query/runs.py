@@ -57,7 +57,6 @@ def _page(
         f"FROM {RUNS_WITH_DATE} WHERE {where} ORDER BY {ORDER_SQL} LIMIT ?) ORDER BY {ORDER_SQL}"
     )
     params.append(filters.page_size + 1)
-    rows = None
     bound = filters.partitions()
     kinds = bound.kinds if bound else tuple(KINDS)
     # The page ends at the newest partition that exists (or the page token's day), not at
@@ -67,23 +66,10 @@ def _page(
         anchor = key.created_at.astimezone(UTC).date() if key.created_at is not None else None
     if anchor is not None and bound is not None and bound.last is not None:
         anchor = min(anchor, bound.last)
-    if anchor is not None:
-        # Newest partitions first, widening only while they hold less than a page. A full
-        # page there is the right page: older partitions hold only older runs (a run's
-        # partition is the date it was created), and a run without created_at (sorting
-        # last) ends the shortcut.
-        since = bound.first if bound else None
-        for days in _WIDENING_DAYS:
-            first = anchor - timedelta(days=days)
-            if since is not None and first <= since:
-                break  # as wide as the filter: that is the query below
-            window = Partitions(kinds, first, bound.last if bound else None)
-            rows = engine.query(sql, params, partitions=window)
-            if len(rows) > filters.page_size and rows[-1]["created_at"] is not None:
-                break
-            rows = None
-    if rows is None:
+    if anchor is None:
         rows = engine.query(sql, params, partitions=bound)
+    else:
+        rows = _newest_days_first(engine, sql, params, kinds, anchor, bound, filters.page_size)
     token = None
     if len(rows) > filters.page_size:
         rows = rows[: filters.page_size]
@@ -92,6 +78,42 @@ def _page(
             PageKey(last["created_at"], last["uid"], filters.since, filters.until), filters.raw
         )
     return [orjson.loads(row["run"]) for row in rows], token
+
+
+def _newest_days_first(
+    engine: Engine,
+    sql: str,
+    params: list[Any],
+    kinds: tuple[str, ...],
+    anchor: date,
+    bound: Partitions | None,
+    page_size: int,
+) -> list[dict[str, Any]]:
+    """A page (`sql`'s last parameter is its length) read from the partitions of `anchor`
+    back, each step reading only days older than the last one's, until the page is full or
+    the bound is reached. Older partitions hold only older runs (a run's partition is the
+    date it was created), so each step's rows follow the ones before. A run without
+    created_at sorts after every dated one, wherever it is stored: one found before the last
+    step sends the page to the whole bound at once."""
+    since = bound.first if bound else None
+    newest = bound.last if bound else None
+    rows: list[dict[str, Any]] = []
+    for days in (*_WIDENING_DAYS, None):
+        first = anchor - timedelta(days=days) if days is not None else None
+        last_step = first is None or (since is not None and first <= since)
+        if last_step:
+            first = since
+        window = Partitions(kinds, first, newest)
+        wanted = page_size + 1 - len(rows)
+        found = engine.query(sql, [*params[:-1], wanted], partitions=window)
+        if not last_step and any(row["created_at"] is None for row in found):
+            return engine.query(sql, params, partitions=bound)
+        rows += found
+        if last_step or len(rows) > page_size:
+            return rows
+        assert first is not None
+        newest = first - timedelta(days=1)
+    raise AssertionError("unreachable: the last step returns")
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from query.filters import parse_filters
 from query.paging import PageKey, PageTokenError, decode_token, encode_token
 from query.runs import list_runs
 from tests.helpers.rows import T0, row
+from tests.helpers.stages import materialize
 
 RAW = (("namespace", "ci"),)
 
@@ -104,3 +105,21 @@ def test_paging_stable_while_new_runs_arrive(local_store):
     assert seen[-1] == "nocreated"  # runs without created_at come last
     # New runs created after the first page's key never appear behind it.
     assert not [uid for uid in seen if uid.startswith("new")]
+
+
+@pytest.mark.parametrize("stored", ["inbox", "tables"])
+@pytest.mark.parametrize("received_days_ago", [0, 3, 20, 60])
+def test_paging_a_run_without_created_at_comes_last_wherever_it_is_stored(
+    local_store, stored, received_days_ago
+):
+    # Dated runs over 40 days, so a page's newest-days-first reads take several steps; the
+    # undated run is stored in the partition of the day it was received, and still sorts
+    # after every dated run.
+    dated = [row(f"d{n:02d}", created_at=T0 - timedelta(hours=16 * n)) for n in range(60)]
+    undated = row("nocreated", created_at=None, received_at=-timedelta(days=received_days_ago))
+    write_inbox(local_store, [*dated, undated])
+    if stored == "tables":
+        materialize(local_store)
+    seen, pages = _all_pages(Engine(local_store), {}, 7)
+    assert seen == [r["uid"] for r in dated] + ["nocreated"]
+    assert pages == 9
