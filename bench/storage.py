@@ -490,8 +490,11 @@ def _inbox_now(inbox: Path) -> tuple[int, float]:
     with os.scandir(inbox) if inbox.exists() else _empty() as entries:
         for entry in entries:
             if entry.name.endswith(".ndjson"):
+                try:
+                    mtime = entry.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # materialized and deleted since the listing: no longer waiting
                 count += 1
-                mtime = entry.stat().st_mtime
                 oldest = mtime if oldest is None else min(oldest, mtime)
     return count, 0.0 if oldest is None else max(0.0, now - oldest)
 
