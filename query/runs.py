@@ -97,23 +97,22 @@ def _newest_days_first(
     step sends the page to the whole bound at once."""
     since = bound.first if bound else None
     newest = bound.last if bound else None
+    unlimited = params[:-1]
     rows: list[dict[str, Any]] = []
-    for days in (*_WIDENING_DAYS, None):
-        first = anchor - timedelta(days=days) if days is not None else None
-        last_step = first is None or (since is not None and first <= since)
-        if last_step:
-            first = since
+    for days in _WIDENING_DAYS:
+        first = anchor - timedelta(days=days)
+        if since is not None and first <= since:
+            break  # as wide as the bound: the last read below
         window = Partitions(kinds, first, newest)
-        wanted = page_size + 1 - len(rows)
-        found = engine.query(sql, [*params[:-1], wanted], partitions=window)
-        if not last_step and any(row["created_at"] is None for row in found):
+        found = engine.query(sql, [*unlimited, page_size + 1 - len(rows)], partitions=window)
+        if any(row["created_at"] is None for row in found):
             return engine.query(sql, params, partitions=bound)
         rows += found
-        if last_step or len(rows) > page_size:
+        if len(rows) > page_size:
             return rows
-        assert first is not None
         newest = first - timedelta(days=1)
-    raise AssertionError("unreachable: the last step returns")
+    rest = Partitions(kinds, since, newest)
+    return rows + engine.query(sql, [*unlimited, page_size + 1 - len(rows)], partitions=rest)
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
