@@ -82,7 +82,9 @@ def decode_token(token: str, raw_filters: Sequence[tuple[str, str]]) -> PageKey:
     """Raises PageTokenError for a token this service did not make for these filters."""
     body = decode(token, filters_hash(raw_filters))
     try:
-        return PageKey(_moment(body["c"]), _text(body["u"]), _moment(body["s"]), _moment(body["e"]))
+        return PageKey(
+            from_micros(body["c"]), _text(body["u"]), from_micros(body["s"]), from_micros(body["e"])
+        )
     except (ValueError, TypeError, KeyError, OverflowError):
         raise PageTokenError("page_token: not a token this service gave out") from None
 
@@ -103,7 +105,8 @@ def _micros(moment: datetime | None) -> int | None:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
-def _moment(value: Any) -> datetime | None:
+def from_micros(value: Any) -> datetime | None:
+    """The moment `value` microseconds after the epoch (UTC); None for None."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):

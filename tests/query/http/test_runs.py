@@ -192,6 +192,18 @@ def test_runs_api_answer_shape(demo, client):
     assert isinstance(run["labels"], dict)
 
 
+def test_runs_api_a_listed_run_is_its_summary_with_every_key_sorted(demo, client):
+    # The page's runs go out as DuckDB rendered them: the same values as the run's own
+    # answer, keys (a map's too) in the order the service sorts any answer's.
+    response = client.get("/v1/runs?page_size=20")
+    orders = []
+    json.loads(response.data, object_pairs_hook=lambda pairs: orders.append(pairs) or dict(pairs))
+    assert orders and all([k for k, _ in pairs] == sorted(k for k, _ in pairs) for pairs in orders)
+    for run in response.get_json()["runs"]:
+        own = client.get(f"/v1/runs/{run['uid']}").get_json()
+        assert run == {column: own[column] for column in SUMMARY_COLUMNS}
+
+
 def test_runs_api_bad_filters_are_400_listing_each(client):
     body = _error(client.get("/v1/runs?kind=Pod&since=later&page_size=5000&label==x"), 400)
     assert [e.split(":")[0] for e in body["errors"]] == ["kind", "label", "since", "page_size"]
