@@ -68,6 +68,7 @@ from query.views import (
     VIEWS,
     Files,
     Partitions,
+    each_file_holds_sql,
     inbox_statements,
     inbox_tables,
     source_statements,
@@ -151,6 +152,8 @@ class Engine:
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
         self._error_lines = threading.Lock()  # likewise for ERROR_LINES
+        # (condition, file uri) -> whether a row of the file meets it (Engine.may_hold).
+        self._holds: dict[tuple[str, str], bool] = {}
 
     # -- public -----------------------------------------------------------------------
 
@@ -213,13 +216,17 @@ class Engine:
         return self._run(run, logs=_names_logs(sql))
 
     @contextlib.contextmanager
-    def pinned(self) -> Iterator[None]:
+    def pinned(self, logs: bool = False) -> Iterator[None]:
         """Queries in this block (in this thread) share one cursor and one picture of the
-        store: one request's several queries agree, and pay for one look at the store."""
+        store: one request's several queries agree, and pay for one look at the store. With
+        `logs`, the block may read the logs view, whatever query comes first: its list of
+        log objects is read when the block's picture is taken (a transaction begun before
+        would not see it)."""
         if getattr(self._local, "pinning", False):
             yield  # already pinned further out
             return
         self._local.pinning, self._local.cursor, self._local.picture = True, None, None
+        self._local.logs = logs
         self._local.shadows = set()  # the temporary views made on the pinned cursor
         try:
             yield
@@ -236,6 +243,38 @@ class Engine:
             [uid, uid],
         )
         return (rows[0]["kind"], rows[0]["date"]) if rows else None
+
+    def may_hold(self, condition: str) -> bool:
+        """Whether a run the views show may meet `condition` (trusted SQL over the runs
+        table's columns): false only when no row of the runs table's files and none of the
+        inbox's does. A file never changes, so each is read once for a condition: a call
+        reads only the files committed since the last. A file older than a column the
+        condition may name is taken to hold such a run."""
+
+        def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> bool:
+            state = picture.states[RUNS]
+            current = set(TABLE_SCHEMA.names) <= set(state.columns)
+            new = [f for f in state.files if (condition, f.uri) not in self._holds]
+            whole = {f.uri for f in new if current and state.whole(f)}
+            found = dict.fromkeys((f.uri for f in new), True)
+            if whole:
+                counted = dict(
+                    con.execute(each_file_holds_sql(sorted(whole), condition)).fetchall()
+                )
+                if set(counted) <= whole:  # the names as given: each file is accounted for
+                    found.update({uri: counted.get(uri, False) for uri in whole})
+            known = {
+                (condition, f.uri): found.get(f.uri, self._holds.get((condition, f.uri), True))
+                for f in state.files
+            }
+            # Files compacted or vacuumed away are forgotten.
+            self._holds = {k: v for k, v in self._holds.items() if k[0] != condition} | known
+            if any(known.values()):
+                return True
+            inbox = f"SELECT bool_or(coalesce({condition}, false)) FROM {INBOX_ROWS}"
+            return bool(con.execute(inbox).fetchone()[0])
+
+        return self._run(run)
 
     def newest_day(self, kinds: Sequence[str]) -> date | None:
         """The newest `date` partition of these kinds in the tables or the inbox (None: the
@@ -353,6 +392,7 @@ class Engine:
                 self._open_locked()
             db = self._db
             assert db is not None and self._access is not None
+            logs = logs or (pinning and self._local.logs)
             try:
                 self._access.refresh(db)
                 self._sync(db)

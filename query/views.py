@@ -161,13 +161,23 @@ def files_source(files: Files) -> str:
     return f"SELECT {_TABLE_COLUMNS} FROM (" + " UNION ALL BY NAME ".join(parts) + ")"
 
 
-def _parquet(uris: Sequence[str], by_name: bool) -> str:
+def _parquet(uris: Sequence[str], by_name: bool, filename: bool = False) -> str:
     listed = "[" + ", ".join(sql_string(uri) for uri in uris) + "]"
     return (
         f"read_parquet({listed}, hive_partitioning = true, "
         "hive_types = {'kind': 'VARCHAR', 'date': 'VARCHAR'}"
         + (", union_by_name = true" if by_name else "")
+        + (", filename = true" if filename else "")
         + ")"
+    )
+
+
+def each_file_holds_sql(uris: Sequence[str], condition: str) -> str:
+    """(filename, holds) for each of these files of the current schema that has rows:
+    whether any of its rows meets `condition` (SQL over TABLE_SCHEMA's columns)."""
+    return (
+        f"SELECT filename, bool_or(coalesce({condition}, false)) AS holds "
+        f"FROM {_parquet(uris, by_name=False, filename=True)} GROUP BY filename"
     )
 
 

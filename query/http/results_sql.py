@@ -62,7 +62,19 @@ def unread_columns(sql: str) -> tuple[str, ...]:
     return tuple(column for column in HEAVY_COLUMNS if column not in sql)
 
 
-def records_cte(parent_sql: str, with_logs: bool = False, leave_out: Sequence[str] = ()) -> str:
+# A run stored without ownerReferences whose tekton.dev/pipelineRun label names its owner:
+# only such runs need the join that finds the PipelineRun by name.
+OWNED_BY_LABEL_SQL = (
+    f"kind <> '{PIPELINE_RUN}' AND pipeline_run_uid IS NULL AND pipeline_run IS NOT NULL"
+)
+
+
+def records_cte(
+    parent_sql: str,
+    with_logs: bool = False,
+    leave_out: Sequence[str] = (),
+    owned_by_label: bool = True,
+) -> str:
     """`records`: one row per run (its latest snapshot) with the Results names, and, with
     `with_logs`, one Log record per run whose logs are stored (a PipelineRun's are its
     TaskRuns'). The heavy columns in `leave_out` are NULL in the runs' records. A run's
@@ -70,9 +82,22 @@ def records_cte(parent_sql: str, with_logs: bool = False, leave_out: Sequence[st
     PipelineRun its ownerReferences name (stored with each snapshot as `pipeline_run_uid`);
     for a run stored without them, the PipelineRun its tekton.dev/pipelineRun label names in
     its cluster and namespace, created last before the run (names are reused once the old
-    run is deleted, and other clusters have their own)."""
+    run is deleted, and other clusters have their own). `owned_by_label` false says no run
+    meets OWNED_BY_LABEL_SQL: the join by name, which reads every PipelineRun, is left out."""
     nulls = ", ".join(f"NULL::{HEAVY_COLUMNS[c]} AS {c}" for c in leave_out)
     columns = f"* REPLACE ({nulls})" if nulls else "*"
+    by_label = (
+        ""
+        if not owned_by_label
+        else f"""
+    UNION ALL
+    SELECT r.*, coalesce(p.uid, r.uid) AS result_uid
+    FROM (SELECT * FROM scoped WHERE {OWNED_BY_LABEL_SQL}) r
+    ASOF LEFT JOIN (SELECT cluster, namespace, name, uid, created_at FROM scoped
+                    WHERE kind = '{PIPELINE_RUN}') p
+        ON p.cluster = r.cluster AND p.namespace = r.namespace AND p.name = r.pipeline_run
+        AND r.created_at >= p.created_at"""
+    )
     runs = f"""
 WITH scoped AS NOT MATERIALIZED (
     SELECT {columns} FROM {RUNS_WITH_DATE} WHERE {parent_sql}
@@ -80,15 +105,8 @@ WITH scoped AS NOT MATERIALIZED (
     SELECT r.*, CASE WHEN r.kind = '{PIPELINE_RUN}' THEN r.uid
                      ELSE coalesce(r.pipeline_run_uid, r.uid) END AS result_uid
     FROM scoped r
-    WHERE r.kind = '{PIPELINE_RUN}' OR r.pipeline_run_uid IS NOT NULL OR r.pipeline_run IS NULL
-    UNION ALL
-    SELECT r.*, coalesce(p.uid, r.uid) AS result_uid
-    FROM (SELECT * FROM scoped WHERE kind <> '{PIPELINE_RUN}' AND pipeline_run_uid IS NULL
-          AND pipeline_run IS NOT NULL) r
-    ASOF LEFT JOIN (SELECT cluster, namespace, name, uid, created_at FROM scoped
-                    WHERE kind = '{PIPELINE_RUN}') p
-        ON p.cluster = r.cluster AND p.namespace = r.namespace AND p.name = r.pipeline_run
-        AND r.created_at >= p.created_at
+    WHERE r.kind = '{PIPELINE_RUN}' OR r.pipeline_run_uid IS NOT NULL
+          OR r.pipeline_run IS NULL{by_label}
 ), run_records AS NOT MATERIALIZED (
     SELECT *, uid AS short_name, api_version || '.' || kind AS data_type,
            coalesce(created_at, received_at) AS create_time, received_at AS update_time

@@ -21,6 +21,7 @@ from layout.keys import log_key
 from layout.store import LocalStore
 from query.http.app import create_app
 from runlake.demo import demo_step_log, generate
+from tests.helpers.stages import materialize
 from tests.helpers.tekton import fixture_index, fixture_object
 
 P = "/apis/results.tekton.dev/v1alpha2/parents"
@@ -723,3 +724,31 @@ def test_results_api_fields_keeps_only_the_listed_fields(client, archive):
     assert all(set(r.get("summary", {})) <= {"status"} for r in result["results"])
     summary = _get(client, "/-/results/-/records/summary", fields="summary")
     assert set(summary) == {"summary"}
+
+
+def test_results_api_a_run_known_by_its_label_joins_its_pipelinerun_whenever_it_arrives(
+    tmp_path,
+):
+    # A store of runs stored with their ownerReferences answers without the join by label;
+    # a run stored without them, arriving later, is still a record of its PipelineRun's
+    # result: from the inbox, and from the table once materialized.
+    store = LocalStore(str(tmp_path))
+    objects = list(generate(40, seed=5, now=NOW))
+    import_objects(store, objects)
+    materialize(store)
+    client = create_app({"RUNLAKE_STORE": store.root}).test_client()
+    child = copy.deepcopy(next(o for o in objects if _owner(o)))
+    result, namespace = _owner(child), child["metadata"]["namespace"]
+    path = f"/{namespace}/results/{result}/records"
+    before = {r["uid"] for r in _get(client, path, page_size=1000)["records"]}
+    assert result in before
+    del child["metadata"]["ownerReferences"]
+    child["metadata"]["uid"], child["metadata"]["name"] = "label-later-0000", "label-later"
+    import_objects(store, [child])
+    for stage in ("inbox", "table"):
+        if stage == "table":
+            materialize(store)
+        records = _get(client, path, page_size=1000)["records"]
+        assert {r["uid"] for r in records} == before | {"label-later-0000"}, stage
+        one = _get(client, f"{path}/label-later-0000")
+        assert one["name"] == f"{namespace}/results/{result}/records/label-later-0000", stage
