@@ -651,8 +651,10 @@ the same query functions the endpoints call (each `Engine.query` timed; the quer
 its shadow views, DuckDB's execution with its JSON profiler, and `fetchall`), under libfaketime
 like the server, and with `py-spy dump` on the build. This machine's load average was 10-19
 throughout: read the figures as ratios. Changed since, and measured in the tables above:
-list pages are built as JSON by DuckDB (2); TaskRuns name their PipelineRun's uid, a label
-equality reads its column and a records page is chosen without the objects (5); the inbox is
+list pages are built as JSON by DuckDB and sent as that text, unparsed (2); TaskRuns name
+their PipelineRun's uid, a label equality reads its column, a records page is chosen without
+the objects, and the ASOF join by label is left out where no stored run lacks its
+ownerReferences (5); the inbox is
 spooled in bounded steps, so the stopped materializer's first answer is 3.5 s at 1,000,000
 runs, not a minute (7). The other items stand as found.
 
