@@ -48,6 +48,7 @@ from layout.tables import (
     RUNS,
     SNAPSHOTS,
     TABLE_SCHEMA,
+    TableFile,
     Tables,
     TableState,
 )
@@ -152,8 +153,8 @@ class Engine:
         self._log_sizes: SizeCache = {}  # text sizes of log objects already read
         self._log_refresh = threading.Lock()  # one refresh at a time: no write conflicts
         self._error_lines = threading.Lock()  # likewise for ERROR_LINES
-        # (condition, file uri) -> whether a row of the file meets it (Engine.may_hold).
-        self._holds: dict[tuple[str, str], bool] = {}
+        # condition -> file uri -> whether a row of the file meets it (Engine.may_hold).
+        self._holds: dict[str, dict[str, bool]] = {}
 
     # -- public -----------------------------------------------------------------------
 
@@ -253,23 +254,18 @@ class Engine:
 
         def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> bool:
             state = picture.states[RUNS]
-            current = set(TABLE_SCHEMA.names) <= set(state.columns)
-            new = [f for f in state.files if (condition, f.uri) not in self._holds]
-            whole = {f.uri for f in new if current and state.whole(f)}
-            found = dict.fromkeys((f.uri for f in new), True)
+            known = self._holds.get(condition, {})
+            new = [f for f in state.files if f.uri not in known]
+            found = dict.fromkeys((f.uri for f in new), True)  # unless read below
+            whole = _split(state, new).whole
             if whole:
-                counted = dict(
-                    con.execute(each_file_holds_sql(sorted(whole), condition)).fetchall()
-                )
-                if set(counted) <= whole:  # the names as given: each file is accounted for
+                counted = dict(con.execute(each_file_holds_sql(whole, condition)).fetchall())
+                if set(counted) <= set(whole):  # the names as given: each file accounted for
                     found.update({uri: counted.get(uri, False) for uri in whole})
-            known = {
-                (condition, f.uri): found.get(f.uri, self._holds.get((condition, f.uri), True))
-                for f in state.files
-            }
             # Files compacted or vacuumed away are forgotten.
-            self._holds = {k: v for k, v in self._holds.items() if k[0] != condition} | known
-            if any(known.values()):
+            holds = {f.uri: known[f.uri] if f.uri in known else found[f.uri] for f in state.files}
+            self._holds[condition] = holds
+            if any(holds.values()):
                 return True
             inbox = f"SELECT bool_or(coalesce({condition}, false)) FROM {INBOX_ROWS}"
             return bool(con.execute(inbox).fetchone()[0])
@@ -617,7 +613,11 @@ class Engine:
 
 
 def _files(state: TableState, partitions: set[tuple[str, str]] | None) -> Files:
-    chosen = state.select(partitions=partitions)
+    return _split(state, state.select(partitions=partitions))
+
+
+def _split(state: TableState, chosen: Sequence[TableFile]) -> Files:
+    """These files of the table, split into those read by position and the older ones."""
     # Until delta-rs merges a column this runlake knows into the table's schema (on its next
     # write), no file has it: every file is then read by name, the column null.
     current = set(TABLE_SCHEMA.names) <= set(state.columns)
