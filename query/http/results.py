@@ -207,12 +207,22 @@ def _query(sql: str, params: Params) -> list[dict[str, Any]]:
         raise _invalid(f"the filter cannot be evaluated: {exc}") from exc
 
 
-def _records(parent_sql: str, with_logs: bool = False, leave_out: Sequence[str] = ()) -> str:
-    """records_cte, without the join by the pipelineRun label where no stored run needs it
-    (every run stored with its ownerReferences, as Tekton writes them). Called in the
-    engine's pinned block of the query, which then reads the very files this looked at."""
-    by_label = get_engine().may_hold(OWNED_BY_LABEL_SQL)
-    return records_cte(parent_sql, with_logs, leave_out, owned_by_label=by_label)
+def _query_records(
+    parent_sql: str,
+    query: str,
+    params: Params,
+    with_logs: bool = False,
+    leave_out: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """`query` (SQL after the records CTE) over records_cte, which leaves out the join by
+    the pipelineRun label where no stored run needs it (every run stored with its
+    ownerReferences, as Tekton writes them). One pinned block: the query reads the very
+    files that were looked at, and the logs as they were listed for it."""
+    engine = get_engine()
+    with engine.pinned(logs=with_logs):
+        by_label = engine.may_hold(OWNED_BY_LABEL_SQL)
+        cte = records_cte(parent_sql, with_logs, leave_out, owned_by_label=by_label)
+        return _query(cte + query, params)
 
 
 def _answer(body: dict[str, Any]) -> Response:
@@ -408,15 +418,13 @@ def list_results(parent: str) -> Response:
     parent_sql = _parent_condition(parent, params)
     page = _page("results", parent, RESULT_ORDER)
     where = _filter(RESULTS, params)
-    with get_engine().pinned():
-        sql = (
-            _records(parent_sql)
-            + results_cte(parent_sql)
-            + f" SELECT * FROM results WHERE {where} AND"
-            f" {keyset_sql(page.order, page.after, params)}"
-            f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
-        )
-        rows = _query(sql, params)
+    rows = _query_records(
+        parent_sql,
+        results_cte(parent_sql)
+        + f" SELECT * FROM results WHERE {where} AND {keyset_sql(page.order, page.after, params)}"
+        f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}",
+        params,
+    )
     return _answer(
         {
             "results": [result_json(r) for r in rows[: page.size]],
@@ -430,13 +438,12 @@ def get_result(parent: str, result: str) -> Response:
     _check_name(parent, result)
     params = Params()
     parent_sql = _parent_condition(parent, params)
-    with get_engine().pinned():
-        sql = (
-            _records(parent_sql)
-            + results_cte(parent_sql)
-            + f" SELECT * FROM results WHERE uid = CAST({params.add(result)} AS VARCHAR)"
-        )
-        rows = _query(sql, params)
+    rows = _query_records(
+        parent_sql,
+        results_cte(parent_sql)
+        + f" SELECT * FROM results WHERE uid = CAST({params.add(result)} AS VARCHAR)",
+        params,
+    )
     if not rows:
         raise NOT_FOUND
     return _answer(result_json(rows[0]))
@@ -473,15 +480,14 @@ def _record_rows(
     # The page is chosen without the runs' objects unless the filter reads them; then only
     # the page's own objects are read.
     leave_out = unread_columns(where)
+    query = (
+        f" SELECT {record_columns(with_logs)}, date FROM records WHERE {in_result}"
+        f" AND {logs_only} AND {where} AND {keyset_sql(page.order, page.after, params)}"
+        f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
+    )
     # The objects as of the page's own picture of the store.
     with get_engine().pinned(logs=with_logs):
-        sql = (
-            _records(parent_sql, with_logs, leave_out)
-            + f" SELECT {record_columns(with_logs)}, date FROM records WHERE {in_result}"
-            f" AND {logs_only} AND {where} AND {keyset_sql(page.order, page.after, params)}"
-            f" ORDER BY {order_sql(page.order)} LIMIT {page.size + 1}"
-        )
-        rows = _query(sql, params)
+        rows = _query_records(parent_sql, query, params, with_logs, leave_out)
         if '"object"' in leave_out:
             _add_objects(rows)
     return rows
@@ -521,13 +527,13 @@ def _one_record(parent: str, result: str, record: str) -> dict[str, Any]:
         params = Params()
         parent_sql = _parent_condition(parent, params)
         in_result = _result_condition(result, params)
-        with get_engine().pinned(logs=with_logs):
-            sql = (
-                _records(parent_sql, with_logs)
-                + f" SELECT {record_columns(with_logs)} FROM records WHERE {in_result}"
-                f" AND short_name = CAST({params.add(record)} AS VARCHAR)"
-            )
-            rows = _query(sql, params)
+        rows = _query_records(
+            parent_sql,
+            f" SELECT {record_columns(with_logs)} FROM records WHERE {in_result}"
+            f" AND short_name = CAST({params.add(record)} AS VARCHAR)",
+            params,
+            with_logs,
+        )
         if rows:
             return rows[0]
     raise NOT_FOUND
@@ -578,13 +584,12 @@ def records_summary(parent: str, result: str) -> Response:
             raise _invalid(str(exc)) from exc
         tail = f" GROUP BY group_value ORDER BY {_summary_order(fields)}"
     in_result = _result_condition(result, params)
-    with_logs = _may_be_logs(text)
-    with get_engine().pinned(logs=with_logs):
-        sql = (
-            _records(parent_sql, with_logs)
-            + f" SELECT {', '.join(select)} FROM records WHERE {in_result} AND {where}{tail}"
-        )
-        rows = _query(sql, params)
+    rows = _query_records(
+        parent_sql,
+        f" SELECT {', '.join(select)} FROM records WHERE {in_result} AND {where}{tail}",
+        params,
+        _may_be_logs(text),
+    )
     summary = [
         {k: format_interval(v) if k in DURATIONS else jsonable(v) for k, v in row.items()}
         for row in rows
