@@ -109,9 +109,11 @@ def _without_limit(sql: str) -> str:
     return head + tail
 
 
-def questions(uid: str, now: datetime) -> list[Question]:
+def questions(uid: str, now: datetime, owned_by_label: bool = True) -> list[Question]:
     """The six questions (plus the pipeline's week on every page) as a user asks them at
-    `now`, each with the SQL runlake runs for it, for the floor to run as well."""
+    `now`, each with the SQL runlake runs for it, for the floor to run as well.
+    `owned_by_label`: whether a run lacks ownerReferences but has the pipelineRun label
+    (runlake then runs the records CTE's join by label, and so does the floor)."""
     from query.cel import RECORDS, Params, translate
     from query.filters import parse_filters
     from query.http.results_sql import record_columns, records_cte
@@ -139,7 +141,8 @@ def questions(uid: str, now: datetime) -> list[Question]:
     cel = Params()
     where = translate(RESULTS_FILTER, RECORDS, cel)
     records_sql = (
-        records_cte("true") + f" SELECT {record_columns(False)} FROM records WHERE true AND {where}"
+        records_cte("true", owned_by_label=owned_by_label)
+        + f" SELECT {record_columns(False)} FROM records WHERE true AND {where}"
         " ORDER BY uid ASC LIMIT 51"
     )
     select = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
@@ -383,6 +386,19 @@ def _floor_connection(path: Path) -> Any:
     for view, kind in (("taskruns", "TaskRun"), ("pipelineruns", "PipelineRun")):
         con.execute(f"CREATE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'")
     return con
+
+
+def floor_owned_by_label(path: Path) -> bool:
+    """Whether a run of the floor's copy meets OWNED_BY_LABEL_SQL, as runlake asks of its
+    tables before a Results query (Engine.may_hold)."""
+    from query.http.results_sql import OWNED_BY_LABEL_SQL
+
+    con = _floor_connection(path)
+    try:
+        sql = f"SELECT bool_or(coalesce({OWNED_BY_LABEL_SQL}, false)) FROM runs"
+        return bool(con.execute(sql).fetchone()[0])
+    finally:
+        con.close()
 
 
 def floor(path: Path, qs: list[Question], repeats: int) -> dict:
@@ -672,7 +688,9 @@ def run(args: argparse.Namespace) -> dict:
     store_dir = data_dir / "store"
     result["shape"] = store_shape(store_dir)
     uid = manifest["sample_uid"]
-    qs = questions(uid, history.NOW)
+    by_label = floor_owned_by_label(data_dir / "floor.parquet")
+    result["owned_by_label"] = by_label
+    qs = questions(uid, history.NOW, by_label)
     result["questions"] = [
         {
             "name": q.name,
@@ -702,7 +720,11 @@ def run(args: argparse.Namespace) -> dict:
     if args.stalled:
         _say(f"stopped materializer: {args.stalled:,} objects more")
         result["stalled"] = stalled(
-            store_dir, args.runs, args.stalled, lambda clock: questions(uid, clock), args.repeats
+            store_dir,
+            args.runs,
+            args.stalled,
+            lambda clock: questions(uid, clock, by_label),
+            args.repeats,
         )
         result["load_average"]["after_stalled"] = _load()
     if args.lag_seconds:
