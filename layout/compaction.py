@@ -1,12 +1,15 @@
 """Compaction: OPTIMIZE the tables, VACUUM what they no longer reference, checkpoint the log.
 
-Per partition of `runs` and `snapshots` that holds several small files and has been quiet
-for `older_than` (its newest file is at least that old, so a partition still being written
-is left to settle), OPTIMIZE ZORDER BY (namespace, created_at) rewrites its files into few
-large ones whose row groups each cover few namespaces and a short stretch of time: the first
-page of one namespace then reads a few row groups of the newest partitions. The uid index is
-z-ordered by uid, so a lookup reads one row group. Each OPTIMIZE is one commit: a reader at
-any version sees every row once.
+Per partition of `runs` and `snapshots` that has been quiet for `older_than` (its newest
+file is at least that old, so a partition still being written is left to settle), OPTIMIZE
+rewrites its files into few large ones when it holds several small files, or, for `runs`,
+when a file's row groups are out of uid order (a late snapshot's MERGE rewrote it). `runs`
+is sorted by uid: a Tekton Results list pages in uid order, so its top-N and keyset filters
+and the lookup of a page's objects skip nearly every row group by their uid statistics, and
+a run by uid decodes one row group. (A first page of one namespace reads the newest
+partitions, still being merged, so no order of settled partitions serves it.) `snapshots`
+is z-ordered by (namespace, created_at), and the uid index by uid. Each OPTIMIZE is one
+commit: a reader at any version sees every row once.
 
 VACUUM then deletes the files no version of the last `keep` still references (an hour by
 default: longer than any query runs, and longer than a reader keeps a table state), and a
@@ -20,9 +23,11 @@ materializer's cycles, so the two never race.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import pyarrow.parquet as pq
 from deltalake.exceptions import DeltaError
 
 from layout.schema import KINDS
@@ -31,6 +36,7 @@ from layout.tables import (
     INDEX,
     RUNS,
     SNAPSHOTS,
+    TableFile,
     Tables,
     TableState,
     writer_properties,
@@ -41,7 +47,7 @@ MIN_TARGET_SIZE = 1024
 DEFAULT_KEEP = timedelta(hours=1)
 # A file at least this fraction of the target counts as already compacted.
 LARGE_FRACTION = 0.5
-ZORDER = {RUNS: ["namespace", "created_at"], SNAPSHOTS: ["namespace", "created_at"], INDEX: ["uid"]}
+ZORDER = {RUNS: ["uid"], SNAPSHOTS: ["namespace", "created_at"], INDEX: ["uid"]}
 
 
 @dataclass
@@ -99,7 +105,9 @@ def compact(
     tables = tables or Tables(store)
     report = CompactionReport()
     for path in (RUNS, SNAPSHOTS):
-        for partition in _ripe(tables.state(path), older_than, target_size, kind, day):
+        unsorted = (lambda file: _out_of_uid_order(store, file)) if path == RUNS else None
+        state = tables.state(path)
+        for partition in _ripe(state, older_than, target_size, kind, day, unsorted):
             _optimize(tables, path, partition, target_size, report)
     if kind is None and day is None and len(tables.state(INDEX).files) > 1:
         _optimize(tables, INDEX, None, target_size, report)
@@ -109,9 +117,15 @@ def compact(
 
 
 def _ripe(
-    state: TableState, older_than: timedelta, target_size: int, kind: str | None, day: str | None
+    state: TableState,
+    older_than: timedelta,
+    target_size: int,
+    kind: str | None,
+    day: str | None,
+    unsorted: Callable[[TableFile], bool] | None = None,
 ) -> list[tuple[str, str]]:
-    """Partitions with two or more small files, all older than `older_than`."""
+    """Partitions all of whose files are older than `older_than` and that hold two or more
+    small files or, where `unsorted` is given, a file it finds out of order."""
     by_partition: dict[tuple[str, str], list] = {}
     for file in state.files:
         if (kind is None or file.kind == kind) and (day is None or file.date == day):
@@ -120,9 +134,33 @@ def _ripe(
     ripe = []
     for partition, files in sorted(by_partition.items()):
         small = [f for f in files if f.size < target_size * LARGE_FRACTION]
-        if len(small) >= 2 and max(f.modified for f in files) <= cutoff:
+        if max(f.modified for f in files) > cutoff:
+            continue
+        if len(small) >= 2 or (unsorted is not None and any(map(unsorted, files))):
             ripe.append(partition)
     return ripe
+
+
+def _out_of_uid_order(store: Store, file: TableFile) -> bool:
+    """The file's row groups do not follow one another in uid order, by their footer's
+    statistics (one small read per file, none of its data)."""
+    try:
+        meta = pq.ParquetFile(file.uri.split("://", 1)[-1], filesystem=store.fs).metadata
+    except OSError as exc:
+        raise StoreError(f"cannot read {file.uri}: {exc}") from exc
+    if meta.num_row_groups < 2:
+        return False
+    first = meta.row_group(0)
+    column = next(j for j in range(first.num_columns) if first.column(j).path_in_schema == "uid")
+    previous_max = None
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return True
+        if previous_max is not None and stats.min < previous_max:
+            return True
+        previous_max = stats.max
+    return False
 
 
 def _optimize(

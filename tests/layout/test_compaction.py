@@ -3,6 +3,7 @@ VACUUM deletes what no recent version uses, and readers meanwhile see every run 
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import timedelta
 
@@ -136,3 +137,51 @@ def test_compaction_readers_during_optimize_and_vacuum_see_every_run_once(store)
             reader.join()
     assert not problems, problems[:3]
     assert len(expected[0]) == len({o["metadata"]["uid"] for o in objects})
+
+
+def _uids(file) -> list[str]:
+    return pq.read_table(file.uri, columns=["uid"]).column("uid").to_pylist()
+
+
+def _row_groups_in_uid_order(file) -> bool:
+    """Each row group's uids all sort after the previous one's: what lets a reader skip row
+    groups by their uid range."""
+    parquet = pq.ParquetFile(file.uri)
+    groups = [
+        parquet.read_row_group(i, columns=["uid"]).column("uid").to_pylist()
+        for i in range(parquet.metadata.num_row_groups)
+    ]
+    return all(max(a) < min(b) for a, b in zip(groups, groups[1:], strict=False))
+
+
+def test_compaction_sorts_runs_by_uid_again_after_a_late_merge(local_store, monkeypatch):
+    monkeypatch.setattr("layout.tables.ROW_GROUP_ROWS", 4)  # several row groups per file
+    objects = _built(local_store, runs=48)
+    compact(local_store, keep=timedelta(0))
+    files = _files(local_store, RUNS)
+    assert max(pq.ParquetFile(f.uri).metadata.num_row_groups for f in files) > 1
+    assert all(_row_groups_in_uid_order(f) for f in files)
+
+    # A late snapshot of a run in the fullest partition: its MERGE rewrites that file.
+    fullest = max(files, key=lambda f: f.rows)
+    uid = max(_uids(fullest))
+    late = copy.deepcopy(next(o for o in objects if o["metadata"]["uid"] == uid))
+    late["metadata"]["resourceVersion"] = str(int(late["metadata"]["resourceVersion"]) + 100)
+    late["metadata"].setdefault("annotations", {})["note"] = "re-sent"
+    archive(local_store, [late], with_running=False)
+    materialize(local_store)
+    [merged] = [
+        f for f in _files(local_store, RUNS) if (f.kind, f.date) == (fullest.kind, fullest.date)
+    ]
+    assert not _row_groups_in_uid_order(merged)
+    answers = _answers(Engine(local_store))
+
+    report = compact(local_store, keep=timedelta(0))
+
+    assert report.partitions == 2  # that partition of runs, and of snapshots (a file added)
+    [resorted] = [
+        f for f in _files(local_store, RUNS) if (f.kind, f.date) == (fullest.kind, fullest.date)
+    ]
+    assert _uids(resorted) == sorted(_uids(resorted))
+    assert _answers(Engine(local_store)) == answers
+    assert compact(local_store, keep=timedelta(0)).partitions == 0

@@ -11,7 +11,7 @@ from layout.compaction import compact
 from layout.duck import extension_path
 from layout.inbox import InboxLister, list_inbox, write_inbox
 from layout.store import StoreError, StoreURLError, open_store
-from layout.tables import RUNS, Tables, table_uri
+from layout.tables import RUNS, SNAPSHOTS, Tables, table_uri
 from tests.helpers.stages import materialize
 
 
@@ -68,9 +68,11 @@ def test_tables_read_back_unchanged_in_pyarrow_polars_and_duckdb(local_store):
     assert pq.ParquetFile(file.uri).metadata.row_group(0).column(0).compression == "SNAPPY"
     write_inbox(local_store, [_row("b")])
     materialize(local_store)
-    compact(local_store)  # settled files are rewritten compact
-    [file] = Tables(local_store).state(RUNS).files
+    compact(local_store)  # settled snapshots are rewritten compact; runs, scanned most, not
+    [file] = Tables(local_store).state(SNAPSHOTS).files
     assert pq.ParquetFile(file.uri).metadata.row_group(0).column(0).compression == "ZSTD"
+    [file] = Tables(local_store).state(RUNS).files
+    assert pq.ParquetFile(file.uri).metadata.row_group(0).column(0).compression == "SNAPPY"
 
     frame = pl.read_delta(uri)
     assert frame["created_at"].dtype == pl.Datetime("us", "UTC")
