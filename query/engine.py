@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
+import itertools
 import math
 import re
 import threading
@@ -27,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from time import sleep
+from time import monotonic, sleep
 from typing import Any, TypeVar
 
 import duckdb
@@ -137,6 +139,7 @@ class Engine:
     ) -> None:
         self.store = store
         self.sql_timeout_s = sql_timeout_s
+        self._deadlines = _Deadlines()
         self.work_dir = work_dir or duck.default_work_dir()
         self.tables = Tables(store)
         self._db: duckdb.DuckDBPyConnection | None = None
@@ -197,17 +200,23 @@ class Engine:
         take parameters), every view sees just the runs it selects."""
 
         def run(con: duckdb.DuckDBPyConnection, picture: _Picture) -> list[dict[str, Any]]:
-            pinning = getattr(self._local, "pinning", False)
-            if pinning:  # a pinned cursor carries its earlier queries' shadows
-                _unshadow(con, self._local.shadows)
-                self._local.shadows = set()
-            shadows: list[str] = []
+            wanted: dict[str, str] = {}  # temporary view -> the statement creating it
             if partitions is not None:
-                shadows += _shadow(con, self._database, picture, partitions, sql)
+                wanted.update(_shadows(self._database, picture, partitions, sql))
             if scope is not None:
-                shadows.append(_shadow_runs(con, self._database, scope))
-            if pinning:
-                self._local.shadows.update(shadows)
+                wanted.update(_runs_shadow(self._database, scope))
+            if getattr(self._local, "pinning", False):
+                # A pinned cursor carries its earlier queries' shadows: those this query
+                # wants as they are stay (a run's row, then its steps), the rest go.
+                made = self._local.shadows
+                for name in sorted(set(made) - set(wanted)):
+                    con.execute(f"DROP VIEW IF EXISTS temp.{name}")
+                wanted_new = {n: s for n, s in wanted.items() if made.get(n) != s}
+                self._local.shadows = wanted
+            else:
+                wanted_new = wanted
+            for statement in wanted_new.values():
+                con.execute(statement)
             if names_step_failures(sql):
                 self._read_error_lines(con)
             result = con.execute(sql, params)
@@ -228,7 +237,7 @@ class Engine:
             return
         self._local.pinning, self._local.cursor, self._local.picture = True, None, None
         self._local.logs = logs
-        self._local.shadows = set()  # the temporary views made on the pinned cursor
+        self._local.shadows = {}  # the temporary views made on the pinned cursor
         try:
             yield
         finally:
@@ -347,7 +356,7 @@ class Engine:
             with contextlib.suppress(duckdb.Error):
                 cursor.close()
             self._local.cursor = self._local.picture = None
-            self._local.shadows = set()
+            self._local.shadows = {}
 
     def _with_timeout(
         self, con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]
@@ -359,9 +368,7 @@ class Engine:
             with contextlib.suppress(duckdb.Error):  # the query may have just finished
                 con.interrupt()
 
-        timer = threading.Timer(self.sql_timeout_s, cancel)
-        timer.daemon = True
-        timer.start()
+        deadline = self._deadlines.arm(self.sql_timeout_s, cancel)
         try:
             return fn(con)
         except duckdb.InterruptException as exc:
@@ -371,7 +378,7 @@ class Engine:
                 ) from exc
             raise
         finally:
-            timer.cancel()
+            self._deadlines.disarm(deadline)
 
     def _cursor(self, logs: bool) -> tuple[duckdb.DuckDBPyConnection, _Picture, bool]:
         """A cursor whose transaction began with the engine's picture current, that picture,
@@ -669,17 +676,11 @@ def _source_statements(picture: _Picture) -> list[str]:
     return [*statements, f"CREATE OR REPLACE VIEW _run_index AS {source}"]
 
 
-def _shadow(
-    con: duckdb.DuckDBPyConnection,
-    database: str,
-    picture: _Picture,
-    partitions: Partitions,
-    sql: str,
-) -> list[str]:
-    """Temporary views, in this connection only, over just `partitions` of the tables and the
-    inbox's runs and events: the views resolve these names when the query runs. The
-    snapshots table and the inbox's events are shadowed only for a query that may read
-    them. Returns their names."""
+def _shadows(database: str, picture: _Picture, partitions: Partitions, sql: str) -> dict[str, str]:
+    """Temporary views, in one connection only, over just `partitions` of the tables and the
+    inbox's runs and events (name -> the statement creating it): the views resolve these
+    names when the query runs. The snapshots table and the inbox's events are shadowed only
+    for a query that may read them."""
     snapshots = _names(sql, "snapshots")
     # A relation that would read the shared one's very files needs no shadow (the newest
     # day's first page reads all the partitions near the inbox, say).
@@ -688,22 +689,17 @@ def _shadow(
         for source in _table_sources(picture, partitions)
         if source not in picture.shared_sources and (snapshots or source[0] != SNAPSHOTS_TABLE)
     ]
-    for statement in source_statements(sources, temp=True):
-        con.execute(statement)
+    statements = source_statements(sources, temp=True)
+    shadows = {name: statement for (name, _), statement in zip(sources, statements, strict=True)}
     inbox = (INBOX_RUNS, INBOX_EVENTS) if snapshots else (INBOX_RUNS,)
     if all(partitions.holds(kind, day) for kind, day in picture.inbox_partitions):
         inbox = ()  # the query reaches every partition the inbox has rows in
     for name in inbox:
-        con.execute(
+        shadows[name] = (
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM "
             f'"{database}".main.{name} WHERE {partitions.condition()}'
         )
-    return [name for name, _ in sources] + list(inbox)
-
-
-def _unshadow(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
-    for name in sorted(names):
-        con.execute(f"DROP VIEW IF EXISTS temp.{name}")
+    return shadows
 
 
 def _confine(con: duckdb.DuckDBPyConnection, database: str, readable: Readable) -> None:
@@ -753,14 +749,13 @@ def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) ->
     return "CAST(to_json({" + ", ".join(fields) + "}) AS VARCHAR)"
 
 
-def _shadow_runs(con: duckdb.DuckDBPyConnection, database: str, condition: str) -> str:
-    """`runs`, in this connection only, as just the runs `condition` selects; the views built
+def _runs_shadow(database: str, condition: str) -> dict[str, str]:
+    """`runs`, in one connection only, as just the runs `condition` selects; the views built
     on it (taskruns, steps, the insights, ...) resolve the name when a query runs."""
-    con.execute(
-        f'CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM "{database}".main.runs '
+    return {
+        "runs": f'CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM "{database}".main.runs '
         f"WHERE {condition}"
-    )
-    return "runs"
+    }
 
 
 def jsonable(value: Any) -> Any:
@@ -788,6 +783,45 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     return str(value)
+
+
+class _Deadlines:
+    """One thread that calls each armed `cancel` whose deadline passes before it is disarmed.
+    A threading.Timer per query started a thread each time: about 1.5 ms of a request that
+    runs three or four queries."""
+
+    def __init__(self) -> None:
+        self._due = threading.Condition()
+        self._heap: list[tuple[float, int, list]] = []  # (deadline, order, [cancel or None])
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, cancel: Callable[[], None]) -> list:
+        entry: list = [cancel]
+        with self._due:
+            heapq.heappush(self._heap, (monotonic() + seconds, next(self._order), entry))
+            if self._thread is None or not self._thread.is_alive():  # none yet, or forked
+                self._thread = threading.Thread(target=self._watch, daemon=True)
+                self._thread.start()
+            self._due.notify()
+        return entry
+
+    def disarm(self, entry: list) -> None:
+        """After this returns, the entry's cancel is not called (nor still running)."""
+        with self._due:
+            entry[0] = None
+
+    def _watch(self) -> None:
+        with self._due:
+            while True:
+                while self._heap and (
+                    self._heap[0][2][0] is None or self._heap[0][0] <= monotonic()
+                ):
+                    entry = heapq.heappop(self._heap)[2]
+                    cancel, entry[0] = entry[0], None
+                    if cancel is not None:
+                        cancel()
+                self._due.wait(self._heap[0][0] - monotonic() if self._heap else None)
 
 
 class _ListingRaced(StoreError):

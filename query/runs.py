@@ -270,6 +270,9 @@ def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
         "SELECT step, container, exit_code, reason, started_at, finished_at, "
         f"duration_seconds FROM {STEPS_OF}(?) ORDER BY position",
         [row["object"]],
+        # It reads no view; bounded like the row's query, it keeps that query's temporary
+        # views on the pinned cursor instead of dropping them.
+        partitions=_own_partition(row),
     )
     return [{name: jsonable(value) for name, value in step.items()} for step in steps]
 

@@ -78,6 +78,17 @@ def test_engine_timeout_cancels_only_its_query(local_store):
     thread.join(10)
     assert outcome and "longer than 1 s" in str(outcome[0])
     assert time.monotonic() - started < 5
+
+
+def test_engine_timeout_of_an_answered_query_never_cancels_a_later_one(local_store):
+    write_inbox(local_store, [row("a")])
+    engine = Engine(local_store, sql_timeout_s=0.3)
+    with engine.pinned():  # one cursor: a stray interrupt would hit the next query on it
+        assert engine.query("SELECT uid FROM runs") == [{"uid": "a"}]
+        time.sleep(0.5)  # the first query's deadline passes
+        slow = "SELECT count(*) AS n FROM range(5000000) a WHERE a.range % 7 = 0"
+        assert engine.query(slow)[0]["n"] > 0
+        assert engine.query("SELECT uid FROM runs") == [{"uid": "a"}]
     assert engine.sql("SELECT count(*) FROM runs").rows == [[1]]
 
 
