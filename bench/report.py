@@ -656,7 +656,9 @@ their PipelineRun's uid, a label equality reads its column, a records page is ch
 the objects, and the ASOF join by label is left out where no stored run lacks its
 ownerReferences (5); the inbox is
 spooled in bounded steps, so the stopped materializer's first answer is 3.5 s at 1,000,000
-runs, not a minute (7). The other items stand as found.
+runs, not a minute (7); compaction rewrites a quiet `runs` partition whose row groups are out
+of uid order, sorted by uid and still snappy (9; the Results list at 1,000,000 runs went from
+246-294 ms to 88-92 ms in process). The other items stand as found.
 
 1. **Every request looks at the whole inbox before it knows nothing changed.** `_sync` lists
    the inbox (`LocalStore.list`: a pyarrow FileSelector, a stat per object) and loads three
