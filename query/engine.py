@@ -66,6 +66,7 @@ from query.views import (
     LOG_OBJECTS_TABLE,
     RUNS_FAR_FROM_INBOX,
     RUNS_NEAR_INBOX,
+    RUNS_WITH_DATE,
     SNAPSHOTS_NEAR_INBOX,
     SNAPSHOTS_TABLE,
     VIEWS,
@@ -74,6 +75,7 @@ from query.views import (
     each_file_holds_sql,
     inbox_statements,
     inbox_tables,
+    runs_with_date_sql,
     source_statements,
     view_statements,
 )
@@ -684,9 +686,10 @@ def _shadows(database: str, picture: _Picture, partitions: Partitions, sql: str)
     snapshots = _names(sql, "snapshots")
     # A relation that would read the shared one's very files needs no shadow (the newest
     # day's first page reads all the partitions near the inbox, say).
+    bounded = _table_sources(picture, partitions)
     sources = [
         source
-        for source in _table_sources(picture, partitions)
+        for source in bounded
         if source not in picture.shared_sources and (snapshots or source[0] != SNAPSHOTS_TABLE)
     ]
     statements = source_statements(sources, temp=True)
@@ -699,6 +702,14 @@ def _shadows(database: str, picture: _Picture, partitions: Partitions, sql: str)
             f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM "
             f'"{database}".main.{name} WHERE {partitions.condition()}'
         )
+    files = dict(bounded)
+    runs = runs_with_date_sql(
+        far=bool(files[RUNS_FAR_FROM_INBOX]),
+        near=bool(files[RUNS_NEAR_INBOX]),
+        inbox=any(partitions.holds(kind, day) for kind, day in picture.inbox_partitions),
+    )
+    if runs != runs_with_date_sql():  # some of its parts have no rows in these partitions
+        shadows[RUNS_WITH_DATE] = f"CREATE OR REPLACE TEMP VIEW {RUNS_WITH_DATE} AS {runs}"
     return shadows
 
 

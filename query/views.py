@@ -227,17 +227,26 @@ def source_statements(sources: Sequence[tuple[str, Files]], temp: bool = False) 
     ]
 
 
+def runs_with_date_sql(far: bool = True, near: bool = True, inbox: bool = True) -> str:
+    """`_runs`: the runs table's rows far from the inbox, those near it that no inbox row
+    supersedes, and the inbox's runs. A query bounded to partitions where some of the three
+    have no rows reads just the others (at least one): planning and running the empty ones
+    measured 6 of a run lookup's 16 ms."""
+    far_rows = f"SELECT * FROM {RUNS_FAR_FROM_INBOX}"
+    branches = (
+        (far, far_rows),
+        (near, f"SELECT t.* FROM {RUNS_NEAR_INBOX} t ANTI JOIN {SUPERSEDED} s USING (uid)"),
+        (inbox, f"SELECT * FROM {INBOX_RUNS}"),
+    )
+    chosen = [sql for wanted, sql in branches if wanted] or [far_rows]
+    return f'SELECT {_DEFAULTED}, "date" FROM (' + " UNION ALL ".join(chosen) + ")"
+
+
 def view_statements() -> list[str]:
     """CREATE OR REPLACE VIEW statements for every view (the relations above must exist)."""
     kinds = {"taskruns": TASK_RUN, "pipelineruns": PIPELINE_RUN, "customruns": CUSTOM_RUN}
     statements = [
-        f"""CREATE OR REPLACE VIEW {RUNS_WITH_DATE} AS
-            SELECT {_DEFAULTED}, "date" FROM (
-                SELECT * FROM {RUNS_FAR_FROM_INBOX}
-                UNION ALL
-                SELECT t.* FROM {RUNS_NEAR_INBOX} t ANTI JOIN {SUPERSEDED} s USING (uid)
-                UNION ALL
-                SELECT * FROM {INBOX_RUNS})""",
+        f"CREATE OR REPLACE VIEW {RUNS_WITH_DATE} AS {runs_with_date_sql()}",
         f"CREATE OR REPLACE VIEW runs AS SELECT {_COLUMNS} FROM {RUNS_WITH_DATE}",
         f"""CREATE OR REPLACE VIEW snapshots AS
             SELECT {_DEFAULTED_VIEW} FROM (

@@ -205,3 +205,23 @@ def test_views_runs_merge_the_inbox_only_where_it_reaches(store):
     assert by_status == [["Failed", 1], ["Running", 2]]
     assert oldest_day == [{"uid": "r0", "status": "Failed"}]
     assert newer_days == [{"uid": "r1", "status": "Running"}, {"uid": "r2", "status": "Running"}]
+
+
+def test_views_runs_of_partitions_read_only_their_sources_and_a_pinned_block_returns(store):
+    """A query bounded to partitions the table's files or the inbox have no rows in reads
+    `runs` from the rest alone; the next query of a pinned block sees every run again."""
+    old, new = T0 - timedelta(days=5), T0 - timedelta(days=1)
+    write_inbox(store, [row("table", status="Succeeded", created_at=old, received_at=old)])
+    materialize(store)
+    write_inbox(store, [row("inbox", status="Running", created_at=new, received_at=new)])
+    engine = Engine(store)
+
+    def day(moment):
+        return Partitions(("TaskRun",), moment.date(), moment.date())
+
+    sql = "SELECT uid, status FROM runs ORDER BY uid"
+    with engine.pinned():
+        assert engine.query(sql, partitions=day(old)) == [{"uid": "table", "status": "Succeeded"}]
+        assert engine.query(sql, partitions=day(new)) == [{"uid": "inbox", "status": "Running"}]
+        assert engine.query(sql, partitions=day(T0 - timedelta(days=3))) == []
+        assert [r["uid"] for r in engine.query(sql)] == ["inbox", "table"]
