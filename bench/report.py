@@ -427,7 +427,7 @@ def lag_lines(lag: dict) -> list[str]:
         f"2 KB TaskRun event each) while `runlake materialize` (5 s interval) runs beside it; "
         f"the inbox listed every second. Accepted **{wrk['events_per_s']:,.0f} events/s** "
         f"(p50 {wrk['p50']}, p99 {wrk['p99']}, {wrk['non_2xx']} non-2xx). Oldest inbox object "
-        f"during the load: median {lag['lag_during_median_s']} s, max "
+        f"during the load: median {lag['lag_during_median_s']:.2f} s, max "
         f"**{lag['lag_during_max_s']} s** (at most {lag['inbox_objects_during_max']} objects "
         f"waiting); the inbox was empty **{lag['inbox_empty_after_load_s']} s** after the load "
         f"ended (limit {lag['drain_limit_s']:g} s). The materializer ran "
