@@ -145,7 +145,7 @@ def _out_of_uid_order(store: Store, file: TableFile) -> bool:
     """The file's row groups do not follow one another in uid order, by their footer's
     statistics (one small read per file, none of its data)."""
     try:
-        meta = pq.ParquetFile(file.uri.split("://", 1)[-1], filesystem=store.fs).metadata
+        meta = pq.ParquetFile(file.path, filesystem=store.fs).metadata
     except OSError as exc:
         raise StoreError(f"cannot read {file.uri}: {exc}") from exc
     if meta.num_row_groups < 2:

@@ -353,8 +353,7 @@ def plan(store: Store, expired: Iterable[Expired], tables: Tables | None = None)
                 result.logs.append(log.key)
     for path in (RUNS, SNAPSHOTS):
         for file in tables.state(path).select(partitions=set(wanted)):
-            path = file.uri.split("://", 1)[-1]
-            uids = pq.read_table(path, columns=["uid"], filesystem=store.fs).column("uid")
+            uids = pq.read_table(file.path, columns=["uid"], filesystem=store.fs).column("uid")
             uids_wanted = wanted[(file.kind, file.date)]
             result.record_rows += sum(1 for uid in uids.to_pylist() if uid in uids_wanted)
     result.partitions = dict(wanted)

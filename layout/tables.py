@@ -120,6 +120,11 @@ class TableFile:
     # files written before a column was added lack it.
     columns: frozenset[str] | None = None
 
+    @property
+    def path(self) -> str:
+        """The file as `Store.fs` (pyarrow's filesystem) names it: the uri without a scheme."""
+        return self.uri.split("://", 1)[-1]
+
 
 @dataclass(frozen=True)
 class TableState:
