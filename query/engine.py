@@ -695,7 +695,8 @@ def _shadows(database: str, picture: _Picture, partitions: Partitions, sql: str)
     statements = source_statements(sources, temp=True)
     shadows = {name: statement for (name, _), statement in zip(sources, statements, strict=True)}
     inbox = (INBOX_RUNS, INBOX_EVENTS) if snapshots else (INBOX_RUNS,)
-    if all(partitions.holds(kind, day) for kind, day in picture.inbox_partitions):
+    reached = [partitions.holds(kind, day) for kind, day in picture.inbox_partitions]
+    if all(reached):
         inbox = ()  # the query reaches every partition the inbox has rows in
     for name in inbox:
         shadows[name] = (
@@ -703,12 +704,13 @@ def _shadows(database: str, picture: _Picture, partitions: Partitions, sql: str)
             f'"{database}".main.{name} WHERE {partitions.condition()}'
         )
     files = dict(bounded)
-    runs = runs_with_date_sql(
-        far=bool(files[RUNS_FAR_FROM_INBOX]),
-        near=bool(files[RUNS_NEAR_INBOX]),
-        inbox=any(partitions.holds(kind, day) for kind, day in picture.inbox_partitions),
-    )
-    if runs != runs_with_date_sql():  # some of its parts have no rows in these partitions
+    parts = {
+        "far": bool(files[RUNS_FAR_FROM_INBOX]),
+        "near": bool(files[RUNS_NEAR_INBOX]),
+        "inbox": any(reached),
+    }
+    if not all(parts.values()):  # some of _runs' parts have no rows in these partitions
+        runs = runs_with_date_sql(**parts)
         shadows[RUNS_WITH_DATE] = f"CREATE OR REPLACE TEMP VIEW {RUNS_WITH_DATE} AS {runs}"
     return shadows
 
