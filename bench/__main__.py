@@ -16,20 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report
+from bench import count_list, report
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_RUNS = 5000
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of run counts: {text!r}") from None
-    if not sizes or min(sizes) < 100:
-        raise argparse.ArgumentTypeError("each run count must be at least 100")
-    return sizes
 
 
 def _run(module: str, *args: str) -> None:
@@ -44,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--runs",
-        type=_sizes,
+        type=count_list(100, "run count"),
         default=[100_000, 1_000_000],
         help="comma-separated run counts for the storage benchmark",
     )
@@ -85,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
             str(out_dir),
             *(["--no-postgres"] if args.no_postgres else []),
         )
+    few = ["--repeats", "1", "--rounds", "1"] if args.quick else []
+    history_dir = args.data_dir / f"storage_{max(sizes)}"
+    _run("bench.rowgroups", "--data-dir", str(history_dir), "--out-dir", str(out_dir), *few)
     for runs in sizes:
         _run("bench.insights", "--runs", str(runs), "--out-dir", str(out_dir),
              *(["--repeat", "2"] if args.quick else []))  # fmt: skip

@@ -596,6 +596,31 @@ ancestor rows): a 503 that says so, while 7 days answer. Computing per-run insig
 when the materializer writes the run, would make these views plain reads."""
 
 
+def rowgroups_section(data: dict[str, Any]) -> list[str]:
+    """bench.rowgroups: each question's SQL over the runs table written at each row-group
+    size, DuckDB alone."""
+    sizes = [str(size) for size in data["sizes"]]
+    lines = [
+        f"## Row-group size of the `runs` table, {data['runs']:,} runs",
+        "",
+        _machine_line(data.get("machine")),
+        "",
+        f"`{data['command']}`: the runs table's current files, written again one per partition "
+        "as compaction leaves them (sorted by uid, snappy) with row groups of each size, and "
+        "each question's SQL (the floor's) asked of DuckDB over them in process: no inbox, no "
+        "engine views, no HTTP. A run by uid reads its own partition only. Median of "
+        f"{data['repeats']} repeats in each of {data['rounds']} rounds that alternate the "
+        "sizes. runlake writes 1,024-row groups (layout/tables.py).",
+        "",
+    ]
+    rows = []
+    for q in data["questions"]:
+        target = "-" if q["target_ms"] is None else f"{q['target_ms']:g} ms"
+        cells = [f"{data['by_size'][s][q['name']]['median_ms']:,.1f} ms" for s in sizes]
+        rows.append([q["label"], target, *cells])
+    return lines + _table(["question", "target", *(f"{s}-row groups" for s in sizes)], rows) + [""]
+
+
 def generic_section(name: str, data: Any) -> list[str]:
     """A benchmark this module has no table for: each value under its path."""
     lines = [f"## {name}", ""]
@@ -627,6 +652,10 @@ def render(out_dir: Path, profile_notes: str = "") -> str:
     if storage:
         lines += [STORAGE_NOTES, ""]
         lines += storage_per_run_section(storage)
+    for name in sorted(
+        (n for n in files if n.startswith("rowgroups_")), key=lambda n: files[n]["runs"]
+    ):
+        lines += rowgroups_section(files.pop(name))
     if ingest:
         lines += ingest_section(ingest)
     imports = [files.pop(name) for name in list(files) if name.startswith("results_import")]

@@ -8,9 +8,10 @@ import json
 import random
 import shutil
 
+import pyarrow.parquet as pq
 import pytest
 
-from bench import history, ingest_rate, postgres, report, storage
+from bench import history, ingest_rate, postgres, report, rowgroups, storage
 from runlake.demo import generate
 
 RUNS = 1500
@@ -119,6 +120,42 @@ def test_insights_bench_on_the_storage_history_sees_its_month(quick, tmp_path):
     markdown = report.render(tmp_path / "out")
     assert f"## Insights through the API, {RUNS:,} runs" in markdown
     assert "--history bench/data/storage_" in markdown
+
+
+def test_rowgroups_bench_answers_alike_at_every_row_group_size(quick, tmp_path):
+    _, root = quick
+    data = tmp_path / "data"
+    shutil.copytree(root / "data", data)
+    out = tmp_path / "out"
+    rowgroups.main(
+        [
+            "--data-dir",
+            str(data),
+            "--sizes",
+            "8,4096",
+            "--repeats",
+            "1",
+            "--rounds",
+            "1",
+            "--out-dir",
+            str(out),
+        ]
+    )
+
+    result = json.loads((out / f"rowgroups_{RUNS}.json").read_text())
+    small, large = result["by_size"]["8"], result["by_size"]["4096"]
+    assert {name: r["rows"] for name, r in small.items()} == {
+        name: r["rows"] for name, r in large.items()
+    }
+    assert small["run_by_uid"]["rows"] == 1
+    assert small["first_page_namespace"]["rows"] == 51  # the page and one row past it
+    assert small["p95_per_task_sql"]["rows"] > 0
+    files = [pq.ParquetFile(f).metadata for f in (data / "rowgroups/8").glob("*/*/part.parquet")]
+    groups = [m.row_group(i).num_rows for m in files for i in range(m.num_row_groups)]
+    assert max(groups) == 8 and sum(groups) == sum(m.num_rows for m in files)
+    markdown = report.render(out)
+    assert f"## Row-group size of the `runs` table, {RUNS:,} runs" in markdown
+    assert "| 8-row groups | 4096-row groups |" in markdown
 
 
 def test_history_run_events_are_tekton_snapshots_of_one_run():
