@@ -27,9 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import count_list, history, report
-from bench.storage import OUT, floor_owned_by_label, questions
-
-UID_ORDER = "uid"
+from bench.storage import OUT, floor_connection, floor_owned_by_label, questions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,11 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def rewrite(store_dir: Path, target: Path, rows_per_group: int) -> list[tuple[str, str, Path]]:
-    """The runs table's current files, one per partition, sorted by uid, in row groups of
-    `rows_per_group`, under `target`: (kind, date, file) for each partition."""
+    """The runs table's current files, one per partition, in compaction's sort order, in row
+    groups of `rows_per_group`, under `target`: (kind, date, file) for each partition."""
     import duckdb
     import pyarrow.parquet as pq
 
+    from layout.compaction import ZORDER
+    from layout.literals import sql_string
     from layout.store import open_store
     from layout.tables import RUNS, Tables
 
@@ -63,9 +63,9 @@ def rewrite(store_dir: Path, target: Path, rows_per_group: int) -> list[tuple[st
         out = target / f"kind={kind}" / f"date={day}" / "part.parquet"
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-            listed = ", ".join(f"'{p}'" for p in paths)
+            listed = ", ".join(sql_string(p) for p in paths)
             table = con.execute(
-                f"SELECT * FROM read_parquet([{listed}]) ORDER BY {UID_ORDER}"
+                f"SELECT * FROM read_parquet([{listed}]) ORDER BY {', '.join(ZORDER[RUNS])}"
             ).to_arrow_table()
             partial = out.with_suffix(".partial")
             pq.write_table(table, partial, row_group_size=rows_per_group, compression="snappy")
@@ -75,30 +75,23 @@ def rewrite(store_dir: Path, target: Path, rows_per_group: int) -> list[tuple[st
     return written
 
 
-def _connection(files: list[tuple[str, str, Path]], only: Path | None = None) -> Any:
-    """The floor's views over these files (or over just `only`, one partition's)."""
-    import duckdb
+def _connection(paths: list[Path]) -> Any:
+    """The floor's views over these files of one copy."""
+    from layout.literals import sql_string
 
-    listed = ", ".join(f"'{path}'" for *_, path in files if only is None or path == only)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(
-        f"CREATE VIEW runs AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
+    listed = ", ".join(sql_string(str(path)) for path in paths)
+    return floor_connection(
+        f"read_parquet([{listed}], hive_partitioning = true, "
         "hive_types = {'kind': 'VARCHAR', 'date': 'VARCHAR'})"
     )
-    con.execute("CREATE VIEW _runs AS SELECT * FROM runs")
-    for view, kind in (("taskruns", "TaskRun"), ("pipelineruns", "PipelineRun")):
-        con.execute(f"CREATE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'")
-    return con
 
 
-def _partition_of(files: list[tuple[str, str, Path]], uid: str) -> Path:
-    con = _connection(files)
+def _partition_of(files: list[tuple[str, str, Path]], uid: str) -> tuple[str, str]:
+    con = _connection([path for *_, path in files])
     try:
-        kind, day = con.execute("SELECT kind, date FROM runs WHERE uid = ?", [uid]).fetchone()
+        return con.execute("SELECT kind, date FROM runs WHERE uid = ?", [uid]).fetchone()
     finally:
         con.close()
-    return next(path for k, d, path in files if (k, d) == (kind, day))
 
 
 def measure(data_dir: Path, sizes: list[int], repeats: int, rounds: int) -> dict[str, Any]:
@@ -109,13 +102,16 @@ def measure(data_dir: Path, sizes: list[int], repeats: int, rounds: int) -> dict
         size: rewrite(data_dir / "store", data_dir / "rowgroups" / str(size), size)
         for size in sizes
     }
+    # The same runs in every copy: the sample run's partition is one (kind, date) in all.
+    own = _partition_of(copies[sizes[0]], uid)
     timings: dict[int, dict[str, list[float]]] = {size: {q.name: [] for q in qs} for size in sizes}
     rows: dict[int, dict[str, int]] = {size: {} for size in sizes}
     for _ in range(rounds):
         for size, files in copies.items():
-            own = _partition_of(files, uid)
+            every = [path for *_, path in files]
+            mine = [path for kind, day, path in files if (kind, day) == own]
             for q in qs:
-                con = _connection(files, own if q.name == "run_by_uid" else None)
+                con = _connection(mine if q.name == "run_by_uid" else every)
                 try:
                     rows[size][q.name] = len(con.execute(q.floor_sql, q.floor_params).fetchall())
                     for _ in range(repeats):
@@ -145,7 +141,8 @@ def measure(data_dir: Path, sizes: list[int], repeats: int, rounds: int) -> dict
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     result = measure(args.data_dir, args.sizes, args.repeats, args.rounds)
-    result["command"] = shlex.join(["python", "-m", "bench.rowgroups", *(argv or sys.argv[1:])])
+    given = sys.argv[1:] if argv is None else argv
+    result["command"] = shlex.join(["python", "-m", "bench.rowgroups", *given])
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / f"rowgroups_{result['runs']}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -376,16 +376,24 @@ def fresh(store: Path, clock: datetime, qs: list[Question], times: int) -> dict:
 # --- the floor ---------------------------------------------------------------------------------
 
 
-def _floor_connection(path: Path) -> Any:
+def floor_connection(relation: str) -> Any:
+    """A new DuckDB connection whose views (`runs` and the ones the questions' SQL names)
+    read `relation`, one row per run: the floor's file, or another copy of the runs."""
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE VIEW runs AS SELECT * FROM read_parquet('{path}')")
+    con.execute(f"CREATE VIEW runs AS SELECT * FROM {relation}")
     con.execute("CREATE VIEW _runs AS SELECT * FROM runs")
     for view, kind in (("taskruns", "TaskRun"), ("pipelineruns", "PipelineRun")):
         con.execute(f"CREATE VIEW {view} AS SELECT * FROM runs WHERE kind = '{kind}'")
     return con
+
+
+def _floor_connection(path: Path) -> Any:
+    from layout.literals import sql_string
+
+    return floor_connection(f"read_parquet({sql_string(str(path))})")
 
 
 def floor_owned_by_label(path: Path) -> bool:
