@@ -4,7 +4,7 @@ import pytest
 
 from layout.inbox import write_inbox
 from query.engine import Engine
-from query.views import VIEWS, Partitions
+from query.views import RUNS_WITH_DATE, VIEWS, Partitions
 from tests.helpers.rows import T0, row
 from tests.helpers.stages import materialize
 from tests.helpers.tekton import load_fixture
@@ -207,21 +207,48 @@ def test_views_runs_merge_the_inbox_only_where_it_reaches(store):
     assert newer_days == [{"uid": "r1", "status": "Running"}, {"uid": "r2", "status": "Running"}]
 
 
+# A run in the table five days back (OLD), another in the inbox one day back (NEW).
+OLD, NEW = T0 - timedelta(days=5), T0 - timedelta(days=1)
+
+
+def _a_table_day_and_an_inbox_day(store) -> Engine:
+    write_inbox(store, [row("table", status="Succeeded", created_at=OLD, received_at=OLD)])
+    materialize(store)
+    write_inbox(store, [row("inbox", status="Running", created_at=NEW, received_at=NEW)])
+    return Engine(store)
+
+
+def _day(moment) -> Partitions:
+    return Partitions(("TaskRun",), moment.date(), moment.date())
+
+
 def test_views_runs_of_partitions_read_only_their_sources_and_a_pinned_block_returns(store):
     """A query bounded to partitions the table's files or the inbox have no rows in reads
     `runs` from the rest alone; the next query of a pinned block sees every run again."""
-    old, new = T0 - timedelta(days=5), T0 - timedelta(days=1)
-    write_inbox(store, [row("table", status="Succeeded", created_at=old, received_at=old)])
-    materialize(store)
-    write_inbox(store, [row("inbox", status="Running", created_at=new, received_at=new)])
-    engine = Engine(store)
-
-    def day(moment):
-        return Partitions(("TaskRun",), moment.date(), moment.date())
-
+    engine = _a_table_day_and_an_inbox_day(store)
     sql = "SELECT uid, status FROM runs ORDER BY uid"
     with engine.pinned():
-        assert engine.query(sql, partitions=day(old)) == [{"uid": "table", "status": "Succeeded"}]
-        assert engine.query(sql, partitions=day(new)) == [{"uid": "inbox", "status": "Running"}]
-        assert engine.query(sql, partitions=day(T0 - timedelta(days=3))) == []
+        assert engine.query(sql, partitions=_day(OLD)) == [{"uid": "table", "status": "Succeeded"}]
+        assert engine.query(sql, partitions=_day(NEW)) == [{"uid": "inbox", "status": "Running"}]
+        assert engine.query(sql, partitions=_day(T0 - timedelta(days=3))) == []
         assert [r["uid"] for r in engine.query(sql)] == ["inbox", "table"]
+
+
+def test_views_runs_by_name_and_through_a_view_keep_their_bounds_in_a_pinned_block(store):
+    """runlake's own queries name `_runs` and read their partitions as common table
+    expressions, others read them through temporary views: a pinned block mixing both, in
+    any order, reads just the partitions each query asks for."""
+    engine = _a_table_day_and_an_inbox_day(store)
+    through_view = "SELECT uid, status FROM runs ORDER BY uid"
+    by_name = f"SELECT uid, status FROM {RUNS_WITH_DATE} ORDER BY uid"
+    own_cte = f"WITH seen AS (SELECT uid FROM {RUNS_WITH_DATE}) SELECT uid FROM seen"
+    table = [{"uid": "table", "status": "Succeeded"}]
+    inbox = [{"uid": "inbox", "status": "Running"}]
+    with engine.pinned():
+        assert engine.query(through_view, partitions=_day(OLD)) == table
+        assert engine.query(by_name, partitions=_day(NEW)) == inbox
+        assert engine.query(through_view, partitions=_day(NEW)) == inbox
+        assert engine.query(by_name, partitions=_day(OLD)) == table
+        assert engine.query(own_cte, partitions=_day(NEW)) == [{"uid": "inbox"}]
+        assert engine.query(by_name, partitions=_day(T0 - timedelta(days=3))) == []
+        assert [r["uid"] for r in engine.query(by_name)] == ["inbox", "table"]
