@@ -24,6 +24,7 @@ import math
 import re
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -111,6 +112,9 @@ T = TypeVar("T")
 # Tries of a query whose files vanish under it (each sees a newer version): VACUUM keeps
 # replaced files for an hour, so this covers inbox objects deleted mid-read.
 _ATTEMPTS = 6
+# Runs whose partition Engine.locate remembers, the least recently asked for forgotten first
+# (some 150 bytes each).
+_LOCATED_RUNS = 10_000
 _BACKOFF_S = 0.02
 
 
@@ -165,6 +169,8 @@ class Engine:
         self._error_lines = threading.Lock()  # likewise for ERROR_LINES
         # condition -> file uri -> whether a row of the file meets it (Engine.may_hold).
         self._holds: dict[str, dict[str, bool]] = {}
+        self._located: OrderedDict[str, tuple[str, str]] = OrderedDict()  # uid -> partition
+        self._located_lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------
 
@@ -256,15 +262,32 @@ class Engine:
             self._drop_pinned()
             self._local.pinning = False
 
-    def locate(self, uid: str) -> tuple[str, str] | None:
+    def locate(self, uid: str, afresh: bool = False) -> tuple[str, str] | None:
         """The (kind, date) partition of the run `uid`, from the inbox or the uid index;
-        None when the store has no such run."""
+        None when the store has no such run. A partition once found is remembered (a page
+        that follows a run asks for it every few seconds) and answered again unless
+        `afresh`: a run stays in the partition of its first snapshot, so a caller that finds
+        it gone from there asks afresh (retention may have deleted it)."""
+        with self._located_lock:
+            where = None if afresh else self._located.get(uid)
+            if where is not None:
+                self._located.move_to_end(uid)
+                return where
         rows = self.query(
             f"SELECT kind, date FROM {INBOX_ROWS} WHERE uid = ? UNION ALL "
             "SELECT kind, date FROM _run_index WHERE uid = ? LIMIT 1",
             [uid, uid],
         )
-        return (rows[0]["kind"], rows[0]["date"]) if rows else None
+        if not rows:
+            with self._located_lock:
+                self._located.pop(uid, None)
+            return None  # nothing remembered: the run may arrive later
+        where = (rows[0]["kind"], rows[0]["date"])
+        with self._located_lock:
+            self._located[uid] = where
+            if len(self._located) > _LOCATED_RUNS:
+                self._located.popitem(last=False)
+        return where
 
     def may_hold(self, condition: str) -> bool:
         """Whether a run the views show may meet `condition` (trusted SQL over the runs

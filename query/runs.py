@@ -229,6 +229,17 @@ def _one_run(engine: Engine, uid: str, confine: str, params: Sequence[Any] = ())
     where = engine.locate(uid)
     if where is None:
         return None
+    found = _row_in(engine, where, uid, confine, params)
+    if found is None:  # the partition the engine remembered may hold the run no longer
+        again = engine.locate(uid, afresh=True)
+        if again is not None and again != where:
+            found = _row_in(engine, again, uid, confine, params)
+    return found
+
+
+def _row_in(
+    engine: Engine, where: tuple[str, str], uid: str, confine: str, params: Sequence[Any]
+) -> dict | None:
     kind, day = where
     found = engine.query(
         f'SELECT {_SELECT}, "object", date FROM {RUNS_WITH_DATE} WHERE uid = ? AND {confine}',
@@ -258,11 +269,6 @@ def _parsed(text: str | None) -> Any:
         return None
 
 
-def _own_partition(row: dict[str, Any]) -> Partitions:
-    day = date.fromisoformat(row["date"])
-    return Partitions((row["kind"],), day, day)
-
-
 def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The run's steps in the order Tekton ran them, as the `steps` view reads them, from
     the object already in hand."""
@@ -270,9 +276,6 @@ def _steps(engine: Engine, row: dict[str, Any]) -> list[dict[str, Any]]:
         "SELECT step, container, exit_code, reason, started_at, finished_at, "
         f"duration_seconds FROM {STEPS_OF}(?) ORDER BY position",
         [row["object"]],
-        # It reads no view; bounded like the row's query, it keeps that query's temporary
-        # views on the pinned cursor instead of dropping them.
-        partitions=_own_partition(row),
     )
     return [{name: jsonable(value) for name, value in step.items()} for step in steps]
 
