@@ -753,12 +753,13 @@ def _temp_views(shadows: dict[str, str]) -> dict[str, str]:
     }
 
 
+_A_VIEW = re.compile(r"\b(?:" + "|".join(map(re.escape, VIEWS)) + r")\b", re.IGNORECASE)
+
+
 def _inlinable(sql: str) -> bool:
     """Whether `sql` reads the relations only by name, never through a view, so that the
     shadows it reads can be its own common table expressions (a view would not see them)."""
-    return not any(_names(sql, view) for view in VIEWS) and not re.match(
-        r"\s*WITH\s+RECURSIVE\b", sql, re.IGNORECASE
-    )
+    return _A_VIEW.search(sql) is None and not re.match(r"\s*WITH\s+RECURSIVE\b", sql, re.I)
 
 
 def _with_shadows(shadows: dict[str, str], sql: str) -> str:

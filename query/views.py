@@ -24,6 +24,7 @@ snapshots table plus the inbox's new events.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -102,10 +103,18 @@ class Partitions:
     def holds(self, kind: str, day: str) -> bool:
         return (
             kind in self.kinds
-            and (self.first is None or day >= self.first.isoformat())
-            and (self.last is None or day <= self.last.isoformat())
+            and (self.first is None or day >= self._first_day)
+            and (self.last is None or day <= self._last_day)
             and (self.only is None or (kind, day) in self.only)
         )
+
+    @functools.cached_property
+    def _first_day(self) -> str:
+        return self.first.isoformat() if self.first is not None else ""
+
+    @functools.cached_property
+    def _last_day(self) -> str:
+        return self.last.isoformat() if self.last is not None else ""
 
     def condition(self) -> str:
         """The same bound as SQL over `kind` and `date` (for the inbox's rows)."""
@@ -122,8 +131,9 @@ class Partitions:
         return " AND ".join(terms)
 
 
+@functools.cache
 def empty_source() -> str:
-    """No rows, TABLE_SCHEMA's columns and types."""
+    """No rows, TABLE_SCHEMA's columns and types (built once: a lookup names it each time)."""
     columns = ", ".join(
         f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in TABLE_SCHEMA
     )
