@@ -420,10 +420,8 @@ class Engine:
         and whether the caller closes it (not a pinned one)."""
         pinning = getattr(self._local, "pinning", False)
         if pinning and self._local.cursor is not None:
-            if logs:
-                with self._lock:
-                    assert self._db is not None
-                    self._refresh_log_objects(self._db)
+            # Its transaction sees the logs listed when it began, whatever is listed now:
+            # a block that reads them lists them first (pinned(logs=True)).
             return self._local.cursor, self._local.picture, False
         with self._lock:
             if self._db is None:

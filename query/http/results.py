@@ -66,6 +66,7 @@ from query.http.results_sql import (
     format_interval,
     group_sql,
     keyset_sql,
+    log_probe_sql,
     order_sql,
     record_columns,
     records_cte,
@@ -458,11 +459,21 @@ def _result_condition(result: str, params: Params) -> str:
     return f"result_uid = CAST({params.add(result)} AS VARCHAR)"
 
 
-def _may_be_logs(text: str | None) -> bool:
-    """Whether a records filter can match Log records: only then is the store's list of
-    logs read (tkn-results' lists name the TaskRun or PipelineRun types)."""
+def _may_be_logs(text: str | None, where: str, params: Params) -> bool:
+    """Whether a records filter (`where`, its translation) can match Log records: only then
+    are the store's logs listed and joined to the runs. Not when it names only other types
+    (tkn-results' lists name the TaskRun or PipelineRun types), nor when it reads only what
+    a Log record lacks and then fails (a run's label or pipeline, say)."""
+    if text is None or not text.strip():
+        return True
     types = record_types(text)
-    return types is None or LOG_TYPE in types
+    if types is not None and LOG_TYPE not in types:
+        return False
+    try:
+        probe = get_engine().query(log_probe_sql(where, len(params.values)), params.values)
+    except SqlError:  # it reads a column a Log record has
+        return True
+    return bool(probe[0]["met"])
 
 
 def _record_rows(
@@ -473,8 +484,8 @@ def _record_rows(
     scope: Scope = RECORDS,
     only_logs: bool = False,
 ) -> list[dict[str, Any]]:
-    with_logs = only_logs or _may_be_logs(_param("filter"))
     where = _filter(scope, params)
+    with_logs = only_logs or _may_be_logs(_param("filter"), where, params)
     in_result = _result_condition(result, params)
     logs_only = f"data_type = '{LOG_TYPE}'" if only_logs else "true"
     # The page is chosen without the runs' objects unless the filter reads them; then only
@@ -588,7 +599,7 @@ def records_summary(parent: str, result: str) -> Response:
         parent_sql,
         f" SELECT {', '.join(select)} FROM records WHERE {in_result} AND {where}{tail}",
         params,
-        _may_be_logs(text),
+        _may_be_logs(text, where, params),
     )
     summary = [
         {k: format_interval(v) if k in DURATIONS else jsonable(v) for k, v in row.items()}

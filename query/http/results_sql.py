@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from layout.literals import sql_string
-from layout.schema import PIPELINE_RUN, TASK_RUN
+from layout.schema import PIPELINE_RUN, TABLE_SCHEMA, TASK_RUN, duckdb_type
 from query.cel import Params, status_sql
 from query.views import RUNS_WITH_DATE
 
@@ -67,6 +67,35 @@ def unread_columns(sql: str) -> tuple[str, ...]:
 OWNED_BY_LABEL_SQL = (
     f"kind <> '{PIPELINE_RUN}' AND pipeline_run_uid IS NULL AND pipeline_run IS NOT NULL"
 )
+
+
+# The columns of `records` a Log record has (log_records below): every other is NULL in
+# every Log record.
+LOG_RECORD_COLUMNS = frozenset(
+    {
+        *("cluster", "namespace", "uid", "short_name", "name", "kind", "api_version"),
+        *("result_uid", "data_type", "create_time", "update_time", "log_of", "log_kind"),
+        *("object", "record_name", "is_top"),
+    }
+)
+
+
+def log_probe_sql(where: str, parameters: int) -> str:
+    """One row, `met`: whether `where` (a translated records filter with this many
+    parameters) holds for a Log record. It binds only where `where` reads no column a Log
+    record has, so that its value is the same for every Log record; else DuckDB refuses it
+    (a Binder Error), and any Log record may meet it."""
+    nulls = ", ".join(
+        f'NULL::{duckdb_type(field.type)} AS "{field.name}"'
+        for field in TABLE_SCHEMA
+        if field.name not in LOG_RECORD_COLUMNS
+    )
+    # Each parameter is named: DuckDB refuses a value that the statement does not use.
+    named = "".join(f", ${n} AS _p{n}" for n in range(1, parameters + 1))
+    return (
+        f"SELECT coalesce(({where}), false) AS met{named} "
+        f"FROM (SELECT {nulls}, NULL::VARCHAR AS date) AS records"
+    )
 
 
 def records_cte(

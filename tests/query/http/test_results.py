@@ -274,6 +274,34 @@ def test_results_api_records_across_results_filtered_and_paged(client, archive):
     assert expected
 
 
+def test_results_api_records_filter_lists_log_records_exactly_where_they_can_match(client, archive):
+    """A filter on what only runs have (a label) lists no Log record; one that a Log record
+    can meet (its data_type or its data, beside the label) lists those Log records too."""
+    pipeline = "go-service-ci"
+    label = f'data.metadata.labels["tekton.dev/pipeline"] == "{pipeline}"'
+    runs = {
+        uid
+        for uid, o in archive.objects.items()
+        if o["metadata"]["labels"].get("tekton.dev/pipeline") == pipeline
+    }
+    log_records = _log_records(client)  # by the run they are the log of
+    logs = {r["name"].rsplit("/", 1)[1] for r in log_records.values()}
+    taskrun_logs = {
+        r["name"].rsplit("/", 1)[1]
+        for uid, r in log_records.items()
+        if archive.objects[uid]["kind"] == "TaskRun"
+    }
+    assert runs and taskrun_logs < logs
+
+    def listed(text):
+        names, _ = _all_pages(client, "/-/results/-/records", "records", filter=text)
+        return {name.rsplit("/", 1)[1] for name in names}
+
+    assert listed(label) == runs
+    assert listed(f'{label} || data_type == "results.tekton.dev/v1alpha3.Log"') == runs | logs
+    assert listed(f'{label} || data.spec.resource.kind == "TaskRun"') == runs | taskrun_logs
+
+
 def test_results_api_record_wrong_result_is_not_found(client, archive):
     uid = next(u for u, o in archive.objects.items() if _owner(o))
     namespace = archive.objects[uid]["metadata"]["namespace"]
