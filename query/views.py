@@ -131,13 +131,19 @@ class Partitions:
         return " AND ".join(terms)
 
 
+def null_columns(leave_out: frozenset[str] = frozenset()) -> str:
+    """TABLE_SCHEMA's columns, but those in `leave_out`, as typed NULLs (a SELECT list)."""
+    return ", ".join(
+        f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"'
+        for field in TABLE_SCHEMA
+        if field.name not in leave_out
+    )
+
+
 @functools.cache
 def empty_source() -> str:
     """No rows, TABLE_SCHEMA's columns and types (built once: a lookup names it each time)."""
-    columns = ", ".join(
-        f'CAST(NULL AS {duckdb_type(field.type)}) AS "{field.name}"' for field in TABLE_SCHEMA
-    )
-    return f"SELECT {columns} WHERE false"
+    return f"SELECT {null_columns()} WHERE false"
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,7 @@ def source_statements(sources: Sequence[tuple[str, Files]], temp: bool = False) 
     ]
 
 
+@functools.cache
 def runs_with_date_sql(far: bool = True, near: bool = True, inbox: bool = True) -> str:
     """`_runs`: the runs table's rows far from the inbox, those near it that no inbox row
     supersedes, and the inbox's runs. A query bounded to partitions where some of the three

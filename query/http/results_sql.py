@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from layout.literals import sql_string
-from layout.schema import PIPELINE_RUN, TABLE_SCHEMA, TASK_RUN, duckdb_type
+from layout.schema import PIPELINE_RUN, TASK_RUN
 from query.cel import Params, status_sql
-from query.views import RUNS_WITH_DATE
+from query.views import RUNS_WITH_DATE, null_columns
 
 LOG_TYPE = "results.tekton.dev/v1alpha3.Log"
 _UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -85,16 +85,11 @@ def log_probe_sql(where: str, parameters: int) -> str:
     parameters) holds for a Log record. It binds only where `where` reads no column a Log
     record has, so that its value is the same for every Log record; else DuckDB refuses it
     (a Binder Error), and any Log record may meet it."""
-    nulls = ", ".join(
-        f'NULL::{duckdb_type(field.type)} AS "{field.name}"'
-        for field in TABLE_SCHEMA
-        if field.name not in LOG_RECORD_COLUMNS
-    )
     # Each parameter is named: DuckDB refuses a value that the statement does not use.
     named = "".join(f", ${n} AS _p{n}" for n in range(1, parameters + 1))
     return (
         f"SELECT coalesce(({where}), false) AS met{named} "
-        f"FROM (SELECT {nulls}, NULL::VARCHAR AS date) AS records"
+        f"FROM (SELECT {null_columns(LOG_RECORD_COLUMNS)}, NULL::VARCHAR AS date) AS records"
     )
 
 
