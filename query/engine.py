@@ -237,11 +237,15 @@ class Engine:
                 con.execute(statement)
             if names_step_failures(sql):
                 self._read_error_lines(con)
-            result = con.execute(text, params)
-            names = [column[0] for column in result.description]
-            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+            return _dicts(con.execute(text, params))
 
         return self._run(run, logs=_names_logs(sql))
+
+    def evaluate(self, sql: str, params: Sequence | Mapping | None = None) -> list[dict[str, Any]]:
+        """Run trusted SQL that reads no relation, only literals and `params` (a condition
+        tried over NULLs, say), in the engine's sandboxed database, without looking at the
+        store first: its answer cannot depend on the store. Raises SqlError, SqlTimeout."""
+        return self._run(lambda con, picture: _dicts(con.execute(sql, params)), look=False)
 
     @contextlib.contextmanager
     def pinned(self, logs: bool = False) -> Iterator[None]:
@@ -357,13 +361,18 @@ class Engine:
 
     # -- running ----------------------------------------------------------------------
 
-    def _run(self, fn: Callable[[duckdb.DuckDBPyConnection, _Picture], T], logs: bool = False) -> T:
+    def _run(
+        self,
+        fn: Callable[[duckdb.DuckDBPyConnection, _Picture], T],
+        logs: bool = False,
+        look: bool = True,
+    ) -> T:
         for attempt in range(_ATTEMPTS):
             last = attempt == _ATTEMPTS - 1
             if attempt:
                 sleep(_BACKOFF_S * 2 ** (attempt - 1))
             try:
-                con, picture, owned = self._cursor(logs)
+                con, picture, owned = self._cursor(logs, look)
             except _ListingRaced:
                 if not last:  # an inbox object went while it was being read: look again
                     continue
@@ -415,9 +424,12 @@ class Engine:
         finally:
             self._deadlines.disarm(deadline)
 
-    def _cursor(self, logs: bool) -> tuple[duckdb.DuckDBPyConnection, _Picture, bool]:
+    def _cursor(
+        self, logs: bool, look: bool = True
+    ) -> tuple[duckdb.DuckDBPyConnection, _Picture, bool]:
         """A cursor whose transaction began with the engine's picture current, that picture,
-        and whether the caller closes it (not a pinned one)."""
+        and whether the caller closes it (not a pinned one). Without `look`, the picture is
+        the last one taken, the store not looked at (a pinned block's first cursor looks)."""
         pinning = getattr(self._local, "pinning", False)
         if pinning and self._local.cursor is not None:
             # Its transaction sees the logs listed when it began, whatever is listed now:
@@ -430,8 +442,9 @@ class Engine:
             assert db is not None and self._access is not None
             logs = logs or (pinning and self._local.logs)
             try:
-                self._access.refresh(db)
-                self._sync(db)
+                if look or pinning:
+                    self._access.refresh(db)
+                    self._sync(db)
                 if logs:
                     self._refresh_log_objects(db)
             except (duckdb.IOException, duckdb.HTTPException) as exc:
@@ -771,6 +784,11 @@ def _with_shadows(shadows: dict[str, str], sql: str) -> str:
     ctes = ", ".join(f"{name} AS NOT MATERIALIZED ({query})" for name, query in used)
     own = re.match(r"\s*WITH\b", sql, re.IGNORECASE)
     return f"WITH {ctes}, {sql[own.end() :]}" if own else f"WITH {ctes} {sql}"
+
+
+def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def _confine(con: duckdb.DuckDBPyConnection, database: str, readable: Readable) -> None:

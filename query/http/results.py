@@ -470,7 +470,7 @@ def _may_be_logs(text: str | None, where: str, params: Params) -> bool:
     if types is not None and LOG_TYPE not in types:
         return False
     try:
-        probe = get_engine().query(log_probe_sql(where, len(params.values)), params.values)
+        probe = get_engine().evaluate(log_probe_sql(where, len(params.values)), params.values)
     except SqlError:  # it reads a column a Log record has
         return True
     return bool(probe[0]["met"])

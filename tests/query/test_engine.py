@@ -166,6 +166,21 @@ def test_engine_never_reveals_the_s3_secret(s3_store):
         assert SECRET not in answer, sql
 
 
+def test_engine_evaluate_answers_without_looking_at_the_store(store):
+    """A condition over literals (the Results log probe) costs no store listing: the inbox
+    as the engine saw it stays as it was until a query of the views looks again."""
+    write_inbox(store, [row("a")])
+    engine = Engine(store)
+    assert engine.sql("SELECT count(*) FROM runs").rows == [[1]]
+    write_inbox(store, [row("b")])
+
+    assert engine.evaluate("SELECT $1 = 'x' AS met", ["x"]) == [{"met": True}]
+    assert engine.inbox_stats().objects == 1
+
+    assert engine.sql("SELECT count(*) FROM runs").rows == [[2]]
+    assert engine.inbox_stats().objects == 2
+
+
 def test_engine_unreachable_store_raises_store_error():
     store = open_store("s3://nowhere/x", s3_endpoint=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError, match="cannot read the store"):
