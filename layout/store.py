@@ -102,11 +102,14 @@ class Store:
         `known` may hold what an earlier listing found of objects that are never rewritten
         (the inbox's: written once, then deleted): a store that must ask for each object's
         size and time apart from its name (local) reuses those."""
-        selector = pafs.FileSelector(
-            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
-        )
+        # Not allow_not_found: S3 answers a missing bucket as pyarrow's "not found" too, and
+        # a bucket deleted under runlake must read as a failing store, not an empty one.
+        # A missing folder is FileNotFoundError; a missing bucket any other OSError.
+        selector = pafs.FileSelector(self.path(prefix.rstrip("/")), recursive=True)
         try:
             infos = self.fs.get_file_info(selector)
+        except FileNotFoundError:
+            return []
         except OSError as exc:
             raise StoreError(f"cannot list {prefix}: {exc}") from exc
         start = len(self.root) + 1

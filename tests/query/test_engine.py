@@ -11,6 +11,7 @@ from layout.store import StoreError, open_store
 from query.engine import Engine, SqlError, SqlRefused, SqlTimeout, httpfs_path
 from tests.helpers.rows import row
 from tests.helpers.servers import free_port
+from tests.helpers.stages import materialize
 
 SECRET = "testing-secret"  # AWS_SECRET_ACCESS_KEY, as tests/conftest.py sets it
 
@@ -185,3 +186,21 @@ def test_engine_unreachable_store_raises_store_error():
     store = open_store("s3://nowhere/x", s3_endpoint=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError, match="cannot read the store"):
         Engine(store).sql("SELECT count(*) FROM runs")
+
+
+def test_engine_store_whose_bucket_was_deleted_raises_store_error(moto_s3, s3_bucket, s3_store):
+    """A bucket deleted under a running engine is a failing store (503, senders and readers
+    retry), never an archive that reads as empty."""
+    write_inbox(s3_store, [row("a")])
+    materialize(s3_store)
+    write_inbox(s3_store, [row("b")])
+    engine = Engine(s3_store)
+    assert engine.sql("SELECT count(*) FROM runs").rows == [[2]]
+    client = moto_s3.client()
+    listed = client.list_objects_v2(Bucket=s3_bucket)["Contents"]
+    client.delete_objects(Bucket=s3_bucket, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+    client.delete_bucket(Bucket=s3_bucket)
+    with pytest.raises(StoreError):
+        engine.sql("SELECT count(*) FROM runs")
+    with pytest.raises(StoreError):
+        Engine(s3_store).sql("SELECT count(*) FROM runs")
