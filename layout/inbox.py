@@ -31,7 +31,12 @@ from layout.store import FolderStamp, LocalStore, ObjectInfo, Store
 
 INBOX_PREFIX = "inbox/"
 INBOX_SUFFIX = ".ndjson"
-_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
+# OPT_SORT_KEYS stores labels and annotations with their keys sorted (the JSON reader keeps
+# an object's order in the map), as every answer shows them: readers render a page of maps
+# as they are stored, and sorting them at read time was a quarter of a 1,000-run page.
+_JSON_OPTIONS = (
+    orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE | orjson.OPT_SORT_KEYS
+)
 
 Row = Mapping[str, Any]
 
@@ -44,7 +49,8 @@ def inbox_key(file_id: str | None = None) -> str:
 
 
 def encode_rows(rows: Iterable[Row]) -> bytes:
-    """The inbox object's bytes for these rows (labels and annotations as JSON objects)."""
+    """The inbox object's bytes for these rows (labels and annotations as JSON objects, their
+    keys sorted)."""
     return b"".join(orjson.dumps(dict(row), option=_JSON_OPTIONS) for row in rows)
 
 

@@ -812,9 +812,10 @@ def _confine(con: duckdb.DuckDBPyConnection, database: str, readable: Readable) 
 def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) -> str:
     """A DuckDB expression rendering these columns of a row as one JSON object text, exactly
     as `jsonable` would render their values (timestamps RFC 3339 in UTC with Z, microseconds
-    only when there are any; maps as objects, keys sorted; non-finite numbers as null), so a
-    page of runs becomes JSON in DuckDB instead of value by value in Python. Give `columns`
-    sorted for the text an answer would hold."""
+    only when there are any; maps as objects in their stored order, keys sorted as the
+    service's encoder sorts them, because the inbox stores them so; non-finite numbers as
+    null), so a page of runs becomes JSON in DuckDB instead of value by value in Python.
+    Give `columns` sorted for the text an answer would hold."""
     fields = []
     for name in columns:
         kind = schema.field(name).type
@@ -830,8 +831,6 @@ def json_row_sql(columns: Sequence[str], schema: pa.Schema = SNAPSHOT_SCHEMA) ->
             )
         elif pa.types.is_floating(kind):
             value = f"CASE WHEN isfinite({column}) THEN {column} END"
-        elif pa.types.is_map(kind):  # its keys sorted, as the service's encoder sorts them
-            value = f"map_from_entries(list_sort(map_entries({column})))"
         else:
             value = column
         fields.append(f"{sql_string(name)}: {value}")

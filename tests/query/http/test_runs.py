@@ -472,3 +472,22 @@ def test_runs_api_tokens_confine_sql_through_every_view(local_store):
     # Another request on the same engine is not confined by the last one.
     assert sql("SELECT count(*) FROM runs", "t2").get_json()["rows"] == [[4]]
     assert sql("SELECT count(*) FROM runs").get_json()["rows"] == [[2]]
+
+
+def test_runs_api_labels_sent_in_any_order_are_listed_sorted_from_inbox_and_tables(local_store):
+    """The maps are stored with their keys sorted, so a page rendered by DuckDB as stored
+    shows them in the order the service sorts every answer's keys, before and after the
+    materializer moves the run into the tables."""
+    labels = {"z-team": "infra", "tekton.dev/task": "build", "app": "shop", "m": "x"}
+    annotations = {"zz": "1", "aa": "2"}
+    write_inbox(local_store, [row("late", labels=labels, annotations=annotations)])
+    client = create_app({"RUNLAKE_STORE": local_store.root}).test_client()
+    for stage in ("inbox", "tables"):
+        if stage == "tables":
+            materialize(local_store)
+        response = client.get("/v1/runs")
+        (run,) = dict(json.loads(response.data, object_pairs_hook=list))["runs"]
+        listed = dict(run)
+        assert [k for k, _ in listed["labels"]] == sorted(labels), stage
+        assert [k for k, _ in listed["annotations"]] == sorted(annotations), stage
+        assert dict(listed["labels"]) == labels
