@@ -175,3 +175,12 @@ class MotoS3:
             aws_access_key_id="testing",
             aws_secret_access_key="testing-secret",
         )
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Empty the bucket and delete it, as an operator might under a running runlake."""
+        client = self.client()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+        client.delete_bucket(Bucket=bucket)

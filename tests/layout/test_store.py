@@ -145,20 +145,11 @@ def test_inbox_lister_sees_each_change_and_lists_only_after_one(store, monkeypat
     assert unchanged_listings == (0 if store.folder_stamp("inbox/") else 1)
 
 
-def _delete_bucket(moto_s3, bucket: str) -> None:
-    client = moto_s3.client()
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
-    client.delete_bucket(Bucket=bucket)
-
-
 def test_s3_store_listing_a_deleted_bucket_raises_store_error(moto_s3, s3_bucket, s3_store):
     write_inbox(s3_store, [_row("a")])
     assert len(list_inbox(s3_store)) == 1
     assert s3_store.list("tables/") == []  # an empty folder of a bucket that exists
-    _delete_bucket(moto_s3, s3_bucket)
+    moto_s3.delete_bucket(s3_bucket)
     with pytest.raises(StoreError, match="cannot list"):
         list_inbox(s3_store)
     with pytest.raises(StoreError, match="cannot list"):

@@ -196,10 +196,7 @@ def test_engine_store_whose_bucket_was_deleted_raises_store_error(moto_s3, s3_bu
     write_inbox(s3_store, [row("b")])
     engine = Engine(s3_store)
     assert engine.sql("SELECT count(*) FROM runs").rows == [[2]]
-    client = moto_s3.client()
-    listed = client.list_objects_v2(Bucket=s3_bucket)["Contents"]
-    client.delete_objects(Bucket=s3_bucket, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
-    client.delete_bucket(Bucket=s3_bucket)
+    moto_s3.delete_bucket(s3_bucket)
     with pytest.raises(StoreError):
         engine.sql("SELECT count(*) FROM runs")
     with pytest.raises(StoreError):
