@@ -289,6 +289,21 @@ def _times(name: str, data: dict) -> tuple:
     return warm, fresh, floor, pg
 
 
+def row_read_lines(data: dict) -> list[str]:
+    """The lookup's other bound: DuckDB alone reading the run's row from its file."""
+    bound = data["row_read_floor"]
+    answer = data["runlake_warm"]["questions"]["run_by_uid"]["warm_median_s"]
+    return [
+        "One run by uid, the other bound: DuckDB alone reading the run's row from the one "
+        f"runs file that holds it ({bound['file_row_groups']} row groups of up to "
+        f"{bound['row_group_rows']:,} rows; file statistics cached, as the engine's are; no "
+        "inbox, steps, logs or HTTP) took "
+        f"**{_ms(bound['warm_median_s'])}** (median of {len(bound['warm_s'])}), against "
+        f"runlake's whole answer of {_ms(answer)}.",
+        "",
+    ]
+
+
 def storage_section(data: dict) -> list[str]:
     runs, built, shape = data["runs"], data["history"], data["shape"]
     labels = {q["name"]: q for q in data.get("questions", [])}
@@ -376,6 +391,8 @@ def storage_section(data: dict) -> list[str]:
         "as runlake's SQL does, hence one row more on paged questions.",
         "",
     ]
+    if "row_read_floor" in data:
+        lines += row_read_lines(data)
     if "stalled" in data:
         lines += stalled_lines(data)
     if "lag" in data:

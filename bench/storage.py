@@ -441,6 +441,48 @@ def floor(path: Path, qs: list[Question], repeats: int) -> dict:
     return out
 
 
+def row_read_floor(store_dir: Path, uid: str, repeats: int) -> dict:
+    """The least a run-by-uid lookup through the runs table's Parquet costs: DuckDB alone
+    reading the run's row from the one file that holds it, file statistics cached (as the
+    engine's are), no inbox, steps, logs or HTTP. The floor above reads one big file without
+    an index; this is the other bound, beside runlake's answer in the report."""
+    import duckdb
+
+    from layout.literals import sql_string
+    from layout.store import open_store
+    from layout.tables import RUNS, Tables
+
+    state = Tables(open_store(str(store_dir))).state(RUNS)
+    con = duckdb.connect()
+    try:
+        con.execute("SET parquet_metadata_cache = true")
+        listed = ", ".join(sql_string(f.uri) for f in state.files)
+        holder = con.execute(
+            f"SELECT filename FROM read_parquet([{listed}], filename = true) WHERE uid = ?",
+            [uid],
+        ).fetchone()[0]
+        source = f"read_parquet({sql_string(holder)})"
+        row_groups, rows = con.execute(
+            f"SELECT count(DISTINCT row_group_id), max(row_group_num_rows) "
+            f"FROM parquet_metadata({sql_string(holder)})"
+        ).fetchone()
+        sql = f"SELECT * FROM {source} WHERE uid = ?"
+        con.execute(sql, [uid]).fetchall()
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            con.execute(sql, [uid]).fetchall()
+            times.append(time.perf_counter() - started)
+    finally:
+        con.close()
+    return {
+        "file_row_groups": row_groups,
+        "row_group_rows": rows,
+        "warm_s": times,
+        "warm_median_s": statistics.median(times),
+    }
+
+
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 
@@ -724,6 +766,7 @@ def run(args: argparse.Namespace) -> dict:
     _say("floor")
     result["floor"] = floor(data_dir / "floor.parquet", qs, args.repeats)
     result["floor_bytes"] = (data_dir / "floor.parquet").stat().st_size
+    result["row_read_floor"] = row_read_floor(store_dir, uid, max(args.repeats, 30))
     _say("runlake warm")
     result["runlake_warm"] = warm(store_dir, history.NOW, qs, args.repeats)
     result["load_average"]["after_warm"] = _load()

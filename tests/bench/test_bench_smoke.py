@@ -98,6 +98,9 @@ def test_storage_bench_reuses_its_history_and_reports(quick):
     assert written["runs"] == RUNS
     assert f"## Storage engine (layout 2), {RUNS:,} runs" in markdown
     assert "| one run by uid | 10 ms |" in markdown
+    bound = written["row_read_floor"]
+    assert bound["warm_median_s"] > 0 and bound["file_row_groups"] >= 1
+    assert "reading the run's row from the one runs file that holds it" in markdown
     assert "### Stopped materializer: 300 more single-event objects" in markdown
     assert "## Storage per run" in markdown
 
