@@ -381,6 +381,7 @@ def storage_section(data: dict) -> list[str]:
     peak = data["runlake_warm"]["worker_peak_rss_bytes"]
     lines += [
         "",
+        f"Warm: the median of {data['repeats']} answers after each question's first. "
         f"Fresh process: {len(fresh['server_up_s'])} rounds; gunicorn took "
         + ", ".join(f"{s:.1f}" for s in fresh["server_up_s"])
         + " s to answer /healthz (not counted above); target for each first answer: under "
