@@ -531,7 +531,7 @@ class Engine:
         # The rows stream over in batches into a temporary table of the engine's database,
         # which its memory limit governs (the sync's rollback drops it on failure). Held as one
         # Arrow table, a stalled inbox sat outside that limit: 54,039 objects were 165 MiB of
-        # Arrow, and the first answer's peak RSS 1,227-1,292 MiB against 1,017 streamed.
+        # Arrow, and the first answer's peak RSS 1,227-1,292 MiB against 1,017-1,062 streamed.
         with spooled(self.store, infos) as spool:
             batches = self._loader.execute(read_json_sql("?"), [spool]).to_arrow_reader(
                 _LOAD_BATCH_ROWS
