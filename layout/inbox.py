@@ -166,15 +166,22 @@ FETCH_THREADS = 16
 
 
 @contextlib.contextmanager
-def spooled(store: Store, infos: Iterable[ObjectInfo]) -> Iterator[str]:
+def spooled(
+    store: Store, infos: Iterable[ObjectInfo], vanished: list[str] | None = None
+) -> Iterator[str]:
     """The rows of these inbox objects as one local NDJSON file, each line carrying the key
     of its object as `_file`: DuckDB parses one file at once instead of opening thousands
     (a quiet hour at Tekton's pace is 5,000 single-event objects). An object deleted
-    meanwhile (the materializer committed it) is left out; the file may be empty."""
+    meanwhile (the materializer committed it) is left out, and its key added to `vanished`;
+    the file may be empty."""
     infos = list(infos)
     with tempfile.NamedTemporaryFile("wb", suffix=INBOX_SUFFIX, delete=False) as spool:
         path = spool.name
         for info, data in _fetched(store, infos):
+            if data is None:
+                if vanished is not None:
+                    vanished.append(info.key)
+                continue
             tag = b'{"_file":' + orjson.dumps(info.key) + b","
             for line in data.splitlines():
                 if line.startswith(b"{") and len(line) > 2:
@@ -186,7 +193,9 @@ def spooled(store: Store, infos: Iterable[ObjectInfo]) -> Iterator[str]:
             os.remove(path)
 
 
-def _fetched(store: Store, infos: list[ObjectInfo]) -> Iterator[tuple[ObjectInfo, bytes]]:
+def _fetched(store: Store, infos: list[ObjectInfo]) -> Iterator[tuple[ObjectInfo, bytes | None]]:
+    """Each object and its bytes, None where it is gone."""
+
     def fetch(info: ObjectInfo) -> bytes | None:
         try:
             return store.read_bytes(info.key)
@@ -198,9 +207,7 @@ def _fetched(store: Store, infos: list[ObjectInfo]) -> Iterator[tuple[ObjectInfo
     else:
         with ThreadPoolExecutor(FETCH_THREADS) as pool:
             pairs = list(zip(infos, pool.map(fetch, infos), strict=True))
-    for info, data in pairs:
-        if data is not None:
-            yield info, data
+    yield from pairs
 
 
 def read_json_sql(files_parameter: str = "?") -> str:

@@ -108,8 +108,12 @@ MAX_LIMIT = 10000
 MEMORY_LIMIT = "768MB"
 # Rows per Arrow batch handed from the inbox parser to the engine's database.
 _LOAD_BATCH_ROWS = 2048
+# Looks at the store per sync when listed inbox objects keep vanishing before they are read;
+# the last look keeps what it could read.
+_SYNC_ATTEMPTS = 3
 
 T = TypeVar("T")
+
 
 # Tries of a query whose files vanish under it (each sees a newer version): VACUUM keeps
 # replaced files for an hour, so this covers inbox objects deleted mid-read.
@@ -467,14 +471,21 @@ class Engine:
     def _sync(self, db: duckdb.DuckDBPyConnection) -> None:
         """Look at the store (the inbox first, then the tables) and, if anything changed,
         bring the engine's tables and shared views up to date in one transaction."""
-        try:
-            self._sync_once(db)
-        except BaseException:
-            # The next look lists afresh: what this one listed may not all be loaded.
-            self._inbox_lister = InboxLister(self.store)
-            raise
+        for attempt in range(_SYNC_ATTEMPTS):
+            try:
+                self._sync_once(db, settle=attempt < _SYNC_ATTEMPTS - 1)
+                return
+            except _ListingRaced:
+                self._inbox_lister = InboxLister(self.store)
+            except BaseException:
+                # The next look lists afresh: what this one listed may not all be loaded.
+                self._inbox_lister = InboxLister(self.store)
+                raise
 
-    def _sync_once(self, db: duckdb.DuckDBPyConnection) -> None:
+    def _sync_once(self, db: duckdb.DuckDBPyConnection, settle: bool = False) -> None:
+        """One look (see _sync). With `settle`, raise _ListingRaced (after rolling back) where
+        a listed inbox object was gone when read: the materializer committed it after the
+        tables' states were read, so this look would show neither."""
         listing = self._inbox_lister.list(known=self._inbox)
         states = {path: self.tables.state(path) for path in (RUNS, SNAPSHOTS, INDEX)}
         if self._inbox_lister.unchanged:  # what _inbox holds already
@@ -492,7 +503,9 @@ class Engine:
             if gone:
                 cursor.execute(f"DELETE FROM {INBOX_ROWS} WHERE list_contains(?, _file)", [gone])
             if new:
-                self._load_inbox(cursor, [listed[key] for key in new], states[INDEX])
+                vanished = self._load_inbox(cursor, [listed[key] for key in new], states[INDEX])
+                if vanished and settle:
+                    raise _ListingRaced(f"inbox objects gone while read: {vanished[:3]}")
             partitions = frozenset(
                 tuple(row)
                 for row in cursor.execute(
@@ -518,7 +531,7 @@ class Engine:
 
     def _load_inbox(
         self, cursor: duckdb.DuckDBPyConnection, infos: list[ObjectInfo], index: TableState
-    ) -> None:
+    ) -> list[str]:
         """Insert the rows of these inbox objects, each in its run's partition: the uid
         index's for a run already stored, the inbox's for one seen there before, else that of
         its first snapshot here. The objects are parsed as one spool by a connection of the
@@ -532,7 +545,8 @@ class Engine:
         # which its memory limit governs (the sync's rollback drops it on failure). Held as one
         # Arrow table, a stalled inbox sat outside that limit: 54,039 objects were 165 MiB of
         # Arrow, and the first answer's peak RSS 1,227-1,292 MiB against 1,017-1,062 streamed.
-        with spooled(self.store, infos) as spool:
+        vanished: list[str] = []
+        with spooled(self.store, infos, vanished) as spool:
             batches = self._loader.execute(read_json_sql("?"), [spool]).to_arrow_reader(
                 _LOAD_BATCH_ROWS
             )
@@ -544,6 +558,7 @@ class Engine:
         if cursor.execute("SELECT count(*) FROM temp._arrived").fetchone()[0]:
             self._insert_arrived(cursor, index)
         cursor.execute("DROP TABLE temp._arrived")
+        return vanished
 
     def _insert_arrived(self, cursor: duckdb.DuckDBPyConnection, index: TableState) -> None:
         """Insert the rows in `_arrived` into the inbox's table, each in its run's partition."""

@@ -3,11 +3,12 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
 from layout.inbox import write_inbox
-from layout.store import StoreError, open_store
+from layout.store import LocalStore, StoreError, open_store
 from query.engine import Engine, SqlError, SqlRefused, SqlTimeout, httpfs_path
 from tests.helpers.rows import row
 from tests.helpers.servers import free_port
@@ -201,3 +202,33 @@ def test_engine_store_whose_bucket_was_deleted_raises_store_error(moto_s3, s3_bu
         engine.sql("SELECT count(*) FROM runs")
     with pytest.raises(StoreError):
         Engine(s3_store).sql("SELECT count(*) FROM runs")
+
+
+class _MaterializedWhileRead(LocalStore):
+    """A local store where the materializer commits and deletes the inbox the moment a reader
+    first fetches an inbox object: after the reader listed it and read the tables' states."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(directory)
+        self.armed = False
+
+    def read_bytes(self, key: str) -> bytes:
+        if self.armed and key.startswith("inbox/"):
+            self.armed = False
+            materialize(LocalStore(self.root))
+        return super().read_bytes(key)
+
+
+def test_engine_inbox_object_materialized_while_read_shows_its_snapshot(tmp_path):
+    store = _MaterializedWhileRead(str(tmp_path / "store"))
+    write_inbox(store, [row("a", status="Running")])
+    materialize(store)
+    engine = Engine(store)
+    assert engine.sql("SELECT status FROM runs").rows == [["Running"]]
+    write_inbox(
+        store,
+        [row("a", status="Succeeded", resource_version="2", received_at=timedelta(minutes=5))],
+    )
+    store.armed = True
+    assert engine.sql("SELECT status FROM runs").rows == [["Succeeded"]]
+    assert not store.armed  # the materializer did run while the object was being read
